@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Each creates the virtualenv and installs the Python and npm packages it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HTMX := quiz/static/vendor/htmx.min.js
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: setup run test lint bench clean
+
+setup: $(STAMP) $(HTMX)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+# htmx comes from the npm registry (pinned in package-lock.json) and is served by the app.
+$(HTMX): node_modules/.package-lock.json
+	mkdir -p $(dir $@)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+# The embedded default: a development instance with its own random secret key,
+# written once so every `flask` command in this checkout shares it.
+instance/config.py:
+	mkdir -p instance
+	$(BIN)/python -c "import secrets; print('# Written by make run for local development.\nENV = \"development\"\nSECRET_KEY = ' + repr(secrets.token_urlsafe(48)))" > $@
+
+run: setup instance/config.py
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	$(BIN)/python bench/sizes.py
+
+clean:
+	rm -rf $(VENV) node_modules quiz/static/vendor

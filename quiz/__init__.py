@@ -1,0 +1,49 @@
+"""Relax or Fill: an embeddable quiz and lead-capture widget for medical spas."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, content, database, blueprints, CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+
+    from . import cli, demo, errors, patient
+    from .content import DEFAULT_CONTENT, load_content
+    from .database import configure_engine
+    from .extensions import csrf, db, limiter, migrate
+    from .security import apply_security_headers
+    from .settings import load_config
+    from .spa import spa_from_config
+
+    load_config(app, test_config)
+    # Content and spa details are checked once here: a broken file stops start-up.
+    app.extensions["quiz_content"] = load_content(app.config["QUIZ_CONTENT_FILE"] or DEFAULT_CONTENT)
+    app.extensions["quiz_spa"] = spa_from_config(app.config)
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    configure_engine(app)
+
+    app.register_blueprint(demo.bp)
+    app.register_blueprint(patient.bp)
+    csrf.exempt(patient.bp)  # cookie-less; protected by its own signed token
+    errors.register(app)
+    cli.register(app)
+    app.after_request(apply_security_headers)
+
+    @app.context_processor
+    def inject_spa() -> dict[str, Any]:
+        content = app.extensions["quiz_content"]
+        return {"spa": app.extensions["quiz_spa"], "content": content, "copy": content.copy}
+
+    return app

@@ -1,0 +1,58 @@
+"""Default configuration. Later sources override these, in order:
+`instance/config.py`, then `QUIZ_*` environment variables (values parsed as
+JSON when they can be: `QUIZ_MIN_FILL_SECONDS=0`, `QUIZ_EMBED_ORIGINS='["https://spa.example"]'`),
+then the mapping a test passes to `create_app`.
+
+There is deliberately no SECRET_KEY here: outside development and testing the
+app refuses to start without one (see `quiz.settings.check_secret_key`).
+"""
+
+from __future__ import annotations
+
+# "production" unless told otherwise; `make run` writes ENV = "development"
+# into instance/config.py. Development allows a generated secret key and plain HTTP.
+ENV = "production"
+
+# Database: None means SQLite at instance/quiz.db (WAL, busy_timeout, foreign keys).
+SQLALCHEMY_DATABASE_URI: str | None = None
+
+# The spa, shown on the result and thank-you screens and in the consent text.
+SPA_NAME = "Alazzo Med Spa"
+SPA_PHONE = "+13018105740"  # E.164; shown in the spa's national format
+SPA_BOOKING_URL = ""  # "Book online" appears only when this is set
+SPA_CALLBACK_WINDOW = "within one business day"
+SPA_WEBSITE = "https://alazzo.example"
+
+# Where the quiz's words and weights live; None means quiz/content/quiz.toml.
+QUIZ_CONTENT_FILE: str | None = None
+
+# Phone numbers without a +country prefix are read in this region.
+PHONE_DEFAULT_REGION = "US"
+
+# The callback form's signed token: refused if sent faster than MIN_FILL_SECONDS
+# after the form was shown (bots), or older than FORM_MAX_AGE_SECONDS.
+MIN_FILL_SECONDS = 3
+FORM_MAX_AGE_SECONDS = 2 * 60 * 60
+
+# Origins allowed to frame the widget (JSON list in QUIZ_EMBED_ORIGINS).
+EMBED_ORIGINS: list[str] = []
+
+# Per-IP limit on callback requests (Flask-Limiter syntax). Storage defaults to
+# memory (one process); use redis://... when several workers or hosts serve.
+CALLBACK_RATE_LIMIT = "30 per minute; 300 per day"
+RATELIMIT_ENABLED = True
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = False
+
+# Requests larger than this are refused with 413 (the callback form is tiny).
+MAX_CONTENT_LENGTH = 64 * 1024
+MAX_FORM_MEMORY_SIZE = 64 * 1024
+
+# Cache lifetime for the question pages (pure functions of their URL).
+QUIZ_CACHE_SECONDS = 300
+
+# Flask-WTF protects staff forms with session CSRF; the patient path has its own token.
+WTF_CSRF_ENABLED = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE: bool | None = None  # None: Secure everywhere but development

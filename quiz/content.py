@@ -1,0 +1,303 @@
+"""The quiz as data: load the content file once, validate it, freeze it.
+
+No Flask import here: the content and the scoring are plain Python so they can
+be tested, reused and reasoned about without an app. A broken file raises
+`ContentError` naming the file and the key, so start-up stops with a message an
+editor of the file can act on.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+TREATMENTS = ("relax", "fill")
+OUTCOMES = ("relax", "fill", "both")
+# The three questions and their order are part of the public contract (URLs, exports).
+QUESTION_IDS = ("concern", "area", "goal")
+MULTIPLE = {"concern": False, "area": True, "goal": False}
+
+DEFAULT_CONTENT = Path(__file__).parent / "content" / "quiz.toml"
+
+
+class ContentError(ValueError):
+    """The content file is unusable; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+    hint: str
+    relax: float
+    fill: float
+    why: str  # why this answer pushes the way it does, shown on the result
+    note: str = ""  # per-area note (areas only)
+    requires: str | None = None  # a treatment the outcome must include (goals only)
+
+    @property
+    def leaning(self) -> str:
+        """'relax', 'fill' or 'both': which way this answer's weights point."""
+        if self.relax > self.fill:
+            return "relax"
+        if self.fill > self.relax:
+            return "fill"
+        return "both"
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    title: str
+    legend: str
+    hint: str
+    multiple: bool
+    options: tuple[Option, ...]
+
+    def option(self, option_id: str) -> Option | None:
+        """The option with this id, or None."""
+        for opt in self.options:
+            if opt.id == option_id:
+                return opt
+        return None
+
+    @property
+    def option_ids(self) -> tuple[str, ...]:
+        return tuple(opt.id for opt in self.options)
+
+
+@dataclass(frozen=True)
+class Treatment:
+    id: str  # relax | fill
+    name: str
+    what: str
+    how: str
+    where: str
+    products: tuple[str, ...]
+    prevent_repair: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str  # relax | fill | both
+    headline: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Content:
+    source: str
+    margin: float
+    questions: tuple[Question, ...]
+    treatments: dict[str, Treatment]
+    outcomes: dict[str, Outcome]
+    rules: dict[str, str]  # explanation texts for the fact rules scoring applies
+    copy: dict[str, str]  # the rest of the widget's words
+
+    def question(self, question_id: str) -> Question:
+        """The question with this id (one of QUESTION_IDS)."""
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        raise KeyError(question_id)
+
+
+# Copy keys the templates rely on; missing ones stop start-up rather than render blank.
+COPY_KEYS = (
+    "intro_title",
+    "intro_text",
+    "start",
+    "professional_note",
+    "prevent_vs_repair",
+    "callback_title",
+    "callback_intro",
+    "consent_text",
+    "consent_version",
+    "thanks_title",
+    "thanks_text",
+)
+RULE_KEYS = ("mixed_areas", "area_needs", "goal_needs")
+TREATMENT_KEYS = ("name", "what", "how", "where", "prevent_repair")
+OUTCOME_KEYS = ("headline", "summary")
+
+
+class _Reader:
+    """Typed access to the parsed TOML that reports the dotted key on error."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> ContentError:
+        return ContentError(f"{self.source}: {key}: {problem}")
+
+    def table(self, data: Any, key: str) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise self.fail(key, "must be a table")
+        return data
+
+    def text(self, data: dict[str, Any], key: str, path: str, *, required: bool = True) -> str:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(f"{path}.{key}", "missing text")
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(f"{path}.{key}", f"must be text, got {value!r}")
+        value = value.strip()
+        if required and not value:
+            raise self.fail(f"{path}.{key}", "missing text (it is empty)")
+        return value
+
+    def number(self, data: dict[str, Any], key: str, path: str) -> float:
+        value = data.get(key, 0)
+        # bool is an int subclass in Python; `relax = true` is a mistake, not a 1.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(f"{path}.{key}", f"weight must be a number, got {value!r}")
+        if value < 0:
+            raise self.fail(f"{path}.{key}", f"weight must not be negative, got {value!r}")
+        return float(value)
+
+
+def load_content(path: str | Path = DEFAULT_CONTENT) -> Content:
+    """Read and validate the content file; raise ContentError naming file and key."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ContentError(f"{source}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ContentError(f"{source}: not valid TOML: {exc}") from None
+    return parse_content(raw, source)
+
+
+def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
+    """Validate parsed TOML into frozen Content."""
+    r = _Reader(source)
+    margin = r.number(raw, "margin", "content") if "margin" in raw else 1.0
+
+    questions_raw = raw.get("questions")
+    if not isinstance(questions_raw, list) or not questions_raw:
+        raise r.fail("questions", "missing: the file needs [[questions]] entries")
+    seen_questions: set[str] = set()
+    questions: list[Question] = []
+    for i, q_raw in enumerate(questions_raw):
+        q_raw = r.table(q_raw, f"questions[{i}]")
+        qid = r.text(q_raw, "id", f"questions[{i}]")
+        qpath = f"questions.{qid}"
+        if qid in seen_questions:
+            raise r.fail(qpath, "duplicate question id")
+        if qid not in QUESTION_IDS:
+            raise r.fail(qpath, f"unknown question id; expected one of {', '.join(QUESTION_IDS)}")
+        seen_questions.add(qid)
+        questions.append(_parse_question(r, q_raw, qid, qpath))
+    missing = [q for q in QUESTION_IDS if q not in seen_questions]
+    if missing:
+        raise r.fail("questions", f"missing question(s): {', '.join(missing)}")
+    questions.sort(key=lambda q: QUESTION_IDS.index(q.id))
+
+    area_ids = {opt.id for opt in questions[1].options}
+    notes = r.table(raw.get("area_notes", {}), "area_notes")
+    for area_id in notes:
+        if area_id not in area_ids:
+            raise r.fail(f"area_notes.{area_id}", "unknown option referenced (not an area id)")
+    area_question = questions[1]
+    areas = []
+    for opt in area_question.options:
+        note = r.text(notes, opt.id, "area_notes")
+        if opt.leaning == "both":
+            # Each area must point one way: the per-area advice is built on it.
+            raise r.fail(
+                f"questions.area.options.{opt.id}",
+                "an area's relax and fill weights must differ",
+            )
+        areas.append(replace(opt, note=note))
+    questions[1] = replace(area_question, options=tuple(areas))
+
+    treatments_raw = r.table(raw.get("treatments", {}), "treatments")
+    treatments = {}
+    for tid in TREATMENTS:
+        t_raw = r.table(treatments_raw.get(tid), f"treatments.{tid}") if tid in treatments_raw else None
+        if t_raw is None:
+            raise r.fail(f"treatments.{tid}", "missing text")
+        products = t_raw.get("products")
+        if (
+            not isinstance(products, list)
+            or not products
+            or not all(isinstance(p, str) and p.strip() for p in products)
+        ):
+            raise r.fail(f"treatments.{tid}.products", "must be a non-empty list of names")
+        treatments[tid] = Treatment(
+            id=tid,
+            products=tuple(p.strip() for p in products),
+            **{k: r.text(t_raw, k, f"treatments.{tid}") for k in TREATMENT_KEYS},
+        )
+
+    outcomes_raw = r.table(raw.get("outcomes", {}), "outcomes")
+    outcomes = {}
+    for oid in OUTCOMES:
+        if oid not in outcomes_raw:
+            raise r.fail(f"outcomes.{oid}", "missing text")
+        o_raw = r.table(outcomes_raw[oid], f"outcomes.{oid}")
+        outcomes[oid] = Outcome(id=oid, **{k: r.text(o_raw, k, f"outcomes.{oid}") for k in OUTCOME_KEYS})
+
+    rules_raw = r.table(raw.get("rules", {}), "rules")
+    rules = {k: r.text(rules_raw, k, "rules") for k in RULE_KEYS}
+    copy_raw = r.table(raw.get("copy", {}), "copy")
+    copy = {k: r.text(copy_raw, k, "copy") for k in COPY_KEYS}
+    # Optional extra copy keys are kept as text too, so templates can grow.
+    for k, v in copy_raw.items():
+        if k not in copy:
+            copy[k] = r.text(copy_raw, k, "copy")
+
+    return Content(
+        source=source,
+        margin=margin,
+        questions=tuple(questions),
+        treatments=treatments,
+        outcomes=outcomes,
+        rules=rules,
+        copy=copy,
+    )
+
+
+def _parse_question(r: _Reader, q_raw: dict[str, Any], qid: str, qpath: str) -> Question:
+    options_raw = q_raw.get("options")
+    if not isinstance(options_raw, list) or not options_raw:
+        raise r.fail(f"{qpath}.options", "missing: a question needs [[questions.options]]")
+    seen: set[str] = set()
+    options = []
+    for j, o_raw in enumerate(options_raw):
+        o_raw = r.table(o_raw, f"{qpath}.options[{j}]")
+        oid = r.text(o_raw, "id", f"{qpath}.options[{j}]")
+        opath = f"{qpath}.options.{oid}"
+        if oid in seen:
+            raise r.fail(opath, "duplicate option id")
+        if not oid.replace("_", "").isalnum() or not oid.isascii() or oid != oid.lower():
+            raise r.fail(opath, "an option id must be lower-case letters, digits and _")
+        seen.add(oid)
+        requires = o_raw.get("requires")
+        if requires is not None and requires not in TREATMENTS:
+            raise r.fail(f"{opath}.requires", f"unknown treatment {requires!r}; use relax or fill")
+        options.append(
+            Option(
+                id=oid,
+                label=r.text(o_raw, "label", opath),
+                hint=r.text(o_raw, "hint", opath, required=False),
+                relax=r.number(o_raw, "relax", opath),
+                fill=r.number(o_raw, "fill", opath),
+                why=r.text(o_raw, "why", opath),
+                requires=requires,
+            )
+        )
+    return Question(
+        id=qid,
+        title=r.text(q_raw, "title", qpath),
+        legend=r.text(q_raw, "legend", qpath),
+        hint=r.text(q_raw, "hint", qpath, required=False),
+        multiple=MULTIPLE[qid],
+        options=tuple(options),
+    )
+

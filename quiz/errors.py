@@ -1,0 +1,58 @@
+"""Calm error pages: a message a patient understands, never a stack trace."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+MESSAGES = {
+    400: "Something in that request wasn't quite right.",
+    403: "This form can only be sent from the quiz itself.",
+    404: "We couldn't find that page.",
+    405: "That isn't something this page can do.",
+    413: "That was more than this form accepts. Please shorten what you typed and try again.",
+    429: "We've received a lot of requests from your connection. Please wait a minute and try again, or call us.",
+    500: "Something went wrong on our side. Nothing you did caused it.",
+}
+
+
+def register(app: Flask) -> None:
+    """Install the handlers for HTTP errors and unexpected exceptions."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _render(code: int, message: str) -> Response:
+    fragment = "HX-Request" in request.headers
+    template = "quiz/_error.html" if fragment else "quiz/page.html"
+    html = render_template(
+        template, partial="quiz/_error.html", fragment=fragment, title="Sorry about that",
+        message=message,
+    )
+    response = make_response(html, code)
+    response.cache_control.no_store = True
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response:
+    code = exc.code or 500
+    # A description passed to abort() is ours and meant for the patient; the
+    # default Werkzeug text is not.
+    message = MESSAGES.get(code) or exc.name
+    if exc.description and exc.description != type(exc).description:
+        message = exc.description
+    response = _render(code, message)
+    allowed = getattr(exc, "valid_methods", None)
+    if code == 405 and allowed:
+        response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    db.session.rollback()
+    # Logged with the path only: request data may hold a patient's details.
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return _render(500, MESSAGES[500])
+

@@ -1,0 +1,88 @@
+"""Read the quiz's query parameters: the answers and the tracking values.
+
+Answers travel in the URL (`concern`, `area` repeated, `goal`) so every step is
+a pure function of its URL and the patient path needs no cookie. Tracking
+values (`page`, `ref`, `utm_*`) ride along so they reach the lead. A tracking
+value that is too long or malformed is dropped, not refused: a patient should
+never see an error because of a marketing tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from werkzeug.datastructures import MultiDict
+
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+URL_KEYS = ("page", "ref")  # the host page that embeds the widget, and its referrer
+TRACKING_KEYS = URL_KEYS + UTM_KEYS
+MAX_URL = 2048
+MAX_UTM = 200
+MAX_ID = 40
+MAX_AREAS = 20
+
+
+@dataclass(frozen=True)
+class QuizParams:
+    concern: str | None = None
+    areas: tuple[str, ...] = ()
+    goal: str | None = None
+    tracking: dict[str, str] = field(default_factory=dict)
+
+    def query(self, *, upto: str = "goal") -> list[tuple[str, str]]:
+        """Query pairs for a link: answers up to and including `upto`, then tracking."""
+        pairs: list[tuple[str, str]] = []
+        if self.concern:
+            pairs.append(("concern", self.concern))
+        if upto in ("area", "goal"):
+            pairs += [("area", a) for a in self.areas]
+        if upto == "goal" and self.goal:
+            pairs.append(("goal", self.goal))
+        return pairs + list(self.tracking.items())
+
+
+def read_params(values: MultiDict[str, str] | Mapping[str, str]) -> QuizParams:
+    """Pick the quiz's parameters out of request values; ignore everything else."""
+    if not isinstance(values, MultiDict):
+        values = MultiDict(values)
+    areas = [a for a in values.getlist("area")[:MAX_AREAS] if a]
+    return QuizParams(
+        concern=_first_id(values, "concern"),
+        areas=tuple(dict.fromkeys(a[:MAX_ID] for a in areas)),  # de-duplicated, order kept
+        goal=_first_id(values, "goal"),
+        tracking=read_tracking(values),
+    )
+
+
+def read_tracking(values: MultiDict[str, str]) -> dict[str, str]:
+    """The tracking values worth keeping, cleaned; bad ones silently dropped."""
+    kept: dict[str, str] = {}
+    for key in URL_KEYS:
+        value = (values.get(key) or "").strip()
+        if value and len(value) <= MAX_URL and _printable(value) and _is_web_url(value):
+            kept[key] = value
+    for key in UTM_KEYS:
+        value = (values.get(key) or "").strip()
+        if value and len(value) <= MAX_UTM and _printable(value):
+            kept[key] = value
+    return kept
+
+
+def _first_id(values: MultiDict[str, str], key: str) -> str | None:
+    # An over-long id cannot be a real option; truncating keeps the 400 message short.
+    value = values.get(key)
+    return value[: MAX_ID + 1] if value else None
+
+
+def _printable(value: str) -> bool:
+    return value.isprintable()
+
+
+def _is_web_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
