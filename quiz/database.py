@@ -57,7 +57,7 @@ def _sqlite_on_begin(connection: Any) -> None:
 @contextmanager
 def write_transaction() -> Iterator[Session]:
     """Run a short write transaction (BEGIN IMMEDIATE on SQLite); commit or roll back."""
-    session = db.session
+    session = db.session()  # the request's Session behind the scoped proxy
     if session.in_transaction():
         # A read earlier in the request opened a deferred transaction; end it
         # so the write starts fresh with the immediate lock.

@@ -38,10 +38,10 @@ def _render(code: int, message: str) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     code = exc.code or 500
-    # A description passed to abort() is ours and meant for the patient; the
-    # default Werkzeug text is not.
+    # Our own abort(400/403, "...") texts are written for patients; library
+    # texts (Werkzeug's defaults, Flask-Limiter's "2 per 1 minute") are not.
     message = MESSAGES.get(code) or exc.name
-    if exc.description and exc.description != type(exc).description:
+    if code in (400, 403) and exc.description and exc.description != type(exc).description:
         message = exc.description
     response = _render(code, message)
     allowed = getattr(exc, "valid_methods", None)

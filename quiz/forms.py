@@ -10,7 +10,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 BEST_TIMES = {
@@ -69,12 +69,8 @@ class CallbackForm(FlaskForm):
         filters=[_strip],
         validators=[Length(max=MAX_EMAIL, message="That email address is too long.")],
     )
-    best_time = RadioField(
-        "Best time to call",
-        choices=list(BEST_TIMES.items()),
-        default="anytime",
-        validate_choice=False,  # checked below, with a message a patient understands
-    )
+    # Rendered as radio buttons from BEST_TIMES; checked in validate_best_time.
+    best_time = StringField("Best time to call", default="anytime")
     consent = BooleanField(
         validators=[DataRequired("Please tick the box so that we may call you.")],
     )
@@ -111,8 +107,8 @@ class CallbackForm(FlaskForm):
             ) from None
         self.email_normalized = info.normalized
 
-    def validate_best_time(self, field: RadioField) -> None:
-        value = (field.data or "").strip().lower()
+    def validate_best_time(self, field: StringField) -> None:
+        value = (field.data or "").strip().lower()[:20]
         if value in ("", "any"):
             value = "anytime"
         if value not in BEST_TIMES:

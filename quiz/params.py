@@ -33,12 +33,13 @@ class QuizParams:
 
     def query(self, *, upto: str = "goal") -> list[tuple[str, str]]:
         """Query pairs for a link: answers up to and including `upto`, then tracking."""
+        depth = ("none", "concern", "area", "goal").index(upto)
         pairs: list[tuple[str, str]] = []
-        if self.concern:
+        if depth >= 1 and self.concern:
             pairs.append(("concern", self.concern))
-        if upto in ("area", "goal"):
+        if depth >= 2:
             pairs += [("area", a) for a in self.areas]
-        if upto == "goal" and self.goal:
+        if depth >= 3 and self.goal:
             pairs.append(("goal", self.goal))
         return pairs + list(self.tracking.items())
 

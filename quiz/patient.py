@@ -22,7 +22,7 @@ from flask import (
 
 from .content import Content
 from .extensions import limiter
-from .forms import BEST_TIME_PHRASES, CallbackForm
+from .forms import BEST_TIME_PHRASES, BEST_TIMES, CallbackForm
 from .leads import Consent, Contact, store_lead
 from .params import QuizParams, read_params
 from .scoring import AnswerError, Answers, Result, parse_answers, score
@@ -187,6 +187,7 @@ def _render_result(
         params=params,
         notice=notice,
         consent_text=consent_text(),
+        best_times=BEST_TIMES,
         back=step_url("patient.goal", params),
     )
 
