@@ -13,7 +13,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, content, database, blueprints, CLI."""
     app = Flask(__name__, instance_relative_config=True)
 
-    from . import cli, demo, errors, patient
+    from . import assets, cli, demo, errors, patient
     from .content import DEFAULT_CONTENT, load_content
     from .database import configure_engine
     from .extensions import csrf, db, limiter, migrate
@@ -34,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     configure_engine(app)
 
+    assets.register(app)
     app.register_blueprint(demo.bp)
     app.register_blueprint(patient.bp)
     csrf.exempt(patient.bp)  # cookie-less; protected by its own signed token

@@ -33,9 +33,14 @@ def export_command(since: date | None, until: date | None, fmt: str, output: str
     if since and until and since > until:
         raise click.BadParameter("--since is after --until.", param_hint="--since")
     lines = csv_lines(iter_leads(leads_query(since, until)))
-    with click.open_file(output, "w", encoding="utf-8", newline="") as out:
+    if output == "-":
         for line in lines:
-            out.write(line)
+            click.echo(line, nl=False)
+        return
+    # newline="" keeps the CSV's own \r\n line endings intact.
+    with open(output, "w", encoding="utf-8", newline="") as out_file:
+        for line in lines:
+            out_file.write(line)
 
 
 def register(app: Flask) -> None:

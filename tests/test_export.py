@@ -1,0 +1,140 @@
+"""`flask leads export`: the contract's columns, streaming, dates, and formula safety."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+
+from quiz.export import COLUMNS, neutralise
+from quiz.extensions import db
+from quiz.models import Lead
+
+CONTRACT = (
+    "id,created_at,status,name,phone,email,best_time,outcome,concern,areas,goal,"
+    "consent_at,consent_text_version,source_url,utm_source,utm_medium,utm_campaign"
+).split(",")
+
+
+def add_lead(app: Flask, *, created: datetime, nonce: str, **fields: str) -> None:
+    values = dict(
+        name="Jane Patient", phone="+13018105740", email="jane@example.com", best_time="morning",
+        concern="expression", areas="between_brows;cheeks", goal="prevent", outcome="both",
+        consent_at=created, consent_text_version="2026-11-25", consent_text="I agree",
+        consent_text_hash="0" * 64, source_url="https://alazzo.example/blog",
+        utm_source="newsletter", utm_medium="email", utm_campaign="spring",
+    )
+    values.update(fields)
+    with app.app_context():
+        db.session.add(Lead(created_at=created, updated_at=created, form_nonce=nonce, **values))
+        db.session.commit()
+
+
+def export_rows(runner: FlaskCliRunner, *args: str) -> list[list[str]]:
+    result = runner.invoke(args=["leads", "export", *args])
+    assert result.exit_code == 0, result.output
+    return list(csv.reader(io.StringIO(result.output)))
+
+
+def test_columns_start_with_the_contract_in_order(app: Flask, runner: FlaskCliRunner) -> None:
+    add_lead(app, created=datetime(2026, 11, 20, 14, 30, 5, tzinfo=UTC), nonce="a")
+    header, row = export_rows(runner)
+    assert header[: len(CONTRACT)] == CONTRACT
+    record = dict(zip(header, row, strict=True))
+    assert record["id"] == "1"
+    assert record["created_at"] == "2026-11-20T14:30:05Z"
+    assert record["phone"] == "+13018105740"
+    assert record["areas"] == "between_brows;cheeks"
+    assert record["consent_at"] == "2026-11-20T14:30:05Z"
+    assert (record["outcome"], record["concern"], record["goal"]) == ("both", "expression", "prevent")
+    assert record["utm_campaign"] == "spring"
+
+
+def test_a_lead_from_the_quiz_appears_in_the_export(app: Flask, runner: FlaskCliRunner) -> None:
+    from .conftest import valid_callback
+
+    client = app.test_client(use_cookies=False)
+    response = client.post("/quiz/callback", data=valid_callback(client, name="Maria Lopez"))
+    assert response.status_code == 200
+    header, row = export_rows(runner)
+    assert dict(zip(header, row, strict=True))["name"] == "Maria Lopez"
+
+
+def test_since_and_until_are_inclusive_utc_days(app: Flask, runner: FlaskCliRunner) -> None:
+    for day, nonce in [(1, "a"), (2, "b"), (3, "c"), (4, "d")]:
+        add_lead(app, created=datetime(2026, 11, day, 23, 59, tzinfo=UTC), nonce=nonce, name=f"d{day}")
+    rows = export_rows(runner, "--since", "2026-11-02", "--until", "2026-11-03")
+    assert [r[3] for r in rows[1:]] == ["d2", "d3"]
+    assert len(export_rows(runner, "--since", "2026-11-04")) == 2
+    assert len(export_rows(runner, "--until", "2026-10-31")) == 1  # header only
+
+
+def test_output_file(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    add_lead(app, created=datetime(2026, 11, 20, tzinfo=UTC), nonce="a")
+    out = tmp_path / "leads.csv"
+    result = runner.invoke(args=["leads", "export", "--format", "csv", "-o", str(out)])
+    assert result.exit_code == 0
+    assert out.read_text(encoding="utf-8").splitlines()[0].startswith("id,created_at,status")
+
+
+@pytest.mark.parametrize("args", [["--since", "yesterday"], ["--until", "2026-13-01"],
+                                  ["--format", "xml"]])
+def test_bad_options_get_a_clear_message(runner: FlaskCliRunner, args: list[str]) -> None:
+    result = runner.invoke(args=["leads", "export", *args])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "Invalid value" in result.output
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ['=HYPERLINK("http://evil.example","click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+     "\t=1+1", "\r=1+1"],
+)
+def test_free_text_formulas_are_neutralised(
+    app: Flask, runner: FlaskCliRunner, payload: str
+) -> None:
+    add_lead(app, created=datetime(2026, 11, 20, tzinfo=UTC), nonce="a", name=payload,
+             email=payload, source_url=payload, utm_source=payload, utm_medium=payload,
+             utm_campaign=payload)
+    header, row = export_rows(runner)
+    record = dict(zip(header, row, strict=True))
+    for column in ("name", "email", "source_url", "utm_source", "utm_medium", "utm_campaign"):
+        assert record[column] == "'" + payload, column
+
+
+def test_validated_columns_are_written_as_they_are(app: Flask, runner: FlaskCliRunner) -> None:
+    add_lead(app, created=datetime(2026, 11, 20, tzinfo=UTC), nonce="a", phone="+442079460958")
+    header, row = export_rows(runner)
+    record = dict(zip(header, row, strict=True))
+    # E.164 starts with "+" but is digits only: no formula to run, and staff need it dialable.
+    assert record["phone"] == "+442079460958"
+    assert record["created_at"] == "2026-11-20T00:00:00Z"
+
+
+def test_plain_text_is_untouched() -> None:
+    assert neutralise("Jane O'Brien-Smith") == "Jane O'Brien-Smith"
+    assert neutralise("") == ""
+
+
+def test_export_streams_in_batches(app: Flask, runner: FlaskCliRunner) -> None:
+    with app.app_context():
+        now = datetime(2026, 11, 20, tzinfo=UTC)
+        db.session.add_all(
+            Lead(created_at=now, updated_at=now, form_nonce=str(i), name=f"p{i}",
+                 phone="+13018105740", best_time="anytime", concern="volume", areas="cheeks",
+                 goal="repair", outcome="fill", consent_at=now, consent_text_version="v",
+                 consent_text="t", consent_text_hash="h")
+            for i in range(2500)
+        )
+        db.session.commit()
+    rows = export_rows(runner)
+    assert len(rows) == 2501
+    assert [r[0] for r in rows[1:4]] == ["1", "2", "3"]
+    assert rows[-1][3] == "p2499"
+    assert len(COLUMNS) == len(rows[0])
