@@ -23,7 +23,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     load_config(app, test_config)
     # Content and spa details are checked once here: a broken file stops start-up.
-    app.extensions["quiz_content"] = load_content(app.config["QUIZ_CONTENT_FILE"] or DEFAULT_CONTENT)
+    app.extensions["quiz_content"] = load_content(
+        app.config["QUIZ_CONTENT_FILE"] or DEFAULT_CONTENT
+    )
     app.extensions["quiz_spa"] = spa_from_config(app.config)
 
     db.init_app(app)

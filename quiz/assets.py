@@ -60,4 +60,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def script_url() -> dict[str, str]:
-        return {"widget_script": url_for("assets.widget_js", v=app.extensions["quiz_bundle"].version)}
+        return {
+            "widget_script": url_for("assets.widget_js", v=app.extensions["quiz_bundle"].version)
+        }

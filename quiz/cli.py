@@ -24,10 +24,17 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dat
 
 @leads_cli.command("export")
 @click.option("--since", callback=_day, metavar="YYYY-MM-DD", help="Leads from this day (UTC) on.")
-@click.option("--until", callback=_day, metavar="YYYY-MM-DD", help="Leads up to this day (UTC), inclusive.")
+@click.option(
+    "--until", callback=_day, metavar="YYYY-MM-DD", help="Leads up to this day (UTC), inclusive."
+)
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-              default="-", help="File to write (default: standard output).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    default="-",
+    help="File to write (default: standard output).",
+)
 def export_command(since: date | None, until: date | None, fmt: str, output: str) -> None:
     """Write all matching leads as CSV, streamed row by row."""
     if since and until and since > until:

@@ -219,7 +219,9 @@ def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
     treatments_raw = r.table(raw.get("treatments", {}), "treatments")
     treatments = {}
     for tid in TREATMENTS:
-        t_raw = r.table(treatments_raw.get(tid), f"treatments.{tid}") if tid in treatments_raw else None
+        t_raw = (
+            r.table(treatments_raw.get(tid), f"treatments.{tid}") if tid in treatments_raw else None
+        )
         if t_raw is None:
             raise r.fail(f"treatments.{tid}", "missing text")
         products = t_raw.get("products")
@@ -241,14 +243,16 @@ def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
         if oid not in outcomes_raw:
             raise r.fail(f"outcomes.{oid}", "missing text")
         o_raw = r.table(outcomes_raw[oid], f"outcomes.{oid}")
-        outcomes[oid] = Outcome(id=oid, **{k: r.text(o_raw, k, f"outcomes.{oid}") for k in OUTCOME_KEYS})
+        outcomes[oid] = Outcome(
+            id=oid, **{k: r.text(o_raw, k, f"outcomes.{oid}") for k in OUTCOME_KEYS}
+        )
 
     rules_raw = r.table(raw.get("rules", {}), "rules")
     rules = {k: r.text(rules_raw, k, "rules") for k in RULE_KEYS}
     copy_raw = r.table(raw.get("copy", {}), "copy")
     copy = {k: r.text(copy_raw, k, "copy") for k in COPY_KEYS}
     # Optional extra copy keys are kept as text too, so templates can grow.
-    for k, v in copy_raw.items():
+    for k in copy_raw:
         if k not in copy:
             copy[k] = r.text(copy_raw, k, "copy")
 
@@ -300,4 +304,3 @@ def _parse_question(r: _Reader, q_raw: dict[str, Any], qid: str, qpath: str) -> 
         multiple=MULTIPLE[qid],
         options=tuple(options),
     )
-

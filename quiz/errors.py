@@ -13,7 +13,10 @@ MESSAGES = {
     404: "We couldn't find that page.",
     405: "That isn't something this page can do.",
     413: "That was more than this form accepts. Please shorten what you typed and try again.",
-    429: "We've received a lot of requests from your connection. Please wait a minute and try again, or call us.",
+    429: (
+        "We've received a lot of requests from your connection. "
+        "Please wait a minute and try again, or call us."
+    ),
     500: "Something went wrong on our side. Nothing you did caused it.",
 }
 
@@ -28,7 +31,10 @@ def _render(code: int, message: str) -> Response:
     fragment = "HX-Request" in request.headers
     template = "quiz/_error.html" if fragment else "quiz/page.html"
     html = render_template(
-        template, partial="quiz/_error.html", fragment=fragment, title="Sorry about that",
+        template,
+        partial="quiz/_error.html",
+        fragment=fragment,
+        title="Sorry about that",
         message=message,
     )
     response = make_response(html, code)
@@ -55,4 +61,3 @@ def _unexpected(exc: Exception) -> Response:
     # Logged with the path only: request data may hold a patient's details.
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return _render(500, MESSAGES[500])
-

@@ -50,8 +50,17 @@ COLUMNS = (
     "utm_content",
     "referrer",
 )
-FREE_TEXT = {"name", "email", "source_url", "utm_source", "utm_medium", "utm_campaign",
-             "utm_term", "utm_content", "referrer"}
+FREE_TEXT = {
+    "name",
+    "email",
+    "source_url",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "referrer",
+}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 BATCH = 1000
 
@@ -105,7 +114,9 @@ def leads_query(since: date | None = None, until: date | None = None) -> Select[
     if since is not None:
         query = query.where(Lead.created_at >= datetime.combine(since, time.min, UTC))
     if until is not None:
-        query = query.where(Lead.created_at < datetime.combine(until + timedelta(days=1), time.min, UTC))
+        query = query.where(
+            Lead.created_at < datetime.combine(until + timedelta(days=1), time.min, UTC)
+        )
     return query
 
 

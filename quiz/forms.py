@@ -102,9 +102,7 @@ class CallbackForm(FlaskForm):
             # Syntax only: a DNS outage must never cost a lead.
             info = validate_email(field.data, check_deliverability=False)
         except EmailNotValidError:
-            raise ValidationError(
-                "Please check the email address, or leave it empty."
-            ) from None
+            raise ValidationError("Please check the email address, or leave it empty.") from None
         self.email_normalized = info.normalized
 
     def validate_best_time(self, field: StringField) -> None:

@@ -114,9 +114,7 @@ def _question(step: str) -> Response:
     params = read_params(request.args)
     index = STEPS.index(step)
     try:
-        parse_answers(
-            content(), params.concern, params.areas, params.goal, need=STEPS[:index]
-        )
+        parse_answers(content(), params.concern, params.areas, params.goal, need=STEPS[:index])
     except AnswerError as err:
         if err.missing and STEPS.index(err.field) == index - 1:
             # The previous question was sent without an answer: ask it again.
@@ -125,7 +123,9 @@ def _question(step: str) -> Response:
     return _render_question(step, params)
 
 
-def _render_question(step: str, params: QuizParams, *, error: str = "", status: int = 200) -> Response:
+def _render_question(
+    step: str, params: QuizParams, *, error: str = "", status: int = 200
+) -> Response:
     index = STEPS.index(step)
     question = content().question(step)
     selected = {"concern": {params.concern}, "area": set(params.areas), "goal": {params.goal}}[step]
@@ -133,8 +133,10 @@ def _render_question(step: str, params: QuizParams, *, error: str = "", status: 
     action = url_for(f"patient.{nxt}") if nxt else url_for("patient.result")
     # Back links and hidden fields keep every answer, so going back and
     # forth never loses one.
-    back = step_url(f"patient.{STEPS[index - 1]}", params) if index else step_url(
-        "patient.intro", params, "none"
+    back = (
+        step_url(f"patient.{STEPS[index - 1]}", params)
+        if index
+        else step_url("patient.intro", params, "none")
     )
     return render_step(
         "quiz/_question.html",
@@ -255,10 +257,14 @@ def _foreign_referrer() -> str:
 
 def _thanks(name: str, best_time: str) -> Response:
     spa = current_app.extensions["quiz_spa"]
-    text = content().copy["thanks_text"].format(
-        spa_name=spa.name,
-        window=spa.callback_window,
-        best_time=BEST_TIME_PHRASES.get(best_time, BEST_TIME_PHRASES["anytime"]),
+    text = (
+        content()
+        .copy["thanks_text"]
+        .format(
+            spa_name=spa.name,
+            window=spa.callback_window,
+            best_time=BEST_TIME_PHRASES.get(best_time, BEST_TIME_PHRASES["anytime"]),
+        )
     )
     return render_step(
         "quiz/_thanks.html", cache=False, title=content().copy["thanks_title"], name=name, text=text

@@ -163,7 +163,10 @@ def result_for(content: Content, params: Mapping[str, object]) -> Result:
     if isinstance(areas, str):
         areas = (areas,)
     concern, area_ids, goal = parse_answers(
-        content, params.get("concern"), areas, params.get("goal")  # type: ignore[arg-type]
+        content,
+        params.get("concern"),
+        areas,
+        params.get("goal"),  # type: ignore[arg-type]
     )
     assert concern is not None and goal is not None  # parse_answers needs all three
     return score(content, Answers(concern, area_ids, goal))

@@ -61,7 +61,8 @@ def check_secret_key(app: Flask) -> None:
     ):
         raise ConfigError(
             "SECRET_KEY is missing or too weak. Set a long random value, for example:\n"
-            "  export QUIZ_SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')\"\n"
+            "  export QUIZ_SECRET_KEY=\"$(python3 -c "
+            "'import secrets; print(secrets.token_urlsafe(48))')\"\n"
             "or put SECRET_KEY = '...' in instance/config.py. (For local development, "
             "set QUIZ_ENV=development or use `make run`.)"
         )
@@ -77,7 +78,7 @@ def parse_origins(value: Any) -> list[str]:
         except json.JSONDecodeError:
             raise ConfigError(
                 f"EMBED_ORIGINS must be a JSON list of origins, got {value!r}; "
-                'for example QUIZ_EMBED_ORIGINS=\'["https://www.myspa.com"]\''
+                "for example QUIZ_EMBED_ORIGINS='[\"https://www.myspa.com\"]'"
             ) from None
     if not isinstance(value, list | tuple):
         raise ConfigError(f"EMBED_ORIGINS must be a list of origins, got {value!r}")
@@ -107,4 +108,3 @@ def _check_origin(entry: Any) -> str:
     if problem:
         raise ConfigError(f"EMBED_ORIGINS entry {entry!r} {problem}")
     return entry.rstrip("/").lower()
-

@@ -29,8 +29,10 @@ def text(response) -> str:
 def test_valid_request_stores_the_lead_with_answers_consent_and_source(
     app: Flask, client: FlaskClient
 ) -> None:
-    query = RESULT_QUERY + "&utm_source=newsletter&utm_medium=email&utm_campaign=spring" \
+    query = (
+        RESULT_QUERY + "&utm_source=newsletter&utm_medium=email&utm_campaign=spring"
         "&page=https://alazzo.example/blog/botox-vs-fillers"
+    )
     data = valid_callback(client, query, outcome="fill")  # a client-sent outcome is ignored
     response = post(
         client, data, **{"User-Agent": "TestBrowser/1.0", "Sec-Fetch-Site": "same-origin"}
@@ -43,10 +45,15 @@ def test_valid_request_stores_the_lead_with_answers_consent_and_source(
 
     [lead] = leads(app)
     assert (lead.name, lead.phone, lead.email, lead.best_time) == (
-        "Jane Patient", "+13018105740", "jane@example.com", "morning",
+        "Jane Patient",
+        "+13018105740",
+        "jane@example.com",
+        "morning",
     )
     assert (lead.concern, lead.area_list, lead.goal) == (
-        "expression", ["between_brows", "cheeks"], "prevent",
+        "expression",
+        ["between_brows", "cheeks"],
+        "prevent",
     )
     assert lead.outcome == "both"  # recomputed on the server
     assert lead.status == "new"
@@ -58,7 +65,11 @@ def test_valid_request_stores_the_lead_with_answers_consent_and_source(
     assert lead.consent_ip == "127.0.0.1"
     assert lead.consent_user_agent == "TestBrowser/1.0"
     assert lead.source_url == "https://alazzo.example/blog/botox-vs-fillers"
-    assert (lead.utm_source, lead.utm_medium, lead.utm_campaign) == ("newsletter", "email", "spring")
+    assert (lead.utm_source, lead.utm_medium, lead.utm_campaign) == (
+        "newsletter",
+        "email",
+        "spring",
+    )
 
 
 def test_consent_text_shown_is_the_text_stored(app: Flask, client: FlaskClient) -> None:
@@ -108,7 +119,11 @@ def test_resending_the_same_form_stores_one_lead(app: Flask, client: FlaskClient
 )
 @pytest.mark.parametrize("headers", [{}, HX])
 def test_bad_field_is_explained_next_to_it_and_nothing_is_stored(
-    app: Flask, client: FlaskClient, field: str, value: str | None, message: str,
+    app: Flask,
+    client: FlaskClient,
+    field: str,
+    value: str | None,
+    message: str,
     headers: dict[str, str],
 ) -> None:
     response = post(client, valid_callback(client, **{field: value}), **headers)
@@ -231,7 +246,10 @@ def test_cross_site_post_is_refused_with_403(
 
 @pytest.mark.parametrize(
     "headers",
-    [{"Origin": "http://localhost"}, {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}],
+    [
+        {"Origin": "http://localhost"},
+        {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"},
+    ],
 )
 def test_same_origin_post_is_accepted(app: Flask, client: FlaskClient, headers: dict) -> None:
     assert post(client, valid_callback(client), **headers).status_code == 200

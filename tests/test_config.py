@@ -23,7 +23,9 @@ def test_production_starts_with_a_real_secret_key() -> None:
 
 
 def test_development_runs_without_a_key_and_without_secure_cookies() -> None:
-    app = create_app({"ENV": "development", "SECRET_KEY": None, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {"ENV": "development", "SECRET_KEY": None, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    )
     assert len(app.config["SECRET_KEY"]) >= 32
     assert app.config["SESSION_COOKIE_SECURE"] is False
 
@@ -33,7 +35,9 @@ def test_environment_overrides_defaults_and_test_mapping_overrides_environment(
 ) -> None:
     monkeypatch.setenv("QUIZ_SPA_NAME", "Glow Clinic")
     monkeypatch.setenv("QUIZ_MIN_FILL_SECONDS", "7")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "MIN_FILL_SECONDS": 1})
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "MIN_FILL_SECONDS": 1}
+    )
     assert app.config["SPA_NAME"] == "Glow Clinic"
     assert app.config["MIN_FILL_SECONDS"] == 1
     page = app.test_client().get("/quiz/result?concern=volume&area=cheeks&goal=repair")

@@ -27,7 +27,12 @@ def test_shipped_content_has_the_contract_ids() -> None:
     assert tuple(ids) == QUESTION_IDS
     assert ids["concern"] == ("expression", "etched", "fine_lines", "volume")
     assert ids["area"] == (
-        "between_brows", "forehead", "crows_feet", "under_nose", "around_mouth", "marionette",
+        "between_brows",
+        "forehead",
+        "crows_feet",
+        "under_nose",
+        "around_mouth",
+        "marionette",
         "cheeks",
     )
     assert ids["goal"] == ("prevent", "repair", "both")
@@ -42,18 +47,49 @@ def test_content_is_frozen() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "key", "problem"),
     [
-        ('cheeks = "Cheeks can', 'chin = "Chin can', "area_notes.chin", "unknown option referenced"),
-        ('id = "etched"', 'id = "expression"', "questions.concern.options.expression",
-         "duplicate option id"),
+        (
+            'cheeks = "Cheeks can',
+            'chin = "Chin can',
+            "area_notes.chin",
+            "unknown option referenced",
+        ),
+        (
+            'id = "etched"',
+            'id = "expression"',
+            "questions.concern.options.expression",
+            "duplicate option id",
+        ),
         ('id = "goal"', 'id = "area"', "questions.area", "duplicate question id"),
-        ('relax = 3\n  fill = 0\n  why = "Lines that come', 'relax = "high"\n  fill = 0\n  why = "x',
-         "questions.concern.options.expression.relax", "weight must be a number"),
-        ('headline = "Filling looks like your best fit."\n', "",
-         "outcomes.fill.headline", "missing text"),
-        ('label = "Forehead"', 'label = ""', "questions.area.options.forehead.label", "missing text"),
-        ('requires = "relax"', 'requires = "botox"', "questions.goal.options.prevent.requires",
-         "unknown treatment"),
-        ('[copy]\nintro_title = "Relax or fill?"\n', "[copy]\n", "copy.intro_title", "missing text"),
+        (
+            'relax = 3\n  fill = 0\n  why = "Lines that come',
+            'relax = "high"\n  fill = 0\n  why = "x',
+            "questions.concern.options.expression.relax",
+            "weight must be a number",
+        ),
+        (
+            'headline = "Filling looks like your best fit."\n',
+            "",
+            "outcomes.fill.headline",
+            "missing text",
+        ),
+        (
+            'label = "Forehead"',
+            'label = ""',
+            "questions.area.options.forehead.label",
+            "missing text",
+        ),
+        (
+            'requires = "relax"',
+            'requires = "botox"',
+            "questions.goal.options.prevent.requires",
+            "unknown treatment",
+        ),
+        (
+            '[copy]\nintro_title = "Relax or fill?"\n',
+            "[copy]\n",
+            "copy.intro_title",
+            "missing text",
+        ),
     ],
 )
 def test_broken_content_names_file_and_key(

@@ -23,11 +23,22 @@ CONTRACT = (
 
 def add_lead(app: Flask, *, created: datetime, nonce: str, **fields: str) -> None:
     values = dict(
-        name="Jane Patient", phone="+13018105740", email="jane@example.com", best_time="morning",
-        concern="expression", areas="between_brows;cheeks", goal="prevent", outcome="both",
-        consent_at=created, consent_text_version="2026-11-25", consent_text="I agree",
-        consent_text_hash="0" * 64, source_url="https://alazzo.example/blog",
-        utm_source="newsletter", utm_medium="email", utm_campaign="spring",
+        name="Jane Patient",
+        phone="+13018105740",
+        email="jane@example.com",
+        best_time="morning",
+        concern="expression",
+        areas="between_brows;cheeks",
+        goal="prevent",
+        outcome="both",
+        consent_at=created,
+        consent_text_version="2026-11-25",
+        consent_text="I agree",
+        consent_text_hash="0" * 64,
+        source_url="https://alazzo.example/blog",
+        utm_source="newsletter",
+        utm_medium="email",
+        utm_campaign="spring",
     )
     values.update(fields)
     with app.app_context():
@@ -51,7 +62,11 @@ def test_columns_start_with_the_contract_in_order(app: Flask, runner: FlaskCliRu
     assert record["phone"] == "+13018105740"
     assert record["areas"] == "between_brows;cheeks"
     assert record["consent_at"] == "2026-11-20T14:30:05Z"
-    assert (record["outcome"], record["concern"], record["goal"]) == ("both", "expression", "prevent")
+    assert (record["outcome"], record["concern"], record["goal"]) == (
+        "both",
+        "expression",
+        "prevent",
+    )
     assert record["utm_campaign"] == "spring"
 
 
@@ -67,7 +82,9 @@ def test_a_lead_from_the_quiz_appears_in_the_export(app: Flask, runner: FlaskCli
 
 def test_since_and_until_are_inclusive_utc_days(app: Flask, runner: FlaskCliRunner) -> None:
     for day, nonce in [(1, "a"), (2, "b"), (3, "c"), (4, "d")]:
-        add_lead(app, created=datetime(2026, 11, day, 23, 59, tzinfo=UTC), nonce=nonce, name=f"d{day}")
+        add_lead(
+            app, created=datetime(2026, 11, day, 23, 59, tzinfo=UTC), nonce=nonce, name=f"d{day}"
+        )
     rows = export_rows(runner, "--since", "2026-11-02", "--until", "2026-11-03")
     assert [r[3] for r in rows[1:]] == ["d2", "d3"]
     assert len(export_rows(runner, "--since", "2026-11-04")) == 2
@@ -82,8 +99,9 @@ def test_output_file(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None
     assert out.read_text(encoding="utf-8").splitlines()[0].startswith("id,created_at,status")
 
 
-@pytest.mark.parametrize("args", [["--since", "yesterday"], ["--until", "2026-13-01"],
-                                  ["--format", "xml"]])
+@pytest.mark.parametrize(
+    "args", [["--since", "yesterday"], ["--until", "2026-13-01"], ["--format", "xml"]]
+)
 def test_bad_options_get_a_clear_message(runner: FlaskCliRunner, args: list[str]) -> None:
     result = runner.invoke(args=["leads", "export", *args])
     assert result.exit_code == 2
@@ -93,15 +111,29 @@ def test_bad_options_get_a_clear_message(runner: FlaskCliRunner, args: list[str]
 
 @pytest.mark.parametrize(
     "payload",
-    ['=HYPERLINK("http://evil.example","click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
-     "\t=1+1", "\r=1+1"],
+    [
+        '=HYPERLINK("http://evil.example","click")',
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1)",
+        "\t=1+1",
+        "\r=1+1",
+    ],
 )
 def test_free_text_formulas_are_neutralised(
     app: Flask, runner: FlaskCliRunner, payload: str
 ) -> None:
-    add_lead(app, created=datetime(2026, 11, 20, tzinfo=UTC), nonce="a", name=payload,
-             email=payload, source_url=payload, utm_source=payload, utm_medium=payload,
-             utm_campaign=payload)
+    add_lead(
+        app,
+        created=datetime(2026, 11, 20, tzinfo=UTC),
+        nonce="a",
+        name=payload,
+        email=payload,
+        source_url=payload,
+        utm_source=payload,
+        utm_medium=payload,
+        utm_campaign=payload,
+    )
     header, row = export_rows(runner)
     record = dict(zip(header, row, strict=True))
     for column in ("name", "email", "source_url", "utm_source", "utm_medium", "utm_campaign"):
@@ -126,10 +158,22 @@ def test_export_streams_in_batches(app: Flask, runner: FlaskCliRunner) -> None:
     with app.app_context():
         now = datetime(2026, 11, 20, tzinfo=UTC)
         db.session.add_all(
-            Lead(created_at=now, updated_at=now, form_nonce=str(i), name=f"p{i}",
-                 phone="+13018105740", best_time="anytime", concern="volume", areas="cheeks",
-                 goal="repair", outcome="fill", consent_at=now, consent_text_version="v",
-                 consent_text="t", consent_text_hash="h")
+            Lead(
+                created_at=now,
+                updated_at=now,
+                form_nonce=str(i),
+                name=f"p{i}",
+                phone="+13018105740",
+                best_time="anytime",
+                concern="volume",
+                areas="cheeks",
+                goal="repair",
+                outcome="fill",
+                consent_at=now,
+                consent_text_version="v",
+                consent_text="t",
+                consent_text_hash="h",
+            )
             for i in range(2500)
         )
         db.session.commit()

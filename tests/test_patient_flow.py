@@ -34,7 +34,7 @@ def test_full_page_without_cookies(client: FlaskClient, url: str) -> None:
     html = text(response)
     assert html.startswith("<!doctype html>")
     assert '<main id="quiz"' in html
-    assert "htmx.min.js" in html
+    assert "/quiz/widget.js?v=" in html
     assert "HX-Request" in response.headers["Vary"]
 
 
@@ -149,7 +149,9 @@ def test_unknown_or_missing_ids_get_a_400_with_a_restart(
 
 
 def test_result_explains_itself(client: FlaskClient) -> None:
-    html = text(client.get("/quiz/result?concern=expression&area=between_brows&area=cheeks&goal=prevent"))
+    html = text(
+        client.get("/quiz/result?concern=expression&area=between_brows&area=cheeks&goal=prevent")
+    )
     assert 'data-outcome="both"' in html
     for heading in [
         "What it is and how it works",
@@ -195,7 +197,8 @@ def test_tracking_values_ride_along_and_bad_ones_are_dropped(client: FlaskClient
     long = "x" * 300
     html = text(
         client.get(
-            "/quiz/concern?utm_source=newsletter&utm_campaign=" + long
+            "/quiz/concern?utm_source=newsletter&utm_campaign="
+            + long
             + "&page=https://alazzo.example/blog&ref=javascript:alert(1)"
         )
     )

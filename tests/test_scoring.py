@@ -33,7 +33,9 @@ SINGLE_AREA_CASES = [
     for goal in GOALS
 ]
 ALL_AREA_SETS = [
-    combo for size in range(1, len(UPPER + LOWER) + 1) for combo in combinations(UPPER + LOWER, size)
+    combo
+    for size in range(1, len(UPPER + LOWER) + 1)
+    for combo in combinations(UPPER + LOWER, size)
 ]
 
 
@@ -52,7 +54,9 @@ def test_single_area_outcome(concern: str, area: str, goal: str, expected: str) 
         (("cheeks", "marionette"), "volume", "repair", "fill"),
     ],
 )
-def test_mixed_areas_outcome(areas: tuple[str, ...], concern: str, goal: str, expected: str) -> None:
+def test_mixed_areas_outcome(
+    areas: tuple[str, ...], concern: str, goal: str, expected: str
+) -> None:
     assert score(CONTENT, Answers(concern, areas, goal)).outcome == expected
 
 
