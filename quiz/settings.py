@@ -61,7 +61,7 @@ def check_secret_key(app: Flask) -> None:
     ):
         raise ConfigError(
             "SECRET_KEY is missing or too weak. Set a long random value, for example:\n"
-            "  export QUIZ_SECRET_KEY=\"$(python3 -c "
+            '  export QUIZ_SECRET_KEY="$(python3 -c '
             "'import secrets; print(secrets.token_urlsafe(48))')\"\n"
             "or put SECRET_KEY = '...' in instance/config.py. (For local development, "
             "set QUIZ_ENV=development or use `make run`.)"

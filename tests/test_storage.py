@@ -1,0 +1,44 @@
+"""SQLite is set up for concurrent workers: WAL, busy timeout, foreign keys, BEGIN IMMEDIATE."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import event, text
+
+from quiz.extensions import db
+
+from .conftest import valid_callback
+
+
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app: Flask) -> None:
+    with app.app_context():
+        conn = db.session.connection()
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_storing_a_lead_begins_immediate_and_reads_do_not(app: Flask) -> None:
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    client = app.test_client(use_cookies=False)
+    data = valid_callback(client)
+    statements.clear()
+    assert client.post("/quiz/callback", data=data).status_code == 200
+    event.remove(engine, "before_cursor_execute", record)
+    begins = [s for s in statements if s.startswith("BEGIN")]
+    assert begins == ["BEGIN DEFERRED", "BEGIN IMMEDIATE"]  # the duplicate check, then the write
+    insert = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO lead"))
+    assert statements.index("BEGIN IMMEDIATE") < insert
+
+
+def test_schema_comes_from_the_migrations(app: Flask) -> None:
+    with app.app_context():
+        version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert version == "0001"
