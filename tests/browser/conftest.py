@@ -13,7 +13,6 @@ must never pass by silently skipping its browser tests.
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -121,22 +120,11 @@ class LiveServer:
 
 
 def _migrate_schema(app: Flask) -> None:
-    """`flask db upgrade`, without letting Alembic's fileConfig mute other tests' loggers."""
+    """`flask db upgrade` on the live server's database."""
     import flask_migrate
 
-    root = logging.getLogger()
-    saved_level, saved_handlers = root.level, list(root.handlers)
-    loggers = [obj for obj in logging.Logger.manager.loggerDict.values()
-               if isinstance(obj, logging.Logger)]
-    saved_disabled = {logger: logger.disabled for logger in loggers}
-    try:
-        with app.app_context():
-            flask_migrate.upgrade()
-    finally:
-        root.setLevel(saved_level)
-        root.handlers[:] = saved_handlers
-        for logger, disabled in saved_disabled.items():
-            logger.disabled = disabled
+    with app.app_context():
+        flask_migrate.upgrade()
 
 
 @pytest.fixture(scope="session")
