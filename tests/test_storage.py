@@ -41,4 +41,4 @@ def test_storing_a_lead_begins_immediate_and_reads_do_not(app: Flask) -> None:
 def test_schema_comes_from_the_migrations(app: Flask) -> None:
     with app.app_context():
         version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    assert version == "0001"
+    assert version == "0002"
