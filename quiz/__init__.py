@@ -13,7 +13,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, content, database, blueprints, CLI."""
     app = Flask(__name__, instance_relative_config=True)
 
-    from . import assets, cli, demo, errors, patient
+    from . import assets, cli, demo, embed, errors, patient
     from .content import DEFAULT_CONTENT, load_content
     from .database import configure_engine
     from .extensions import csrf, db, limiter, migrate
@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     configure_engine(app)
 
     assets.register(app)
+    embed.register(app)  # /embed.js and the themed stylesheet
     app.register_blueprint(demo.bp)
     app.register_blueprint(patient.bp)
     csrf.exempt(patient.bp)  # cookie-less; protected by its own signed token

@@ -56,3 +56,13 @@ WTF_CSRF_ENABLED = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE: bool | None = None  # None: Secure everywhere but development
+
+# Embedding and theme
+# Who may frame the widget is EMBED_ORIGINS, above. The theme is applied as CSS
+# custom properties in the widget's own stylesheet (no web fonts, nothing from a
+# third party); each value is checked at start-up. A page may override the
+# accent per container with data-accent="#rrggbb" (see README, "Embed it on your site").
+THEME_ACCENT = "#7a3e6d"  # buttons, links, chosen answers; needs 4.5:1 contrast on white
+THEME_TEXT = "#1f1d24"  # body text; needs 4.5:1 contrast on white and on the light tint
+THEME_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+THEME_RADIUS = "10px"  # corners of answers, buttons and boxes, e.g. "0", "4px", "0.5rem"

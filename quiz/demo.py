@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, url_for
 
 bp = Blueprint("demo", __name__)
+
+IFRAME_TITLE = "Relax or fill? A three-question guide"
 
 
 @bp.get("/")
 def index() -> str:
-    """A plausible spa article page with the widget in an iframe, and the snippet to copy."""
+    """A plausible spa article page with the widget, loaded by the real loader, and the snippet."""
+    loader_url = url_for("embed.loader", _external=True)
     widget_url = url_for("patient.intro", _external=True)
-    host = request.host_url.rstrip("/")
-    snippet = (
-        f'<iframe src="{widget_url}" title="Relax or fill? A three-question guide"\n'
+    snippet = f'<div data-relax-or-fill></div>\n<script src="{loader_url}" async></script>'
+    fallback = (
+        f'<iframe src="{widget_url}" title="{IFRAME_TITLE}"\n'
         f'        width="100%" height="720" loading="lazy" style="border:0"></iframe>'
     )
-    return render_template("demo.html", widget_url=widget_url, snippet=snippet, host=host)
+    return render_template(
+        "demo.html",
+        loader_url=loader_url,
+        widget_url=widget_url,
+        snippet=snippet,
+        fallback=fallback,
+        iframe_title=IFRAME_TITLE,
+        embed_origins=current_app.config["EMBED_ORIGINS"],
+    )

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from flask import Flask
 
 from . import config as defaults
 from .database import default_sqlite_uri
+from .params import MIN_CONTRAST, contrast_ratio, parse_hex_colour
 
 # Values that people paste from examples; none of them is a secret.
 _PLACEHOLDER_KEYS = {"dev", "secret", "changeme", "change-me", "change_me", "your-secret-key", "x"}
@@ -38,6 +40,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         # Plain HTTP on 127.0.0.1 in development: a Secure cookie would never come back.
         app.config["SESSION_COOKIE_SECURE"] = not is_development(app)
     app.config["EMBED_ORIGINS"] = parse_origins(app.config.get("EMBED_ORIGINS"))
+    check_theme(app.config)
     check_secret_key(app)
 
 
@@ -82,10 +85,8 @@ def parse_origins(value: Any) -> list[str]:
             ) from None
     if not isinstance(value, list | tuple):
         raise ConfigError(f"EMBED_ORIGINS must be a list of origins, got {value!r}")
-    origins = []
-    for entry in value:
-        origins.append(_check_origin(entry))
-    return origins
+    origins = [_check_origin(entry) for entry in value]
+    return list(dict.fromkeys(origins))  # duplicates dropped, order kept
 
 
 def _check_origin(entry: Any) -> str:
@@ -107,4 +108,66 @@ def _check_origin(entry: Any) -> str:
                 problem = "has an invalid port"
     if problem:
         raise ConfigError(f"EMBED_ORIGINS entry {entry!r} {problem}")
-    return entry.rstrip("/").lower()
+    return _normal_origin(urlsplit(entry))
+
+
+def _normal_origin(parts: SplitResult) -> str:
+    # Written the way browsers serialise an origin (what postMessage and CSP
+    # compare against): lower case, punycode host, no default port.
+    host = parts.hostname or ""
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ConfigError(f"EMBED_ORIGINS entry has an invalid host name: {host!r}") from None
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    port = parts.port
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+# --- theme -------------------------------------------------------------------
+
+# Text sits on white and on the accent's light tint (never darker than this).
+_DARKEST_TINT = "#ececec"
+_FONT = re.compile(r"[A-Za-z0-9 ,_\-\"']{1,200}")
+_RADIUS = re.compile(r"(0|\d{1,2}(\.\d{1,2})?(px|rem|em))")
+
+
+def check_theme(config: dict[str, Any]) -> None:
+    """Validate and normalise THEME_*; a value that would break the widget stops start-up."""
+    for key, background in (("THEME_ACCENT", "#ffffff"), ("THEME_TEXT", _DARKEST_TINT)):
+        value = config.get(key)
+        colour = parse_hex_colour(value) if isinstance(value, str) else None
+        if colour is None:
+            raise ConfigError(f"{key} must be a hex colour such as #7a3e6d, got {value!r}")
+        ratio = contrast_ratio(colour, background)
+        if ratio < MIN_CONTRAST:
+            raise ConfigError(
+                f"{key} {colour} is too light to read on {background} (contrast "
+                f"{ratio:.1f}:1, needs {MIN_CONTRAST}:1); pick a darker shade"
+            )
+        config[key] = colour
+
+    font = config.get("THEME_FONT")
+    if (
+        not isinstance(font, str)
+        or not _FONT.fullmatch(font.strip())
+        or font.count('"') % 2
+        or font.count("'") % 2
+    ):
+        raise ConfigError(
+            f"THEME_FONT must be a CSS font-family list of installed fonts, such as "
+            f"'Georgia, serif' (letters, digits, spaces, commas, hyphens, quotes), got {font!r}; "
+            "web fonts are not loaded, so nothing comes from a third party"
+        )
+    config["THEME_FONT"] = font.strip()
+
+    radius = config.get("THEME_RADIUS")
+    if isinstance(radius, int | float) and not isinstance(radius, bool) and 0 <= radius < 100:
+        radius = f"{radius:g}px"
+    if not isinstance(radius, str) or not _RADIUS.fullmatch(radius.strip()):
+        raise ConfigError(
+            f"THEME_RADIUS must be a length such as 10px, 0.5rem or 0, got {radius!r}"
+        )
+    config["THEME_RADIUS"] = radius.strip()

@@ -1,0 +1,95 @@
+// Relax or Fill loader. The snippet a webmaster pastes:
+//   <div data-relax-or-fill></div>
+//   <script src="https://QUIZ-HOST/embed.js" async></script>
+// For each such container it inserts the widget's iframe, forwards the page's
+// URL and utm_* tags (they reach the lead), follows the widget's height, and
+// re-dispatches its anonymous events ("relax-or-fill:step", ":result",
+// ":callback") on the container. No dependencies, no cookies, no globals.
+// Served with comment lines and indentation stripped (quiz/embed.py): keep one
+// statement per line and no comments after code.
+(function () {
+  "use strict";
+  var me = document.currentScript;
+  if (!me || !window.URL || !window.URLSearchParams) return;
+  // The widget lives next to this script, wherever the app is mounted.
+  var home = new URL("quiz/", me.src);
+  var origin = home.origin;
+  var P = "relax-or-fill";
+  var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"];
+  var STEPS = ["intro", "concern", "area", "goal"];
+  var frames = [];
+
+  function source(box) {
+    var url = new URL(home.href);
+    var here = new URL(location.href);
+    var q = url.searchParams;
+    here.hash = "";
+    if (/^https?:$/.test(here.protocol)) q.set("page", here.href);
+    if (document.referrer) q.set("ref", document.referrer);
+    UTM.forEach(function (key) {
+      var value = here.searchParams.get(key);
+      if (value) q.set(key, value);
+    });
+    var accent = /^#?([0-9a-f]{6}|[0-9a-f]{3})$/i.exec(box.getAttribute("data-accent") || "");
+    if (accent) q.set("accent", accent[1]);
+    return url.href;
+  }
+
+  function mount(box) {
+    if (box.hasAttribute("data-" + P + "-ready")) return;
+    box.setAttribute("data-" + P + "-ready", "");
+    var frame = document.createElement("iframe");
+    // Attributes first: the iframe starts loading when it enters the document.
+    frame.title = box.getAttribute("data-title") || "Relax or fill? A three-question guide";
+    frame.setAttribute("loading", "lazy");
+    // 400 px is about the first screen on a phone: the page barely moves when
+    // the widget reports its real height.
+    frame.style.cssText = "display:block;width:100%;border:0;height:400px";
+    frame.src = source(box);
+    box.textContent = "";
+    box.appendChild(frame);
+    frames.push({ frame: frame, box: box });
+  }
+
+  function scan() {
+    var boxes = document.querySelectorAll("[data-" + P + "]");
+    for (var i = 0; i < boxes.length; i++) mount(boxes[i]);
+  }
+
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    var hit = null;
+    if (event.origin !== origin || !data || typeof data !== "object" || data.version !== 1) return;
+    for (var i = 0; i < frames.length; i++) {
+      if (frames[i].frame.contentWindow === event.source) hit = frames[i];
+    }
+    if (!hit) return;
+    var frame = hit.frame;
+    if (data.type === P + ":height") {
+      var h = data.height;
+      if (typeof h === "number" && h % 1 === 0 && h >= 100 && h <= 20000) {
+        frame.style.height = h + "px";
+      }
+    } else if (data.type === P + ":scroll") {
+      // A new step (top 0) or an error message lower down: show it, but only
+      // if the reader cannot see it.
+      var top = data.top;
+      if (typeof top !== "number" || top % 1 !== 0 || top < 0 || top > 20000) return;
+      var y = frame.getBoundingClientRect().top + top;
+      if (y > -1 && y < window.innerHeight) return;
+      if (top) window.scrollBy(0, y);
+      else frame.scrollIntoView();
+    } else if (data.type === P + ":event") {
+      var detail = {};
+      if (data.event === "step" && STEPS.indexOf(data.step) >= 0) detail.step = data.step;
+      else if (data.event !== "result" && data.event !== "callback") return;
+      hit.box.dispatchEvent(
+        new CustomEvent(P + ":" + data.event, { bubbles: true, detail: detail })
+      );
+    }
+  });
+
+  scan();
+  // The container may come after this script in the page.
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", scan);
+})();
