@@ -138,6 +138,8 @@ def check_theme(config: dict[str, Any]) -> None:
     """Validate and normalise THEME_*; a value that would break the widget stops start-up."""
     for key, background in (("THEME_ACCENT", "#ffffff"), ("THEME_TEXT", _DARKEST_TINT)):
         value = config.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # QUIZ_THEME_TEXT=222222 arrives as a number
         colour = parse_hex_colour(value) if isinstance(value, str) else None
         if colour is None:
             raise ConfigError(f"{key} must be a hex colour such as #7a3e6d, got {value!r}")

@@ -251,7 +251,7 @@ def test_pages_link_one_versioned_stylesheet_with_the_theme(client: FlaskClient)
     [
         {
             "THEME_ACCENT": "#1A6B5C",
-            "THEME_TEXT": "222",
+            "THEME_TEXT": 222,  # as QUIZ_THEME_TEXT=222 arrives (parsed as JSON)
             "THEME_FONT": " Georgia, 'Times New Roman', serif ",
             "THEME_RADIUS": 4,
         }
