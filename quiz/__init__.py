@@ -17,9 +17,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .content import DEFAULT_CONTENT, load_content
     from .database import configure_engine
     from .extensions import csrf, db, limiter, migrate
+    from .funnel import register as register_funnel
     from .security import apply_security_headers
     from .settings import load_config
     from .spa import spa_from_config
+    from .staff import register as register_staff
 
     load_config(app, test_config)
     # Content and spa details are checked once here: a broken file stops start-up.
@@ -41,6 +43,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(demo.bp)
     app.register_blueprint(patient.bp)
     csrf.exempt(patient.bp)  # cookie-less; protected by its own signed token
+    register_funnel(app)  # anonymous step counts on the patient path
+    register_staff(app)  # /staff console and `flask staff`
     errors.register(app)
     cli.register(app)
     app.after_request(apply_security_headers)

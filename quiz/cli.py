@@ -1,14 +1,14 @@
-"""Command-line tools: `flask leads export`."""
+"""Command-line tools: `flask leads export` and `flask leads purge`."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .export import csv_lines, iter_leads, leads_query
+from .export import LeadFilter, csv_lines, export_snapshot, iso, iter_leads, write_xlsx
 
 leads_cli = AppGroup("leads", help="Work with stored callback requests (leads).")
 
@@ -27,19 +27,30 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dat
 @click.option(
     "--until", callback=_day, metavar="YYYY-MM-DD", help="Leads up to this day (UTC), inclusive."
 )
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
+)
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, writable=True, allow_dash=True),
     default="-",
-    help="File to write (default: standard output).",
+    help="File to write (default: standard output; required for xlsx).",
 )
 def export_command(since: date | None, until: date | None, fmt: str, output: str) -> None:
-    """Write all matching leads as CSV, streamed row by row."""
+    """Write all matching leads as CSV (streamed row by row) or an Excel workbook."""
     if since and until and since > until:
         raise click.BadParameter("--since is after --until.", param_hint="--since")
-    lines = csv_lines(iter_leads(leads_query(since, until)))
+    if fmt == "xlsx" and output == "-":
+        raise click.BadParameter("an Excel file needs -o FILE.xlsx.", param_hint="--output")
+    where = LeadFilter(since=since, until=until)
+    query, count = export_snapshot(where)
+    _audit_export(fmt, where, count)
+    if fmt == "xlsx":
+        with open(output, "wb") as out_file:
+            write_xlsx(iter_leads(query), out_file)
+        return
+    lines = csv_lines(iter_leads(query))
     if output == "-":
         for line in lines:
             click.echo(line, nl=False)
@@ -48,6 +59,59 @@ def export_command(since: date | None, until: date | None, fmt: str, output: str
     with open(output, "w", encoding="utf-8", newline="") as out_file:
         for line in lines:
             out_file.write(line)
+
+
+def _audit_export(fmt: str, where: LeadFilter, count: int) -> None:
+    """Exports from the command line are audited too, with the actor "cli"."""
+    from .database import write_transaction
+    from .staff.audit import CLI_ACTOR, record
+
+    with write_transaction() as tx:
+        record(
+            tx,
+            "export",
+            actor=CLI_ACTOR,
+            detail={"format": fmt, "filters": where.describe(), "via": "cli"},
+            row_count=count,
+        )
+
+
+@leads_cli.command("purge")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=1),
+    metavar="DAYS",
+    help="Erase leads received more than DAYS days ago (default: RETENTION_DAYS).",
+)
+@click.option("--dry-run", is_flag=True, help="Only say how many leads would be erased.")
+def purge_command(days: int | None, dry_run: bool) -> None:
+    """Erase old leads with their history and queued notifications (retention)."""
+    from sqlalchemy import func, select
+
+    from .extensions import db
+    from .models import Lead, utcnow
+    from .staff.audit import CLI_ACTOR
+    from .staff.erasure import purge_older_than
+
+    if days is None:
+        days = current_app.config.get("RETENTION_DAYS")
+        if not days:
+            raise click.UsageError(
+                "Say how old: --older-than DAYS, or set RETENTION_DAYS "
+                "(e.g. QUIZ_RETENTION_DAYS=365)."
+            )
+        if not isinstance(days, int) or days < 1:
+            raise click.UsageError(f"RETENTION_DAYS must be a whole number of days, got {days!r}.")
+    if dry_run:
+        cutoff = utcnow() - timedelta(days=days)
+        count = db.session.execute(
+            select(func.count(Lead.id)).where(Lead.created_at < cutoff)
+        ).scalar_one()
+        click.echo(f"{count} leads were received before {iso(cutoff)} and would be erased.")
+        return
+    result = purge_older_than(days, actor=CLI_ACTOR)
+    click.echo(f"Erased {result.erased} leads received before {iso(result.cutoff)}.")
 
 
 def register(app: Flask) -> None:

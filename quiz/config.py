@@ -66,3 +66,27 @@ THEME_ACCENT = "#7a3e6d"  # buttons, links, chosen answers; needs 4.5:1 contrast
 THEME_TEXT = "#1f1d24"  # body text; needs 4.5:1 contrast on white and on the light tint
 THEME_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 THEME_RADIUS = "10px"  # corners of answers, buttons and boxes, e.g. "0", "4px", "0.5rem"
+
+# Staff
+# The session cookie is sent to /staff only, so the patient path never sees it.
+SESSION_COOKIE_NAME = "staff_session"
+SESSION_COOKIE_PATH = "/staff"
+# Werkzeug's scrypt with OWASP's parameters (N=2**17, r=8, p=1).
+STAFF_PASSWORD_METHOD = "scrypt:131072:8:1"
+STAFF_PASSWORD_MIN_LENGTH = 8
+STAFF_PASSWORD_MAX_LENGTH = 256
+# Signed out after this long without a request, and after this long in any case.
+STAFF_IDLE_TIMEOUT_MINUTES = 30
+STAFF_SESSION_MAX_HOURS = 12
+# Failed sign-ins allowed per IP and per account (Flask-Limiter syntax; storage as above).
+STAFF_LOGIN_RATE_LIMIT = "20 per 15 minutes"
+STAFF_LOGIN_ACCOUNT_RATE_LIMIT = "5 per 15 minutes"
+# A lead still "new" after this many minutes is flagged in the list.
+STAFF_STALE_LEAD_MINUTES = 30
+STAFF_PAGE_SIZE = 50
+# The spa's time zone for staff pages, date filters and funnel days (IANA name).
+STAFF_TIMEZONE = "UTC"
+# `flask leads purge` without --older-than erases leads older than this; None keeps them.
+RETENTION_DAYS: int | None = None
+# Funnel counters are kept in memory and written at most this often (seconds).
+FUNNEL_FLUSH_SECONDS = 10

@@ -23,6 +23,7 @@ from flask import (
 from .content import Content
 from .extensions import limiter
 from .forms import BEST_TIME_PHRASES, BEST_TIMES, CallbackForm
+from .funnel import record_event
 from .leads import Consent, Contact, store_lead
 from .params import QuizParams, read_params
 from .scoring import AnswerError, Answers, Result, parse_answers, score
@@ -165,6 +166,7 @@ def result() -> Response:
             return _render_question("goal", params, error=str(err), status=400)
         return problem(str(err), params)
     form = CallbackForm(formdata=None)
+    record_event(f"outcome:{res.outcome}")
     return _render_result(res, params, form)
 
 
@@ -246,6 +248,7 @@ def callback() -> Response:
     )
     if created:
         current_app.logger.info("lead %s stored (outcome %s)", lead.id, res.outcome)
+        record_event("callback")
     return _thanks(form.name.data, form.best_time.data)
 
 

@@ -1,0 +1,33 @@
+"""The staff console at /staff: sign-in, the lead list, lead pages, exports, funnel.
+
+Every view here needs a signed-in, active staff account (see `auth`), every
+POST carries Flask-WTF's CSRF token, and every response is `no-store` and may
+not be framed (`quiz.security` gives non-widget pages `frame-ancestors 'none'`
+and `X-Frame-Options: DENY`).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+from . import auth, funnel_views, views  # noqa: E402,F401  (routes register on bp)
+
+
+def register(app: Flask) -> None:
+    """Register the staff blueprint and the `flask staff` commands."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from ..settings import ConfigError
+    from .cli import staff_cli
+
+    name = app.config.get("STAFF_TIMEZONE") or "UTC"
+    try:
+        app.extensions["staff_tz"] = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"STAFF_TIMEZONE {name!r} is not a time zone; use a name such as 'America/New_York'."
+        ) from None
+    app.register_blueprint(bp)
+    app.cli.add_command(staff_cli)

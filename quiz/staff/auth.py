@@ -1,0 +1,216 @@
+"""Staff sign-in and sessions.
+
+The session is Flask's signed cookie (`staff_session`, path /staff, HttpOnly,
+SameSite=Lax, Secure outside development). It holds the staff id, the
+account's `session_version`, when it signed in and when it was last seen.
+Every staff request checks it against the database:
+- an account that was disabled, or whose password changed, has a new
+  `session_version`, so its sessions everywhere end at their next request;
+- signing out bumps the version too, so a copied cookie dies with it (this
+  signs the account out on every computer, which is the safe reading of
+  "sign out" on a shared front-desk machine);
+- a session unused for `STAFF_IDLE_TIMEOUT_MINUTES`, or older than
+  `STAFF_SESSION_MAX_HOURS`, ends.
+At sign-in the old session is cleared and a new one is written (with a new
+CSRF token), so nothing from before sign-in carries over.
+
+Failed sign-ins are limited per IP and per account with Flask-Limiter; only
+failures count, so a staff member who types their password right is never
+slowed down.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from urllib.parse import urlsplit
+
+from flask import (
+    Response,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
+from sqlalchemy import func, select
+
+from ..database import write_transaction
+from ..extensions import db, limiter
+from ..models import StaffUser, utcnow
+from . import audit, bp
+from .forms import EmptyForm, LoginForm
+from .passwords import burn_verification_time, verify_password
+
+PUBLIC_ENDPOINTS = {"staff.login"}
+SIGNED_OUT_REASONS = {
+    "idle": "You were signed out after a while without activity. Please sign in again.",
+    "expired": "Your session reached its time limit. Please sign in again.",
+    "revoked": "Your session was ended (account changed or signed out elsewhere).",
+    "signed_out": "You are signed out.",
+}
+TOUCH_EVERY_SECONDS = 30  # rewrite the cookie's "last seen" at most this often
+
+
+def current_staff() -> StaffUser:
+    """The signed-in staff member (views run only after `require_staff` let them in)."""
+    return g.staff
+
+
+def _session_staff() -> tuple[StaffUser | None, str]:
+    """The staff member this session belongs to, or None and why it is not valid."""
+    staff_id = session.get("staff_id")
+    if staff_id is None:
+        return None, ""
+    config = current_app.config
+    now = time.time()
+    if now - float(session.get("seen", 0)) > config["STAFF_IDLE_TIMEOUT_MINUTES"] * 60:
+        return None, "idle"
+    if now - float(session.get("since", 0)) > config["STAFF_SESSION_MAX_HOURS"] * 3600:
+        return None, "expired"
+    staff = db.session.get(StaffUser, staff_id)
+    if staff is None or not staff.active or staff.session_version != session.get("v"):
+        return None, "revoked"
+    return staff, ""
+
+
+@bp.before_request
+def require_staff() -> Response | None:
+    """Let only a signed-in, active staff member through; send anyone else to sign in."""
+    staff, why = _session_staff()
+    if why:
+        session.clear()
+    g.staff = staff
+    if staff is None:
+        if request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        return _to_login(why)
+    now = time.time()
+    if now - float(session.get("seen", 0)) > TOUCH_EVERY_SECONDS:
+        session["seen"] = int(now)
+    return None
+
+
+def _to_login(why: str) -> Response:
+    args = {"why": why} if why else {}
+    if request.method == "GET":
+        args["next"] = request.full_path.rstrip("?")
+    target = url_for("staff.login", **args)
+    if "HX-Request" in request.headers:
+        # htmx follows HX-Redirect with a full page load; the body is a fallback.
+        response = make_response(render_template("staff/_signed_out.html", login_url=target), 401)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the staff area; anything else goes to the lead list."""
+    default = url_for("staff.leads")
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith(bp.url_prefix + "/"):
+        return default
+    if "\\" in target or target.startswith("//"):
+        return default
+    return target
+
+
+def _account_key() -> str:
+    """Rate-limit key for the account being tried (whatever was typed as the email)."""
+    email = (request.form.get("email") or "").strip().lower()[:254]
+    return f"staff-account:{email}"
+
+
+def _login_failed(_response: Response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT"],
+    key_func=get_remote_address,
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="staff-login-ip",
+)
+@limiter.limit(
+    lambda: current_app.config["STAFF_LOGIN_ACCOUNT_RATE_LIMIT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="staff-login-account",
+)
+def login() -> Response | str:
+    """The sign-in page; on success, a fresh session and the page asked for."""
+    if g.staff is not None and request.method == "GET":
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    message = SIGNED_OUT_REASONS.get(request.args.get("why", ""), "")
+    error = ""
+    if form.validate_on_submit():
+        staff = _check_credentials(form.email.data or "", form.password.data or "")
+        if staff is not None:
+            _start_session(staff)
+            return redirect(_safe_next(request.args.get("next")), 303)
+        g.login_failed = True
+        error = "That email and password don't match an active staff account."
+    elif request.method == "POST":
+        g.login_failed = True
+    return render_template(
+        "staff/login.html", form=form, message=message, error=error, title="Staff sign-in"
+    )
+
+
+def _check_credentials(email: str, password: str) -> StaffUser | None:
+    email = email.strip().lower()
+    staff = db.session.execute(
+        select(StaffUser).where(func.lower(StaffUser.email) == email)
+    ).scalar_one_or_none()
+    if staff is None:
+        burn_verification_time(password)
+        ok = False
+    else:
+        ok = verify_password(staff.password_hash, password)
+    with write_transaction() as tx:
+        if ok and staff is not None and staff.active:
+            staff = tx.merge(staff)
+            staff.last_login_at = utcnow()
+            audit.record(tx, "login", staff=staff)
+            return staff
+        # The attempted email is only kept when it names a real account.
+        audit.record(
+            tx,
+            "login_failed",
+            staff=staff,
+            actor=staff.email if staff else "",
+            detail={"disabled": True} if ok else {},
+        )
+    return None
+
+
+def _start_session(staff: StaffUser) -> None:
+    session.clear()  # nothing from before sign-in survives, including the CSRF token
+    now = int(time.time())
+    session.update(
+        staff_id=staff.id, v=staff.session_version, since=now, seen=now, sid=secrets.token_hex(8)
+    )
+    g.staff = staff
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out: end this account's sessions and forget the cookie."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        with write_transaction() as tx:
+            staff = tx.merge(current_staff())
+            staff.session_version += 1
+            audit.record(tx, "logout", staff=staff)
+    session.clear()
+    return redirect(url_for("staff.login", why="signed_out"), 303)

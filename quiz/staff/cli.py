@@ -1,0 +1,140 @@
+"""`flask staff create|set-password|enable|disable|list`: accounts from the command line.
+
+There is no default account and no sign-up page: the operator creates each
+account here. The password comes from a hidden prompt (asked twice) on a
+terminal, or from the first line of standard input otherwise, so scripts can
+pipe it in without putting it on the command line.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+import click
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from ..database import write_transaction
+from ..export import iso
+from ..extensions import db
+from ..models import StaffUser, utcnow
+from . import audit
+from .passwords import PasswordRejected, check_password, hash_password
+
+staff_cli = AppGroup("staff", help="Manage staff accounts (there is no default account).")
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as err:
+        raise click.BadParameter(f"{value!r} is not an email address: {err}") from None
+
+
+def _read_password(email: str) -> str:
+    """A password that passes the rules: hidden prompt on a TTY, else stdin's first line."""
+    if sys.stdin.isatty():
+        password = click.prompt(
+            "New password (8+ characters; a few unrelated words work well)",
+            hide_input=True,
+            confirmation_prompt="Repeat the password",
+        )
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        check_password(password, email=email, spa_name=current_app.config.get("SPA_NAME", ""))
+    except PasswordRejected as err:
+        raise click.ClickException(str(err)) from None
+    return password
+
+
+def _find(email: str) -> StaffUser:
+    staff = db.session.execute(
+        select(StaffUser).where(func.lower(StaffUser.email) == email)
+    ).scalar_one_or_none()
+    if staff is None:
+        raise click.ClickException(f"No staff account for {email}. `flask staff list` shows them.")
+    return staff
+
+
+@staff_cli.command("create")
+@click.argument("email")
+def create_command(email: str) -> None:
+    """Create a staff account; the password is asked for (or read from stdin)."""
+    email = _email(email)
+    exists = db.session.execute(
+        select(StaffUser.id).where(func.lower(StaffUser.email) == email)
+    ).first()
+    if exists:
+        raise click.ClickException(
+            f"{email} already has an account; use `flask staff set-password {email}`."
+        )
+    password_hash = hash_password(_read_password(email))
+    with write_transaction() as tx:
+        staff = StaffUser(
+            email=email, password_hash=password_hash, active=True, created_at=utcnow()
+        )
+        tx.add(staff)
+        tx.flush()
+        audit.record(tx, "staff_create", actor=audit.CLI_ACTOR, detail={"staff_id": staff.id})
+    click.echo(f"Created staff account {email}. Sign in at /staff/login.")
+
+
+@staff_cli.command("set-password")
+@click.argument("email")
+def set_password_command(email: str) -> None:
+    """Set a new password; every session of the account ends."""
+    staff = _find(_email(email))
+    password_hash = hash_password(_read_password(staff.email))
+    with write_transaction() as tx:
+        staff = tx.merge(staff)
+        staff.password_hash = password_hash
+        staff.session_version += 1
+        audit.record(tx, "staff_password", actor=audit.CLI_ACTOR, detail={"staff_id": staff.id})
+    click.echo(f"Password changed for {staff.email}; its sessions have ended.")
+
+
+@staff_cli.command("disable")
+@click.argument("email")
+def disable_command(email: str) -> None:
+    """Disable an account: it cannot sign in and its sessions end now."""
+    staff = _find(_email(email))
+    with write_transaction() as tx:
+        staff = tx.merge(staff)
+        staff.active = False
+        staff.session_version += 1
+        audit.record(tx, "staff_disable", actor=audit.CLI_ACTOR, detail={"staff_id": staff.id})
+    click.echo(f"Disabled {staff.email}; its sessions have ended.")
+
+
+@staff_cli.command("enable")
+@click.argument("email")
+def enable_command(email: str) -> None:
+    """Enable a disabled account again (its old sessions stay ended)."""
+    staff = _find(_email(email))
+    with write_transaction() as tx:
+        staff = tx.merge(staff)
+        staff.active = True
+        audit.record(tx, "staff_enable", actor=audit.CLI_ACTOR, detail={"staff_id": staff.id})
+    click.echo(f"Enabled {staff.email}.")
+
+
+@staff_cli.command("list")
+def list_command() -> None:
+    """List staff accounts: email, state, created, last sign-in (UTC)."""
+    rows = db.session.execute(select(StaffUser).order_by(StaffUser.email)).scalars().all()
+    if not rows:
+        click.echo("No staff accounts yet. Create one with `flask staff create EMAIL`.")
+        return
+    width = max(len(s.email) for s in rows)
+    for staff in rows:
+        state = "active" if staff.active else "disabled"
+        last = _when(staff.last_login_at) or "never signed in"
+        click.echo(f"{staff.email:<{width}}  {state:<8}  created {_when(staff.created_at)}  {last}")
+
+
+def _when(moment: datetime | None) -> str:
+    return iso(moment)

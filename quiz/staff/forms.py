@@ -1,0 +1,113 @@
+"""Staff forms. Every POST form carries Flask-WTF's CSRF token; GET filters do not."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from ..content import OUTCOMES
+from ..models import LEAD_STATUSES
+
+STATUS_LABELS = {
+    "new": "New",
+    "contacted": "Contacted",
+    "booked": "Booked",
+    "closed": "Closed",
+    "do_not_contact": "Do not contact",
+}
+OUTCOME_LABELS = {"relax": "Relax", "fill": "Fill", "both": "Relax + fill"}
+MAX_NOTE = 2000
+MAX_SEARCH = 100
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class LoginForm(FlaskForm):
+    """Email and password."""
+
+    email = EmailField(
+        "Email",
+        filters=[_strip],
+        validators=[DataRequired("Enter your email address."), Length(max=254)],
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password."), Length(max=1024)]
+    )
+
+
+class EmptyForm(FlaskForm):
+    """A one-button POST (sign out, erase, retry): only the CSRF token."""
+
+
+class StatusForm(FlaskForm):
+    """A lead's new status."""
+
+    status = SelectField(
+        "Status",
+        choices={s: STATUS_LABELS[s] for s in LEAD_STATUSES},
+        validate_choice=True,
+    )
+
+
+class NoteForm(FlaskForm):
+    """A lead's note (replaces the previous one; the history keeps every version)."""
+
+    note = TextAreaField(
+        "Note",
+        filters=[_strip],
+        validators=[Length(max=MAX_NOTE, message=f"Keep the note under {MAX_NOTE} characters.")],
+    )
+
+
+def _printable(_form: FlaskForm, field: StringField) -> None:
+    if field.data and not field.data.isprintable():
+        raise ValidationError("Remove the unusual characters from the search.")
+
+
+class FilterForm(FlaskForm):
+    """The lead list's filters (a GET form: bookmarkable, no CSRF needed)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices={"": "Any status", **{s: STATUS_LABELS[s] for s in LEAD_STATUSES}},
+        default="",
+    )
+    outcome = SelectField(
+        "Outcome",
+        choices={"": "Any outcome", **{o: OUTCOME_LABELS[o] for o in OUTCOMES}},
+        default="",
+    )
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+    q = StringField(
+        "Search",
+        filters=[_strip],
+        validators=[
+            Length(max=MAX_SEARCH, message=f"Keep the search under {MAX_SEARCH} characters."),
+            _printable,
+        ],
+    )
+
+    def validate_until(self, field: DateField) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("“To” is before “From”.")
+
+
+class PeriodForm(FlaskForm):
+    """The funnel's period."""
+
+    class Meta:
+        csrf = False
+
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+
+    def validate_until(self, field: DateField) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("“To” is before “From”.")

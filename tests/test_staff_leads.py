@@ -1,0 +1,294 @@
+"""The lead list and the lead page: what the front desk sees and changes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from quiz.extensions import db
+from quiz.models import LeadEvent
+
+from .test_staff_support import (
+    EMAIL,
+    STAFF_CONFIG,
+    add_lead,
+    create_staff,
+    get_lead,
+    page_token,
+    signed_in_client,
+    text,
+    words,
+)
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    return {**STAFF_CONFIG, "STAFF_PAGE_SIZE": 3, "STAFF_STALE_LEAD_MINUTES": 30}
+
+
+@pytest.fixture
+def desk(app: Flask) -> FlaskClient:
+    create_staff(app)
+    return signed_in_client(app)
+
+
+def names_in_list(html: str) -> list[str]:
+    """Patient names in the list's rows, top to bottom."""
+    return re.findall(r'<a href="/staff/leads/\d+">([^<]+)</a>', html)
+
+
+def row(html: str, lead_id: int) -> str:
+    start = html.index(f'<tr id="lead-{lead_id}"')
+    return html[start : html.index("</tr>", start)]
+
+
+def ago(**delta: float) -> datetime:
+    return datetime.now(UTC) - timedelta(**delta)
+
+
+def test_newest_first_with_ages(app: Flask, desk: FlaskClient) -> None:
+    add_lead(app, name="Old Olga", created=ago(days=3))
+    add_lead(app, name="Hour Hana", created=ago(hours=5))
+    add_lead(app, name="Fresh Fay", created=ago(minutes=12, seconds=5))
+    html = text(desk.get("/staff/"))
+    assert names_in_list(html) == ["Fresh Fay", "Hour Hana", "Old Olga"]
+    assert ">12 min ago<" in html
+    assert ">5 h ago<" in html
+    assert ">3 days ago<" in html
+
+
+def test_uncalled_leads_past_the_threshold_are_flagged(app: Flask, desk: FlaskClient) -> None:
+    waiting = add_lead(app, name="Waiting Wanda", created=ago(minutes=45))
+    called = add_lead(app, name="Called Carla", created=ago(minutes=50), status="contacted")
+    fresh = add_lead(app, name="Fresh Fay", created=ago(minutes=5))
+    html = text(desk.get("/staff/"))
+    assert "Not called yet" in row(html, waiting)
+    assert "Not called yet" not in row(html, called)
+    assert "Not called yet" not in row(html, fresh)
+
+
+def test_filters_by_status_outcome_and_dates(app: Flask, desk: FlaskClient) -> None:
+    add_lead(app, name="Nov Relax", outcome="relax", created=datetime(2026, 11, 3, 15, tzinfo=UTC))
+    add_lead(app, name="Nov Fill", outcome="fill", created=datetime(2026, 11, 20, 9, tzinfo=UTC))
+    add_lead(
+        app,
+        name="Oct Booked",
+        outcome="fill",
+        status="booked",
+        created=datetime(2026, 10, 30, 23, 59, tzinfo=UTC),
+    )
+    assert names_in_list(text(desk.get("/staff/?outcome=fill"))) == ["Nov Fill", "Oct Booked"]
+    assert names_in_list(text(desk.get("/staff/?status=booked"))) == ["Oct Booked"]
+    november = text(desk.get("/staff/?since=2026-11-01&until=2026-11-20"))
+    assert names_in_list(november) == ["Nov Fill", "Nov Relax"]  # until is inclusive
+    both = text(desk.get("/staff/?status=new&outcome=fill&since=2026-11-01"))
+    assert names_in_list(both) == ["Nov Fill"]
+
+
+@pytest.mark.parametrize("app_config", [{**STAFF_CONFIG, "STAFF_TIMEZONE": "America/New_York"}])
+def test_date_filters_use_the_spas_time_zone(app: Flask, desk: FlaskClient) -> None:
+    # 02:00 UTC on 21 Nov is still the evening of 20 Nov in New York.
+    add_lead(app, name="Late Lena", created=datetime(2026, 11, 21, 2, tzinfo=UTC))
+    assert names_in_list(text(desk.get("/staff/?since=2026-11-20&until=2026-11-20"))) == [
+        "Late Lena"
+    ]
+    assert names_in_list(text(desk.get("/staff/?since=2026-11-21"))) == []
+
+
+def test_search_by_name_phone_or_email(app: Flask, desk: FlaskClient) -> None:
+    add_lead(app, name="María López", phone="+13015550123", email="maria@example.com")
+    add_lead(app, name="Jane Patient", phone="+13018105740", email="jp@mail.example")
+    assert names_in_list(text(desk.get("/staff/?q=lópez"))) == ["María López"]
+    assert names_in_list(text(desk.get("/staff/?q=(301) 810-5740"))) == ["Jane Patient"]
+    assert names_in_list(text(desk.get("/staff/?q=555-0123"))) == ["María López"]
+    assert names_in_list(text(desk.get("/staff/?q=MAIL.EXAMPLE"))) == ["Jane Patient"]
+    assert names_in_list(text(desk.get("/staff/?q=%25"))) == []  # a wildcard is just text
+
+
+def test_bad_filters_are_explained_not_crashed(app: Flask, desk: FlaskClient) -> None:
+    add_lead(app, name="Jane Patient")
+    response = desk.get("/staff/?since=yesterday&until=2026-01-01&status=lost")
+    assert response.status_code == 400
+    html = text(response)
+    assert "Not a valid date value" in html
+    assert "Jane Patient" in html  # the list still shows, without the bad filters
+    reversed_dates = desk.get("/staff/?since=2026-02-01&until=2026-01-01")
+    assert reversed_dates.status_code == 400
+    assert "“To” is before “From”" in text(reversed_dates)
+
+
+def test_pagination(app: Flask, desk: FlaskClient) -> None:
+    for i in range(7):
+        add_lead(app, name=f"Patient {i}", created=ago(minutes=70 - i))
+    first = text(desk.get("/staff/"))
+    assert names_in_list(first) == ["Patient 6", "Patient 5", "Patient 4"]
+    assert "Page 1 of 3" in first and 'href="/staff/?page=2"' in first
+    third = text(desk.get("/staff/?page=3"))
+    assert names_in_list(third) == ["Patient 0"]
+    beyond = text(desk.get("/staff/?page=9"))
+    assert "No leads on this page" in beyond
+    kept = text(desk.get("/staff/?status=new&page=2"))
+    assert 'href="/staff/?status=new&page=3"' in kept  # filters survive paging
+
+
+def test_the_list_links_to_both_exports_with_its_filters(app: Flask, desk: FlaskClient) -> None:
+    html = text(desk.get("/staff/?status=new&q=jane"))
+    assert 'href="/staff/export.csv?status=new&q=jane"' in html
+    assert 'href="/staff/export.xlsx?status=new&q=jane"' in html
+
+
+def test_do_not_contact_is_unmistakable(app: Flask, desk: FlaskClient) -> None:
+    opted_out = add_lead(app, name="Opted Out", status="do_not_contact", phone="+13015550199")
+    html = text(desk.get("/staff/"))
+    line = row(html, opted_out)
+    assert 'class="dnc' in line and "DO NOT CONTACT" in line
+    assert "tel:" not in line and "(301) 555-0199 (do not call)" in line
+    page = text(desk.get(f"/staff/leads/{opted_out}"))
+    assert "This patient asked not to be contacted" in page
+    assert 'href="tel:' not in page
+
+
+def test_changing_status_with_htmx_returns_the_row_and_records_who(
+    app: Flask, desk: FlaskClient
+) -> None:
+    lead_id = add_lead(app, name="Jane Patient")
+    token = page_token(desk)
+    response = desk.post(
+        f"/staff/leads/{lead_id}/status",
+        data={"status": "contacted", "next": "/staff/"},
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+    assert response.status_code == 200
+    html = text(response)
+    assert html.strip().startswith(f'<tr id="lead-{lead_id}"')
+    assert re.search(r'<option value="contacted" selected>', html)
+    assert get_lead(app, lead_id).status == "contacted"  # type: ignore[union-attr]
+    with app.app_context():
+        event = db.session.execute(select(LeadEvent)).scalar_one()
+    assert (event.kind, event.old_status, event.new_status) == ("status", "new", "contacted")
+    history = words(desk.get(f"/staff/leads/{lead_id}"))
+    assert f"{EMAIL}: status New → Contacted" in history
+
+
+def test_changing_status_without_javascript_goes_back_to_the_list(
+    app: Flask, desk: FlaskClient
+) -> None:
+    lead_id = add_lead(app)
+    response = desk.post(
+        f"/staff/leads/{lead_id}/status",
+        data={"status": "booked", "next": "/staff/?status=new", "csrf_token": page_token(desk)},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/staff/?status=new"
+    assert "is now “Booked”" in text(desk.get("/staff/"))
+
+
+def test_an_unknown_status_is_refused(app: Flask, desk: FlaskClient) -> None:
+    lead_id = add_lead(app)
+    response = desk.post(
+        f"/staff/leads/{lead_id}/status",
+        data={"status": "lost"},
+        headers={"HX-Request": "true", "X-CSRFToken": page_token(desk)},
+    )
+    assert response.status_code == 400
+    assert "Choose one of the listed statuses" in text(response)
+    assert get_lead(app, lead_id).status == "new"  # type: ignore[union-attr]
+
+
+def test_notes_change_in_place_and_keep_their_history(app: Flask, desk: FlaskClient) -> None:
+    lead_id = add_lead(app)
+    token = page_token(desk)
+    for note in ["Left a voicemail", "Booked for Tue 3 pm"]:
+        response = desk.post(
+            f"/staff/leads/{lead_id}/note",
+            data={"note": note},
+            headers={"HX-Request": "true", "X-CSRFToken": token},
+        )
+        assert response.status_code == 200
+        assert f">{note}</textarea>" in text(response)
+    assert get_lead(app, lead_id).notes == "Booked for Tue 3 pm"  # type: ignore[union-attr]
+    page = words(desk.get(f"/staff/leads/{lead_id}"))
+    assert "note “Left a voicemail”" in page and "note “Booked for Tue 3 pm”" in page
+
+
+def test_a_note_is_escaped_and_length_limited(app: Flask, desk: FlaskClient) -> None:
+    lead_id = add_lead(app)
+    token = page_token(desk)
+    desk.post(
+        f"/staff/leads/{lead_id}/note",
+        data={"note": "<script>alert(1)</script>", "csrf_token": token, "next": "/staff/"},
+    )
+    assert "<script>alert(1)</script>" not in desk.get("/staff/").get_data(as_text=True)
+    too_long = desk.post(
+        f"/staff/leads/{lead_id}/note",
+        data={"note": "x" * 2001},
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+    assert too_long.status_code == 422
+    assert "Keep the note under 2000 characters" in text(too_long)
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/staff/leads/{id}/status", {"status": "booked"}),
+        ("/staff/leads/{id}/note", {"note": "hi"}),
+        ("/staff/leads/{id}/erase", {}),
+        ("/staff/outbox/1/retry", {}),
+        ("/staff/logout", {}),
+    ],
+)
+def test_every_staff_form_needs_its_csrf_token(
+    app: Flask, desk: FlaskClient, path: str, data: dict[str, str]
+) -> None:
+    lead_id = add_lead(app)
+    for headers in ({}, {"HX-Request": "true"}, {"X-CSRFToken": "forged"}):
+        response = desk.post(path.format(id=lead_id), data=data, headers=headers)
+        assert response.status_code == 400, headers
+    lead = get_lead(app, lead_id)
+    assert lead is not None and lead.status == "new" and lead.notes == ""
+    assert desk.get("/staff/").status_code == 200  # still signed in
+
+
+def test_the_lead_page_tells_the_whole_story(app: Flask, desk: FlaskClient) -> None:
+    lead_id = add_lead(
+        app,
+        name="Jane Patient",
+        concern="volume",
+        areas="cheeks;marionette",
+        goal="repair",
+        outcome="fill",
+        utm_term="filler",
+        referrer="https://www.google.example/",
+    )
+    page = text(desk.get(f"/staff/leads/{lead_id}"))
+    for expected in [
+        "Filling looks like your best fit.",  # the outcome in words
+        "Lost volume: hollow cheeks or thinner lips",
+        "Cheeks",
+        "Down from the corners of the mouth (marionette lines)",
+        "Smooth the lines I already have",
+        "Morning (9 am to noon)",
+        "2026-11-25",  # consent text version
+        "I agree that Alazzo Med Spa may call me.",  # the exact text shown
+        "203.0.113.7",
+        "Mozilla/5.0 (TestPhone)",
+        "https://alazzo.example/blog/botox-vs-fillers",
+        "newsletter",
+        "spring",
+        "filler",
+        "https://www.google.example/",
+    ]:
+        assert expected in page, expected
+
+
+def test_a_missing_lead_is_a_calm_404(app: Flask, desk: FlaskClient) -> None:
+    response = desk.get("/staff/leads/999")
+    assert response.status_code == 404
+    assert "the lead may have been erased" in text(response)
