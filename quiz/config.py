@@ -90,3 +90,44 @@ STAFF_TIMEZONE = "UTC"
 RETENTION_DAYS: int | None = None
 # Funnel counters are kept in memory and written at most this often (seconds).
 FUNNEL_FLUSH_SECONDS = 10
+
+# Notifications, proxy and deployment
+# Staff notifications go through the outbox (quiz/outbox.py): queued in the same
+# transaction as the lead, sent by `flask outbox deliver`. A channel is on when
+# its address is set. They carry the lead's number, time and staff link, never
+# the patient's answers.
+NOTIFY_EMAIL_TO: list[str] = []  # staff addresses; QUIZ_NOTIFY_EMAIL_TO='["desk@myspa.com"]'
+NOTIFY_EMAIL_FROM = ""  # required with NOTIFY_EMAIL_TO, e.g. "Quiz <quiz@myspa.com>"
+SMTP_HOST = "localhost"
+SMTP_PORT = 587
+SMTP_SECURITY = "starttls"  # starttls | tls (implicit, port 465) | none (a relay on localhost)
+SMTP_USERNAME = ""
+SMTP_PASSWORD = ""
+SMTP_CA_FILE = ""  # a PEM bundle to trust instead of the system's (a private mail server)
+SMTP_TIMEOUT_SECONDS = 15
+WEBHOOK_URL = ""  # JSON POST, signed with WEBHOOK_SECRET (README, "Deployment")
+WEBHOOK_SECRET = ""
+WEBHOOK_TIMEOUT_SECONDS = 10
+# Adds name, phone, email, answers and source to the webhook: see the README's privacy note.
+WEBHOOK_INCLUDE_LEAD_FIELDS = False
+# Where staff open a lead: links are STAFF_BASE_URL + /staff/leads/<id>. Required
+# with notifications outside development (a Host header must not pick the link).
+STAFF_BASE_URL = ""
+# Retries: the n-th failure waits RETRY_BASE * 2**(n-1) seconds, at most RETRY_MAX;
+# after MAX_ATTEMPTS the message is "failed" (listed by `flask outbox status`).
+OUTBOX_MAX_ATTEMPTS = 12
+OUTBOX_RETRY_BASE_SECONDS = 30
+OUTBOX_RETRY_MAX_SECONDS = 3600
+# A deliverer's claim on a message; a killed deliverer's messages return after it.
+OUTBOX_LEASE_SECONDS = 120
+OUTBOX_BATCH_SIZE = 20
+OUTBOX_POLL_SECONDS = 5  # `deliver --loop` looks for due messages this often
+
+# Reverse proxies in front of the app (0: none); see quiz/deployment.py.
+PROXY_FIX_HOPS = 0
+# Host names the app answers to (Flask); None accepts any. QUIZ_TRUSTED_HOSTS='["quiz.myspa.com"]'
+TRUSTED_HOSTS: list[str] | None = None
+# A pooled connection that died (database restart) is replaced, not used for a lead.
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+# If the rate-limit store (Redis) is down, let callbacks through rather than lose them.
+RATELIMIT_SWALLOW_ERRORS = True

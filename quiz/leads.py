@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from .database import write_transaction
 from .extensions import db
 from .models import Lead
+from .outbox import queue_notifications
 from .scoring import Result
 
 MAX_USER_AGENT = 400
@@ -68,11 +69,11 @@ def store_lead(
         consent_text_version=consent.version,
         consent_text_hash=consent.text_hash,
         consent_text=consent.text,
-        consent_ip=consent.ip[:45],
-        consent_user_agent=consent.user_agent[:MAX_USER_AGENT],
-        consent_origin=consent.origin[:200],
+        consent_ip=_printable(consent.ip)[:45],
+        consent_user_agent=_printable(consent.user_agent)[:MAX_USER_AGENT],
+        consent_origin=_printable(consent.origin)[:200],
         source_url=tracking.get("page", ""),
-        referrer=tracking.get("ref", "") or referrer[:2048],
+        referrer=tracking.get("ref", "") or _printable(referrer)[:2048],
         utm_source=tracking.get("utm_source", ""),
         utm_medium=tracking.get("utm_medium", ""),
         utm_campaign=tracking.get("utm_campaign", ""),
@@ -83,6 +84,8 @@ def store_lead(
     try:
         with write_transaction() as session:
             session.add(lead)
+            session.flush()  # the lead's id, for its notifications
+            queue_notifications(session, lead)  # same transaction: both or neither
     except IntegrityError:
         # The same form arrived twice at once and the other request won.
         existing = _by_nonce(nonce)
@@ -90,6 +93,11 @@ def store_lead(
             raise
         return existing, False
     return lead, True
+
+
+def _printable(header: str) -> str:
+    """A request header's text without control characters (PostgreSQL refuses NUL)."""
+    return "".join(ch for ch in header if ch.isprintable())
 
 
 def _by_nonce(nonce: str) -> Lead | None:

@@ -19,9 +19,10 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from .content import Content
-from .extensions import limiter
+from .extensions import db, limiter
 from .forms import BEST_TIME_PHRASES, BEST_TIMES, CallbackForm
 from .funnel import record_event
 from .leads import Consent, Contact, store_lead
@@ -250,6 +251,27 @@ def callback() -> Response:
         current_app.logger.info("lead %s stored (outcome %s)", lead.id, res.outcome)
         record_event("callback")
     return _thanks(form.name.data, form.best_time.data)
+
+
+@bp.errorhandler(SQLAlchemyError)
+def database_unavailable(err: SQLAlchemyError) -> Response:
+    """The calm 503 when the database can't take the request: the form kept, the spa's phone."""
+    db.session.rollback()
+    # The class only: the exception's text holds the SQL parameters (the patient's details).
+    current_app.logger.error("callback not stored: database error %s", type(err).__name__)
+    spa = current_app.extensions["quiz_spa"]
+    params = read_params(request.values)
+    try:
+        res = _scored(params)
+    except AnswerError:
+        abort(503)
+    notice = (
+        "We couldn't save your request just now; nothing you did caused it. Please send it "
+        f"again in a minute, or call {spa.name} on {spa.phone_display}."
+    )
+    response = _render_result(res, params, CallbackForm(), status=503, notice=notice)
+    response.headers["Retry-After"] = "60"
+    return response
 
 
 def _foreign_referrer() -> str:

@@ -1,0 +1,48 @@
+"""gunicorn settings for Relax or Fill: `gunicorn -c gunicorn.conf.py` serves wsgi:app.
+
+Every value can be changed from the environment (GUNICORN_*) or on the command
+line (`--workers 8` wins over this file). The app's own settings come from
+QUIZ_* variables and instance/config.py, as usual. See README, "Deployment".
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+wsgi_app = "wsgi:app"
+
+# Behind a reverse proxy on the same host; the proxy terminates TLS.
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+
+# Sync workers: each request is short (a page render or one small write), and
+# the reverse proxy buffers slow clients. Several workers share one SQLite file
+# safely (WAL, busy timeout, BEGIN IMMEDIATE) or one PostgreSQL server.
+workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
+
+# Each worker builds its own app, so database connections are never shared across a fork.
+preload_app = False
+
+# A stuck worker is killed and replaced; its unfinished transaction is rolled
+# back by the database, so a lead is stored whole or not at all.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then, so a slow leak can never grow for ever.
+max_requests = 5000
+max_requests_jitter = 500
+
+# The quiz's URLs carry the answers and the tracking values (page, ref, utm_*).
+limit_request_line = 8190
+
+# The heartbeat file on tmpfs when there is one: a busy disk must not look like a hung worker.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
+
+# Access log without query strings or referrers: those hold a patient's answers.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")

@@ -1,0 +1,211 @@
+"""Staff notifications on the wire: the email and the signed webhook.
+
+Each notification carries an idempotency key (the outbox message's `key`): in the
+email's Message-ID and `X-Quiz-Delivery` header, in the webhook's body (`id`) and
+its `X-Quiz-Delivery` and `Idempotency-Key` headers. A deliverer that dies after
+sending but before recording it sends the message again once its lease runs out;
+the receiver recognises the key and keeps one copy (README, "Deployment").
+
+The webhook is signed with HMAC-SHA256 over `"{timestamp}.{body}"`; `verify_signature`
+is what a receiver runs (and what the tests run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+SIGNATURE_HEADER = "X-Quiz-Signature"
+TIMESTAMP_HEADER = "X-Quiz-Timestamp"
+DELIVERY_HEADER = "X-Quiz-Delivery"
+SIGNATURE_TOLERANCE_SECONDS = 300
+USER_AGENT = "relax-or-fill-outbox/1"
+
+
+class DeliveryError(Exception):
+    """The peer did not take the notification; the message says why (no patient data)."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # starttls | tls | none
+    username: str
+    password: str
+    ca_file: str
+    timeout: float
+    sender: str
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str
+    secret: str
+    timeout: float
+    include_lead_fields: bool
+
+
+# --- email ----------------------------------------------------------------------
+
+
+def build_email(
+    settings: SmtpSettings, *, key: str, spa_name: str, lead_id: int, created_at: str, link: str
+) -> EmailMessage:
+    """The staff email: lead number, time and link; never the patient's answers."""
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = ", ".join(settings.recipients)
+    message["Subject"] = f"New callback request #{lead_id} for {spa_name}"
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    domain = settings.sender.rpartition("@")[2].strip("> ") or "relax-or-fill.invalid"
+    # The same Message-ID on every attempt: mail stores keep one copy per ID.
+    message["Message-ID"] = f"<{key}@{domain}>"
+    message[DELIVERY_HEADER] = key
+    message.set_content(
+        f"A patient asked {spa_name} for a callback (request #{lead_id}, {created_at}).\n\n"
+        f"Open it in the staff area:\n{link}\n\n"
+        "This email leaves out the patient's details and answers on purpose; "
+        "sign in to see them.\n"
+    )
+    return message
+
+
+def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
+    """Hand the message to the SMTP server (STARTTLS, TLS or plain); raise DeliveryError."""
+    context = ssl.create_default_context(cafile=settings.ca_file or None)
+    try:
+        if settings.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=context
+            )
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with client:
+            if settings.security == "starttls":
+                client.starttls(context=context)
+            if settings.username:
+                client.login(settings.username, settings.password)
+            refused = client.send_message(message)
+    except smtplib.SMTPException as err:
+        raise DeliveryError(f"SMTP: {_smtp_reason(err)}") from None
+    except (OSError, ssl.SSLError) as err:
+        raise DeliveryError(f"SMTP {settings.host}:{settings.port}: {_os_reason(err)}") from None
+    if refused:
+        # Some recipients took it: sending again would duplicate it for them.
+        raise PartialDelivery(
+            f"SMTP refused {len(refused)} of {len(settings.recipients)} recipients"
+        )
+
+
+class PartialDelivery(DeliveryError):
+    """Delivered to some recipients; recorded as delivered, with the refusals as its error."""
+
+
+def _smtp_reason(err: smtplib.SMTPException) -> str:
+    code = getattr(err, "smtp_code", None)
+    return f"{type(err).__name__} {code}" if code else type(err).__name__
+
+
+# --- webhook --------------------------------------------------------------------
+
+
+def webhook_body(
+    *, key: str, lead: Mapping[str, Any], fields: Mapping[str, Any] | None = None
+) -> bytes:
+    """The JSON body: event, idempotency key and the lead (its fields only when allowed)."""
+    body = {
+        "id": key,
+        "event": "lead.created",
+        "lead": {**lead, **(fields or {})},
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header's value: `sha256=` and the hex HMAC of "{timestamp}.{body}"."""
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify_signature(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    now: float | None = None,
+    tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
+) -> bool:
+    """What a receiver does: recompute the HMAC, compare in constant time, refuse old ones."""
+    try:
+        sent_at = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - sent_at) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, sent_at, body), signature)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect would turn the POST into a GET or re-send it elsewhere: treat it as a failure.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def send_webhook(settings: WebhookSettings, key: str, body: bytes) -> int:
+    """POST the signed body; return the HTTP status or raise DeliveryError for non-2xx."""
+    timestamp = int(time.time())
+    request = urllib.request.Request(
+        settings.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(settings.secret, timestamp, body),
+            DELIVERY_HEADER: key,
+            "Idempotency-Key": key,
+        },
+    )
+    try:
+        with _opener.open(request, timeout=settings.timeout) as response:
+            response.read(4096)  # let the peer finish; the body itself is not used
+            status = response.status
+    except urllib.error.HTTPError as err:
+        err.close()
+        raise DeliveryError(f"webhook answered HTTP {err.code}") from None
+    except urllib.error.URLError as err:
+        reason = err.reason if isinstance(err.reason, OSError) else OSError(str(err.reason))
+        raise DeliveryError(f"webhook: {_os_reason(reason)}") from None
+    except (OSError, ValueError) as err:  # timeouts while reading, a malformed answer
+        raise DeliveryError(f"webhook: {_os_reason(err)}") from None
+    if not 200 <= status < 300:
+        raise DeliveryError(f"webhook answered HTTP {status}")
+    return status
+
+
+def _os_reason(err: BaseException) -> str:
+    if isinstance(err, TimeoutError | socket.timeout):
+        return "timed out"
+    if isinstance(err, ConnectionRefusedError):
+        return "connection refused"
+    text = getattr(err, "strerror", None) or str(err) or type(err).__name__
+    return text[:200]

@@ -1,0 +1,111 @@
+"""`GET /healthz`, and running behind reverse proxies (ProxyFix hops, TRUSTED_HOSTS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from quiz import create_app
+from quiz.settings import ConfigError
+
+from .conftest import base_config, leads, valid_callback
+from .test_faults import unreachable_database
+
+
+def test_healthz_reports_a_working_database_and_the_queue(app: Flask) -> None:
+    response = app.test_client(use_cookies=False).get("/healthz")
+    assert response.status_code == 200
+    assert response.is_json
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "outbox": {"pending": 0, "delivered": 0, "failed": 0, "oldest_due_seconds": 0},
+    }
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize("app_config", [{"WEBHOOK_URL": "http://127.0.0.1:9/hook",
+                                         "WEBHOOK_SECRET": "x" * 20}])  # fmt: skip
+def test_healthz_counts_notifications_waiting(app: Flask) -> None:
+    client = app.test_client(use_cookies=False)
+    assert client.post("/quiz/callback", data=valid_callback(client)).status_code == 200
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["outbox"]["pending"] == 1
+
+
+def test_healthz_says_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    app = create_app(base_config(unreachable_database(tmp_path)))
+    response = app.test_client(use_cookies=False).get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "unavailable"}
+    assert "no_such" not in response.get_data(as_text=True)  # no URL or path leaks out
+
+
+def test_healthz_says_503_when_the_schema_is_not_migrated(tmp_path: Path) -> None:
+    app = create_app(base_config(f"sqlite:///{tmp_path}/empty.db"))
+    response = app.test_client(use_cookies=False).get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] in ("unavailable", "schema not migrated")
+
+
+# --- reverse proxies ----------------------------------------------------------------------
+
+PROXIED = {
+    "X-Forwarded-For": "198.51.100.7, 203.0.113.9",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "quiz.myspa.example",
+}
+
+
+def _post_through_proxy(app: Flask, **headers: Any):  # noqa: ANN202
+    client = app.test_client(use_cookies=False)
+    data = valid_callback(client)
+    return client.post("/quiz/callback", data=data, headers={**PROXIED, **headers})
+
+
+@pytest.mark.parametrize("app_config", [{"PROXY_FIX_HOPS": 1}])
+def test_behind_one_proxy_the_client_address_and_https_origin_are_believed(app: Flask) -> None:
+    response = _post_through_proxy(app, Origin="https://quiz.myspa.example")
+    assert response.status_code == 200
+    [lead] = leads(app)
+    # The proxy's own entry, the last one: an address the client typed itself is ignored.
+    assert lead.consent_ip == "203.0.113.9"
+
+
+@pytest.mark.parametrize("app_config", [{"PROXY_FIX_HOPS": 0}])
+def test_without_proxy_fix_forwarded_headers_are_ignored(app: Flask) -> None:
+    response = _post_through_proxy(app)
+    assert response.status_code == 200
+    assert leads(app)[0].consent_ip == "127.0.0.1"
+    # ... and a page claiming to be the proxied origin is cross-site here.
+    refused = _post_through_proxy(app, Origin="https://quiz.myspa.example")
+    assert refused.status_code == 403
+
+
+@pytest.mark.parametrize("app_config", [{"TRUSTED_HOSTS": ["quiz.myspa.example"]}])
+def test_trusted_hosts_refuse_a_foreign_host_header_calmly(app: Flask) -> None:
+    good = app.test_client(use_cookies=False).get("/quiz/", base_url="http://quiz.myspa.example")
+    assert good.status_code == 200
+    bad = app.test_client(use_cookies=False).get("/quiz/", base_url="http://evil.example")
+    assert bad.status_code == 400
+    assert bad.get_data(as_text=True) == "This site is not served at that address.\n"
+    hook = app.test_client(use_cookies=False).post(
+        "/quiz/callback", base_url="http://evil.example", data={"name": "x"}
+    )
+    assert hook.status_code == 400 and leads(app) == []
+
+
+def test_trusted_hosts_from_a_comma_separated_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUIZ_TRUSTED_HOSTS", "Quiz.MySpa.example, quiz.other.example")
+    app = create_app(base_config("sqlite://"))
+    assert app.config["TRUSTED_HOSTS"] == ["quiz.myspa.example", "quiz.other.example"]
+
+
+@pytest.mark.parametrize("hops", ["two", -1, 9])
+def test_a_bad_proxy_hop_count_stops_start_up(hops: object) -> None:
+    with pytest.raises(ConfigError, match="PROXY_FIX_HOPS"):
+        create_app(base_config("sqlite://", PROXY_FIX_HOPS=hops))
