@@ -116,8 +116,8 @@ class WebhookPeer:
     """A receiver that checks the signature and keeps one copy per delivery key.
 
     `answers` is a list of behaviours used in turn for each request ("ok", "error"
-    for HTTP 500, "slow" to answer after `slow_seconds`, "hold" to wait for
-    `release`), then "ok" for ever.
+    for HTTP 500, "redirect" for a 307, "slow" to answer after `slow_seconds`,
+    "hold" to wait for `release`), then "ok" for ever.
     """
 
     def __init__(self, secret: str) -> None:
@@ -151,7 +151,8 @@ class WebhookPeer:
                 )
                 with peer._lock:
                     answer = peer.answers.pop(0) if peer.answers else "ok"
-                    status = 500 if answer == "error" or not signed else 200
+                    status = {"error": 500, "redirect": 307}.get(answer, 200)
+                    status = status if signed else 500
                     peer.receipts.append(Receipt(key, body, signed, status))
                     if status == 200:
                         peer.accepted.setdefault(key, body)  # the receiver's de-duplication
@@ -161,6 +162,8 @@ class WebhookPeer:
                     peer.holding.set()
                     peer.release.wait(PEER_TIMEOUT)
                 self.send_response(status)
+                if status == 307:
+                    self.send_header("Location", peer.url + "/elsewhere")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -122,6 +122,23 @@ def test_a_deliverer_killed_mid_batch_then_restarted_loses_and_repeats_nothing(
     assert all(r.signed for r in webhook.receipts)
 
 
+def test_the_deliverer_outlives_a_database_outage(tmp_path: Path, webhook: WebhookPeer) -> None:
+    deliverer = start_deliverer(unreachable_database(tmp_path), webhook)
+    try:
+        time.sleep(1.5)  # several polls, each failing to reach the database
+        assert deliverer.poll() is None  # still running, waiting to try again
+        deliverer.send_signal(signal.SIGTERM)
+        output, _ = deliverer.communicate(timeout=WAIT)
+    finally:
+        if deliverer.poll() is None:
+            deliverer.kill()
+            deliverer.wait(WAIT)
+    assert deliverer.returncode == 0
+    log = output.decode()
+    assert "database error (OperationalError)" in log and "stopped" in log
+    assert "Traceback" not in log
+
+
 # --- the database can't take the callback ----------------------------------------------
 
 

@@ -313,6 +313,16 @@ def test_webhook_timing_out_is_retried_and_arrives_once(
     assert deliver(app, now=soon(3600)).attempted == 0
 
 
+def test_a_redirecting_webhook_is_a_failure_not_followed(app: Flask, webhook: WebhookPeer) -> None:
+    webhook.answers = ["redirect"]
+    webhook.start()
+    submit(app)
+    deliver(app)
+    hook = next(m for m in messages(app) if m.channel == "webhook")
+    assert hook.status == "pending" and "HTTP 307" in hook.last_error
+    assert len(webhook.receipts) == 1  # the POST was not re-sent to the new location
+
+
 def test_gives_up_after_the_last_attempt_and_staff_can_retry(
     database_uri: str, webhook: WebhookPeer
 ) -> None:
