@@ -90,8 +90,11 @@ def iso(moment: datetime | None) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def lead_values(lead: Lead) -> dict[str, Any]:
-    """One lead's export values, typed: id an int, times aware datetimes, the rest text."""
+def lead_values(lead: Any) -> dict[str, Any]:
+    """One lead's export values, typed: id an int, times datetimes, the rest text.
+
+    `lead` is a Lead or a row of `leads_query` (the same attribute names).
+    """
     return {
         "id": lead.id,
         "created_at": lead.created_at,
@@ -102,7 +105,7 @@ def lead_values(lead: Lead) -> dict[str, Any]:
         "best_time": lead.best_time,
         "outcome": lead.outcome,
         "concern": lead.concern,
-        "areas": ";".join(lead.area_list),
+        "areas": ";".join(a for a in lead.areas.split(";") if a),
         "goal": lead.goal,
         "consent_at": lead.consent_at,
         "consent_text_version": lead.consent_text_version,
@@ -116,7 +119,7 @@ def lead_values(lead: Lead) -> dict[str, Any]:
     }
 
 
-def lead_row(lead: Lead) -> list[str]:
+def lead_row(lead: Any) -> list[str]:
     """One lead as CSV cells, in COLUMNS order, free text neutralised."""
     raw = lead_values(lead)
     cells = []
@@ -202,15 +205,19 @@ class LeadFilter:
         return {k: v for k, v in values.items() if v}
 
 
+# Only what the export writes: plain rows load about three times faster than ORM objects.
+_EXPORTED = tuple(getattr(Lead, name) for name in COLUMNS)
+
+
 def leads_query(
     since: date | None = None, until: date | None = None, *, where: LeadFilter | None = None
-) -> Select[tuple[Lead]]:
-    """Leads matching the filter (or created since..until, whole UTC days), oldest first."""
+) -> Select[Any]:
+    """The export rows of leads matching the filter (or created since..until), oldest first."""
     where = where or LeadFilter(since=since, until=until)
-    return where.apply(select(Lead)).order_by(Lead.id)
+    return where.apply(select(*_EXPORTED)).order_by(Lead.id)
 
 
-def export_snapshot(where: LeadFilter) -> tuple[Select[tuple[Lead]], int]:
+def export_snapshot(where: LeadFilter) -> tuple[Select[Any], int]:
     """The export query, fixed to the leads that exist now, and how many it will give.
 
     The query stops at the newest id counted, so a lead stored while the file
@@ -222,15 +229,12 @@ def export_snapshot(where: LeadFilter) -> tuple[Select[tuple[Lead]], int]:
     return leads_query(where=where).where(Lead.id <= (newest or 0)), int(count)
 
 
-def iter_leads(query: Select[tuple[Lead]]) -> Iterator[Lead]:
-    """Stream leads in batches so memory does not grow with the table."""
-    result = db.session.execute(query.execution_options(yield_per=BATCH))
-    for lead in result.scalars():
-        yield lead
-        db.session.expunge(lead)  # keep the identity map from holding every row
+def iter_leads(query: Select[Any]) -> Iterator[Any]:
+    """Stream the rows in batches so memory does not grow with the table."""
+    yield from db.session.execute(query.execution_options(yield_per=BATCH))
 
 
-def csv_lines(leads: Iterable[Lead]) -> Iterator[str]:
+def csv_lines(leads: Iterable[Any]) -> Iterator[str]:
     """The CSV text, a line at a time: header first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -254,7 +258,7 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 _WIDTHS = {"name": 24, "email": 28, "created_at": 20, "consent_at": 20, "source_url": 40}
 
 
-def write_xlsx(leads: Iterable[Lead], target: str | IO[bytes]) -> int:
+def write_xlsx(leads: Iterable[Any], target: str | IO[bytes]) -> int:
     """Write the leads as an .xlsx workbook with typed cells; return the row count.
 
     XlsxWriter's constant-memory mode writes each row to disk as it goes, so

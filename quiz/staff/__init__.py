@@ -12,7 +12,7 @@ from flask import Blueprint, Flask
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from . import auth, funnel_views, views  # noqa: E402,F401  (routes register on bp)
+from . import auth, exports, funnel_views, helpers, outbox_views, views  # noqa: E402,F401
 
 
 def register(app: Flask) -> None:

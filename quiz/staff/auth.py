@@ -108,7 +108,7 @@ def _to_login(why: str) -> Response:
     return redirect(target)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path inside the staff area; anything else goes to the lead list."""
     default = url_for("staff.leads")
     if not target:
@@ -149,7 +149,7 @@ def _login_failed(_response: Response) -> bool:
 def login() -> Response | str:
     """The sign-in page; on success, a fresh session and the page asked for."""
     if g.staff is not None and request.method == "GET":
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     message = SIGNED_OUT_REASONS.get(request.args.get("why", ""), "")
     error = ""
@@ -157,7 +157,7 @@ def login() -> Response | str:
         staff = _check_credentials(form.email.data or "", form.password.data or "")
         if staff is not None:
             _start_session(staff)
-            return redirect(_safe_next(request.args.get("next")), 303)
+            return redirect(safe_next(request.args.get("next")), 303)
         g.login_failed = True
         error = "That email and password don't match an active staff account."
     elif request.method == "POST":

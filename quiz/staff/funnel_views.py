@@ -13,6 +13,7 @@ from ..extensions import db
 from ..funnel import FunnelReport, recorder, report
 from . import bp
 from .forms import PeriodForm
+from .helpers import staff_tz
 
 DEFAULT_DAYS = 30
 CHART_WIDTH = 640
@@ -56,8 +57,6 @@ def chart_bars(funnel: FunnelReport) -> list[Bar]:
 @bp.get("/funnel")
 def funnel() -> Response:
     """The funnel for a period (default: the last 30 days), chart and table."""
-    from .views import staff_tz
-
     # This process's last few seconds of counts first, so the page is current;
     # then end the request's read transaction so its snapshot includes them.
     recorder(current_app).flush()

@@ -1,0 +1,173 @@
+"""What every staff page shares: time and phone formatting, filters, no-store, errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+import phonenumbers
+from flask import Response, current_app, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..export import LeadFilter, iso
+from ..forms import BEST_TIMES
+from ..models import Lead, utcnow
+from . import bp
+from .forms import OUTCOME_LABELS, STATUS_LABELS, FilterForm, LoginForm
+
+MESSAGES = {
+    400: "That request wasn't quite right.",
+    403: "You can't do that.",
+    404: "There is nothing here: the lead may have been erased.",
+    405: "That isn't something this page can do.",
+    429: "Too many failed sign-ins. Please wait a few minutes and try again.",
+}
+
+
+def staff_tz() -> tzinfo:
+    """The spa's time zone for showing times and reading date filters."""
+    return current_app.extensions["staff_tz"]
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@bp.app_template_filter("staff_age")
+def staff_age(moment: datetime, now: datetime | None = None) -> str:
+    """How long ago, the way the front desk says it: "12 min ago", "3 h ago"."""
+    seconds = ((now or utcnow()) - aware(moment)).total_seconds()
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h {minutes % 60} min ago" if hours < 3 else f"{hours} h ago"
+    return f"{hours // 24} days ago"
+
+
+@bp.app_template_filter("staff_time")
+def staff_time(moment: datetime | None) -> str:
+    """A time in the spa's zone, e.g. "2026-11-20 09:30 EST"."""
+    if moment is None:
+        return ""
+    return aware(moment).astimezone(staff_tz()).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def is_stale(lead: Lead, now: datetime) -> bool:
+    """A "new" lead nobody has called for longer than the configured threshold."""
+    limit = current_app.config["STAFF_STALE_LEAD_MINUTES"] * 60
+    return lead.status == "new" and (now - aware(lead.created_at)).total_seconds() > limit
+
+
+@bp.app_template_filter("staff_iso")
+def staff_iso(moment: datetime | None) -> str:
+    """ISO 8601 in UTC, for <time datetime>."""
+    return iso(aware(moment) if moment else None)
+
+
+@bp.app_template_filter("staff_phone")
+def staff_phone(e164: str) -> str:
+    """A stored E.164 number the way the front desk dials it: national in the spa's region."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    region = current_app.config.get("PHONE_DEFAULT_REGION", "US")
+    local = phonenumbers.region_code_for_number(number) == region
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if local
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
+
+
+def answer_label(question: str, option_id: str) -> str:
+    """An answer in the words the patient chose it by."""
+    option = current_app.extensions["quiz_content"].question(question).option(option_id)
+    return option.label if option else option_id
+
+
+def best_time_label(value: str) -> str:
+    return BEST_TIMES.get(value, value)
+
+
+@bp.context_processor
+def staff_globals() -> dict[str, Any]:
+    # Blueprint-only: the patient's pages never pay for these.
+    return {
+        "STATUS_LABELS": STATUS_LABELS,
+        "OUTCOME_LABELS": OUTCOME_LABELS,
+        "is_stale": is_stale,
+        "answer_label": answer_label,
+        "best_time_label": best_time_label,
+    }
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    """Staff pages show patients' details: never cache them anywhere."""
+    response.cache_control.no_store = True
+    response.cache_control.private = True
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(exc: CSRFError) -> Response:
+    """A form without a valid CSRF token: reload for htmx, a calm page otherwise."""
+    if "HX-Request" in request.headers:
+        response = make_response("This page was open too long. Reloading…", 400)
+        response.headers["HX-Refresh"] = "true"
+        return response
+    message = "This form expired or didn't come from this site. Go back, reload and try again."
+    return error_page(400, message)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> Response:
+    """Staff errors in the staff layout."""
+    code = exc.code or 500
+    message = MESSAGES.get(code) or exc.name
+    if code == 400 and exc.description and exc.description != type(exc).description:
+        message = exc.description
+    return error_page(code, message)
+
+
+def error_page(code: int, message: str) -> Response:
+    """A staff error in the staff layout; too many sign-ins shows the sign-in form again."""
+    if code == 429:
+        html = render_template(
+            "staff/login.html", title="Staff sign-in", error=message, form=LoginForm(formdata=None)
+        )
+    else:
+        html = render_template("staff/error.html", title="Sorry", message=message)
+    return make_response(html, code)
+
+
+# --- filters ------------------------------------------------------------------
+
+
+def read_filter() -> tuple[FilterForm, LeadFilter]:
+    """The list's filters from the query string; invalid fields are reported and ignored."""
+    form = FilterForm(request.args)
+    form.validate()
+    where = LeadFilter(
+        status=form.status.data if not form.status.errors else "",
+        outcome=form.outcome.data if not form.outcome.errors else "",
+        since=form.since.data if not form.since.errors else None,
+        until=form.until.data if not form.until.errors else None,
+        search=(form.q.data or "") if not form.q.errors else "",
+        tz=staff_tz(),
+    )
+    return form, where
+
+
+def has_errors(form: FilterForm) -> bool:
+    """True when any filter field was refused."""
+    return any(field.errors for field in form)
