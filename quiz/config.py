@@ -88,7 +88,9 @@ STAFF_PAGE_SIZE = 50
 STAFF_TIMEZONE = "UTC"
 # `flask leads purge` without --older-than erases leads older than this; None keeps them.
 RETENTION_DAYS: int | None = None
-# Funnel counters are kept in memory and written at most this often (seconds).
+# Funnel counters are kept in memory and written by a background thread this often
+# (seconds). 0 turns the thread off: counts then reach the database only when the
+# staff funnel page is opened in the same process (tests, benches).
 FUNNEL_FLUSH_SECONDS = 10
 
 # Notifications, proxy and deployment

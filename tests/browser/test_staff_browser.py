@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ..test_staff_support import EMAIL, PASSWORD, add_lead, create_staff
-from .conftest import LiveServer
+from .conftest import AXE_PATH, LiveServer
 
 try:
     from playwright.sync_api import expect
@@ -160,3 +160,24 @@ def test_signing_out_ends_the_session(
     expect(page.get_by_text("You are signed out.")).to_be_visible()
     page.goto(base + "/staff/")
     expect(page).to_have_url(f"{base}/staff/login?next=/staff/")
+
+
+def test_staff_pages_have_no_accessibility_violations(
+    new_page: Callable[..., Page], desk_server: LiveServer
+) -> None:
+    base = desk_server.url
+    page = new_page(bypass_csp=True)  # to inject axe-core; the pages themselves are unchanged
+    page.goto(base + "/staff/login")
+    found = {}
+    for path in ["/staff/login", "/staff/", "/staff/funnel", "/staff/outbox"]:
+        if path == "/staff/":
+            sign_in(page, base)
+        else:
+            page.goto(base + path)
+        page.add_script_tag(path=str(AXE_PATH))
+        found[path] = page.evaluate("axe.run().then(r => r.violations.map(v => v.id))")
+    lead_id = desk_server.leads()[0].id
+    page.goto(f"{base}/staff/leads/{lead_id}")
+    page.add_script_tag(path=str(AXE_PATH))
+    found["lead page"] = page.evaluate("axe.run().then(r => r.violations.map(v => v.id))")
+    assert found == {path: [] for path in found}
