@@ -13,7 +13,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, content, database, blueprints, CLI."""
     app = Flask(__name__, instance_relative_config=True)
 
-    from . import assets, cli, demo, deployment, embed, errors, health, outbox, outbox_cli, patient
+    from . import (
+        assets,
+        cli,
+        demo,
+        deployment,
+        embed,
+        errors,
+        health,
+        outbox_cli,
+        outbox_settings,
+        patient,
+    )
     from .content import DEFAULT_CONTENT, load_content
     from .database import configure_engine
     from .extensions import csrf, db, limiter, migrate
@@ -29,7 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["QUIZ_CONTENT_FILE"] or DEFAULT_CONTENT
     )
     app.extensions["quiz_spa"] = spa_from_config(app.config)
-    outbox.init_app(app)  # notification settings
+    outbox_settings.init_app(app)  # notification settings
     deployment.init_app(app)  # ProxyFix hops, TRUSTED_HOSTS
 
     db.init_app(app)

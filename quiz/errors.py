@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import traceback
+
 from flask import Flask, Response, current_app, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -58,6 +60,10 @@ def _http_error(exc: HTTPException) -> Response:
 
 def _unexpected(exc: Exception) -> Response:
     db.session.rollback()
-    # Logged with the path only: request data may hold a patient's details.
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    # The exception's message may quote request data or SQL parameters (a
+    # patient's details), so log its type and where it was raised, not its text.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    current_app.logger.error(
+        "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.path, frames
+    )
     return _render(500, MESSAGES[500])

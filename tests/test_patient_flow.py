@@ -217,3 +217,20 @@ def test_unknown_page_is_a_calm_404(client: FlaskClient) -> None:
     response = client.get("/quiz/nowhere")
     assert response.status_code == 404
     assert "We couldn&#39;t find that page." in text(response)
+
+
+def test_unexpected_error_is_a_calm_500_that_logs_no_patient_data(
+    app, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.get("/quiz-boom")
+    def boom() -> str:
+        from flask import request
+
+        raise ValueError(request.args["who"])  # as a database error would quote its data
+
+    response = client.get("/quiz-boom?who=Jane+Patient+%2B13018105740")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in text(response)
+    assert "Traceback" not in text(response) and "Jane" not in text(response)
+    assert "unhandled ValueError on GET /quiz-boom" in caplog.text
+    assert "Jane" not in caplog.text and "+1301" not in caplog.text

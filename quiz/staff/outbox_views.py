@@ -49,7 +49,9 @@ def retry_delivery(message_id: int) -> Response:
             if message is None:
                 abort(404)
             if message.status == "failed":
+                # A retry gets a fresh set of attempts, as `flask outbox retry` gives.
                 message.status = "pending"
+                message.attempts = 0
                 message.next_attempt_at = utcnow()
                 message.claimed_by = ""
                 message.claimed_until = None
