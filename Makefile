@@ -55,6 +55,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/sizes.py
+	$(BIN)/python bench/embed_size.py
 
 clean:
 	rm -rf $(VENV) node_modules quiz/static/vendor
