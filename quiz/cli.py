@@ -6,20 +6,24 @@ from datetime import date, timedelta
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
 
+from .cligroup import DatabaseGroup
 from .export import LeadFilter, csv_lines, export_snapshot, iso, iter_leads, write_xlsx
+from .formbase import FIRST_DAY, LAST_DAY
 
-leads_cli = AppGroup("leads", help="Work with stored callback requests (leads).")
+leads_cli = DatabaseGroup("leads", help="Work with stored callback requests (leads).")
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise click.BadParameter(f"use a day between {FIRST_DAY} and {LAST_DAY}.")
+    return day
 
 
 @leads_cli.command("export")

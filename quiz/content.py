@@ -8,6 +8,7 @@ editor of the file can act on.
 
 from __future__ import annotations
 
+import string
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -118,6 +119,11 @@ COPY_KEYS = (
     "thanks_title",
     "thanks_text",
 )
+# Copy texts the app fills in with str.format, and the names each may use.
+PLACEHOLDERS = {
+    "consent_text": {"spa_name"},
+    "thanks_text": {"spa_name", "window", "best_time"},
+}
 RULE_KEYS = ("mixed_areas", "area_needs", "goal_needs")
 TREATMENT_KEYS = ("name", "what", "how", "where", "prevent_repair")
 OUTCOME_KEYS = ("headline", "summary")
@@ -255,6 +261,8 @@ def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
     for k in copy_raw:
         if k not in copy:
             copy[k] = r.text(copy_raw, k, "copy")
+    for k, names in PLACEHOLDERS.items():
+        _check_placeholders(r, f"copy.{k}", copy[k], names)
 
     return Content(
         source=source,
@@ -304,3 +312,14 @@ def _parse_question(r: _Reader, q_raw: dict[str, Any], qid: str, qpath: str) -> 
         multiple=MULTIPLE[qid],
         options=tuple(options),
     )
+
+
+def _check_placeholders(r: _Reader, key: str, text: str, allowed: set[str]) -> None:
+    """Refuse a {placeholder} the app cannot fill (a typo would break every result page)."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise r.fail(key, f"braces do not match ({exc}); write {{{{ and }}}} for a brace") from None
+    for name in fields:
+        if name not in allowed:
+            raise r.fail(key, f"unknown placeholder {{{name}}}; use {', '.join(sorted(allowed))}")

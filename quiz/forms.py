@@ -9,9 +9,10 @@ from __future__ import annotations
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
+
+from .formbase import TextForm
 
 BEST_TIMES = {
     "anytime": "Any time",
@@ -27,6 +28,8 @@ BEST_TIME_PHRASES = {
     "evening": "in the early evening",
 }
 HONEYPOT = "website"
+# What a ticked checkbox sends (ours sends "yes"; "on" is the browser default).
+CONSENT_VALUES = {"yes", "on", "true", "1", "y"}
 MAX_NAME = 100
 MAX_PHONE_INPUT = 40
 MAX_EMAIL = 254
@@ -36,12 +39,12 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-def _no_control_characters(_form: FlaskForm, field: StringField) -> None:
+def _no_control_characters(_form: TextForm, field: StringField) -> None:
     if field.data and not field.data.isprintable():
         raise ValidationError("Please remove the unusual characters from this field.")
 
 
-class CallbackForm(FlaskForm):
+class CallbackForm(TextForm):
     """Name, phone, optional email, best time, consent; plus token and honeypot."""
 
     class Meta:
@@ -71,7 +74,9 @@ class CallbackForm(FlaskForm):
     )
     # Rendered as radio buttons from BEST_TIMES; checked in validate_best_time.
     best_time = StringField("Best time to call", default="anytime")
+    # Consent must be explicit: only a ticked box's value counts, never "no" or "0".
     consent = BooleanField(
+        false_values=(),
         validators=[DataRequired("Please tick the box so that we may call you.")],
     )
     website = StringField("Leave this field empty", filters=[_strip])  # honeypot
@@ -104,6 +109,11 @@ class CallbackForm(FlaskForm):
         except EmailNotValidError:
             raise ValidationError("Please check the email address, or leave it empty.") from None
         self.email_normalized = info.normalized
+
+    def validate_consent(self, field: BooleanField) -> None:
+        raw = (field.raw_data or [""])[0]
+        if str(raw).strip().lower() not in CONSENT_VALUES:
+            raise ValidationError("Please tick the box so that we may call you.")
 
     def validate_best_time(self, field: StringField) -> None:
         value = (field.data or "").strip().lower()[:20]

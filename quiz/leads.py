@@ -48,7 +48,14 @@ def store_lead(
     referrer: str,
     nonce: str,
 ) -> tuple[Lead, bool]:
-    """Store the lead; return (lead, created). A resent form returns the stored lead."""
+    """Store the lead; return (lead, created). A resent form returns the stored lead.
+
+    The key is the form token's nonce plus a digest of what was sent: the same
+    form sent twice (double click, refresh, retry) stores one lead, while a
+    patient who goes back and corrects the phone number gets the correction
+    stored too, not silently dropped.
+    """
+    nonce = f"{nonce}:{_digest(contact, result)}"
     existing = _by_nonce(nonce)
     if existing is not None:
         return existing, False
@@ -98,6 +105,13 @@ def store_lead(
 def _printable(header: str) -> str:
     """A request header's text without control characters (PostgreSQL refuses NUL)."""
     return "".join(ch for ch in header if ch.isprintable())
+
+
+def _digest(contact: Contact, result: Result) -> str:
+    answers = result.answers
+    parts = (contact.name, contact.phone, contact.email, contact.best_time,
+             answers.concern, ";".join(answers.areas), answers.goal)  # fmt: skip
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 def _by_nonce(nonce: str) -> Lead | None:

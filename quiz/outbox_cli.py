@@ -13,13 +13,13 @@ from types import FrameType
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import outbox
+from .cligroup import DatabaseGroup
 from .extensions import db
 
-outbox_cli = AppGroup("outbox", help="Staff notifications: deliver, inspect, retry.")
+outbox_cli = DatabaseGroup("outbox", help="Staff notifications: deliver, inspect, retry.")
 
 # After a database error the loop waits this long (doubling) before trying again.
 ERROR_PAUSE_SECONDS = (1, 2, 5, 10, 30)

@@ -41,7 +41,29 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         app.config["SESSION_COOKIE_SECURE"] = not is_development(app)
     app.config["EMBED_ORIGINS"] = parse_origins(app.config.get("EMBED_ORIGINS"))
     check_theme(app.config)
+    check_numbers(app.config)
+    if isinstance(app.config.get("SECRET_KEY"), int | float):
+        # QUIZ_SECRET_KEY=123... is read as JSON, i.e. a number; it was meant as text.
+        app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
     check_secret_key(app)
+
+
+# Numeric settings and their smallest allowed value: a typo here would otherwise
+# surface as a 500 on the first callback rather than at start-up.
+NUMBERS = {
+    "MIN_FILL_SECONDS": 0,
+    "FORM_MAX_AGE_SECONDS": 1,
+    "QUIZ_CACHE_SECONDS": 0,
+    "MAX_CONTENT_LENGTH": 1024,
+}
+
+
+def check_numbers(config: Mapping[str, Any]) -> None:
+    """Refuse a numeric setting that is not a number, or is too small."""
+    for name, low in NUMBERS.items():
+        value = config.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+            raise ConfigError(f"{name} must be a number of at least {low}, got {value!r}.")
 
 
 def is_development(app: Flask) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from typing import Any
 
@@ -115,6 +116,9 @@ def test_resending_the_same_form_stores_one_lead(app: Flask, client: FlaskClient
         ("best_time", "midnight", "Please choose one of the times offered."),
         ("consent", None, "Please tick the box so that we may call you."),
         ("consent", "", "Please tick the box so that we may call you."),
+        ("consent", "no", "Please tick the box so that we may call you."),
+        ("consent", "0", "Please tick the box so that we may call you."),
+        ("consent", "off", "Please tick the box so that we may call you."),
     ],
 )
 @pytest.mark.parametrize("headers", [{}, HX])
@@ -284,3 +288,25 @@ def test_get_on_the_callback_url_is_a_calm_405(client: FlaskClient) -> None:
     response = client.get("/quiz/callback")
     assert response.status_code == 405
     assert "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("field", ["name", "phone", "email", "best_time", "consent"])
+def test_a_field_sent_as_a_file_is_treated_as_missing(
+    app: Flask, client: FlaskClient, field: str
+) -> None:
+    data = valid_callback(client)
+    data[field] = (io.BytesIO(b"=1+1"), "evil.txt")
+    response = client.post("/quiz/callback", data=data, content_type="multipart/form-data")
+    assert response.status_code in (200, 422)  # email and best_time are optional
+    if field in ("name", "phone", "consent"):
+        assert response.status_code == 422
+        assert f'id="{field}-error"' in text(response)
+    assert all(lead.name == "Jane Patient" for lead in leads(app))
+
+
+def test_a_corrected_resend_of_the_same_form_is_stored_too(app: Flask, client: FlaskClient) -> None:
+    data = valid_callback(client)
+    assert post(client, data).status_code == 200
+    data["phone"] = "(301) 810-5741"  # back, fix a typo, send again
+    assert post(client, data).status_code == 200
+    assert [lead.phone for lead in leads(app)] == ["+13018105740", "+13018105741"]

@@ -70,3 +70,20 @@ def test_malformed_embed_origin_is_refused(value: object) -> None:
 def test_invalid_spa_phone_stops_start_up() -> None:
     with pytest.raises(ConfigError, match="SPA_PHONE"):
         create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SPA_PHONE": "12"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("MIN_FILL_SECONDS", "abc"), ("FORM_MAX_AGE_SECONDS", 0), ("MAX_CONTENT_LENGTH", None)],
+)
+def test_a_bad_number_stops_start_up(name: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=name):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", name: value})
+
+
+def test_an_all_digit_secret_key_from_the_environment_is_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QUIZ_SECRET_KEY", "84729104738291047382910")
+    app = create_app({**PRODUCTION})
+    assert app.config["SECRET_KEY"] == "84729104738291047382910"

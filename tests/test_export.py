@@ -100,7 +100,14 @@ def test_output_file(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    "args", [["--since", "yesterday"], ["--until", "2026-13-01"], ["--format", "xml"]]
+    "args",
+    [
+        ["--since", "yesterday"],
+        ["--until", "2026-13-01"],
+        ["--until", "9999-12-31"],
+        ["--since", "0001-01-01"],
+        ["--format", "xml"],
+    ],
 )
 def test_bad_options_get_a_clear_message(runner: FlaskCliRunner, args: list[str]) -> None:
     result = runner.invoke(args=["leads", "export", *args])
@@ -182,3 +189,15 @@ def test_export_streams_in_batches(app: Flask, runner: FlaskCliRunner) -> None:
     assert [r[0] for r in rows[1:4]] == ["1", "2", "3"]
     assert rows[-1][3] == "p2499"
     assert len(COLUMNS) == len(rows[0])
+
+
+def test_export_before_the_schema_exists_says_what_to_do(tmp_path: Path) -> None:
+    from quiz import create_app
+
+    from .conftest import base_config
+
+    app = create_app(base_config(f"sqlite:///{tmp_path}/empty.db"))
+    result = app.test_cli_runner().invoke(args=["leads", "export"])
+    assert result.exit_code == 1
+    assert "run `flask db upgrade`" in result.output
+    assert "Traceback" not in result.output

@@ -48,8 +48,8 @@ def staff_urls(app: Flask, lead_id: int, message_id: int) -> list[tuple[str, str
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/staff") or rule.endpoint == "staff.login":
             continue
-        path = rule.rule.replace("<int:lead_id>", str(lead_id))
-        path = path.replace("<int:message_id>", str(message_id))
+        path = rule.rule.replace("<id:lead_id>", str(lead_id))
+        path = path.replace("<id:message_id>", str(message_id))
         assert "<" not in path, f"add a value for {rule.rule}"
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             urls.append((method, path))

@@ -328,3 +328,54 @@ def test_deliveries_list_pending_and_failed_and_can_retry(app: Flask, desk: Flas
         assert message is not None and message.status == "pending"
         assert db.session.get(OutboxMessage, done_id).status == "delivered"  # type: ignore[union-attr]
     assert "will be tried again" in words(desk.get("/staff/outbox"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/staff/?until=9999-12-31",
+        "/staff/?since=0001-01-01",
+        "/staff/export.csv?until=9999-12-31",
+        "/staff/export.xlsx?until=9999-12-31",
+        "/staff/?page=99999999999999999999999",
+        "/staff/leads/99999999999999999999999",
+        "/staff/leads/99999999999999999999999/erase",
+        "/staff/funnel?until=0001-01-01",
+        "/staff/funnel?since=9999-12-31",
+    ],
+)
+def test_out_of_range_values_are_calm(app: Flask, desk: FlaskClient, url: str) -> None:
+    add_lead(app, name="Range Rita")
+    response = desk.get(url)
+    assert response.status_code in (200, 400, 404), response.status_code
+    assert "Traceback" not in text(response)
+    if url.startswith("/staff/?") and "page=" not in url:
+        assert "Choose a date between 1970 and 9998." in text(response)
+
+
+def test_a_note_with_a_control_character_is_refused(app: Flask, desk: FlaskClient) -> None:
+    lead_id = add_lead(app)
+    token = page_token(desk)
+    response = desk.post(
+        f"/staff/leads/{lead_id}/note",
+        data={"note": "called\x00back"},
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+    assert response.status_code in (400, 422)
+    assert "unusual characters" in text(response)
+    assert get_lead(app, lead_id).notes == ""  # type: ignore[union-attr]
+
+
+def test_sign_in_fields_sent_as_files_are_refused_calmly(app: Flask) -> None:
+    import io
+
+    create_staff(app)
+    client = app.test_client()
+    token = page_token(client, "/staff/login")
+    response = client.post(
+        "/staff/login",
+        data={"email": (io.BytesIO(b"x"), "a.txt"), "password": "x", "csrf_token": token},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert "Enter your email address." in text(response)

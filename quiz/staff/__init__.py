@@ -9,6 +9,15 @@ and `X-Frame-Options: DENY`).
 from __future__ import annotations
 
 from flask import Blueprint, Flask
+from werkzeug.routing import IntegerConverter
+
+
+class RowId(IntegerConverter):
+    """A row id in a URL: a larger number is a 404, not a database overflow."""
+
+    def __init__(self, map, **kwargs) -> None:  # noqa: A002 - Werkzeug's signature
+        super().__init__(map, min=1, max=2**31 - 1, **kwargs)
+
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -29,5 +38,6 @@ def register(app: Flask) -> None:
         raise ConfigError(
             f"STAFF_TIMEZONE {name!r} is not a time zone; use a name such as 'America/New_York'."
         ) from None
+    app.url_map.converters["id"] = RowId
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)

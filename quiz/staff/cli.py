@@ -14,9 +14,9 @@ from datetime import datetime
 import click
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from ..cligroup import DatabaseGroup
 from ..database import write_transaction
 from ..export import iso
 from ..extensions import db
@@ -24,7 +24,7 @@ from ..models import StaffUser, utcnow
 from . import audit
 from .passwords import PasswordRejected, check_password, hash_password
 
-staff_cli = AppGroup("staff", help="Manage staff accounts (there is no default account).")
+staff_cli = DatabaseGroup("staff", help="Manage staff accounts (there is no default account).")
 
 
 def _email(value: str) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..content import OUTCOMES
+from ..formbase import TextForm, sane_day
 from ..models import LEAD_STATUSES
 
 STATUS_LABELS = {
@@ -25,7 +25,7 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class LoginForm(FlaskForm):
+class LoginForm(TextForm):
     """Email and password."""
 
     email = EmailField(
@@ -38,11 +38,11 @@ class LoginForm(FlaskForm):
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(TextForm):
     """A one-button POST (sign out, erase, retry): only the CSRF token."""
 
 
-class StatusForm(FlaskForm):
+class StatusForm(TextForm):
     """A lead's new status."""
 
     status = SelectField(
@@ -52,7 +52,7 @@ class StatusForm(FlaskForm):
     )
 
 
-class NoteForm(FlaskForm):
+class NoteForm(TextForm):
     """A lead's note (replaces the previous one; the history keeps every version)."""
 
     note = TextAreaField(
@@ -62,12 +62,12 @@ class NoteForm(FlaskForm):
     )
 
 
-def _printable(_form: FlaskForm, field: StringField) -> None:
+def _printable(_form: TextForm, field: StringField) -> None:
     if field.data and not field.data.isprintable():
         raise ValidationError("Remove the unusual characters from the search.")
 
 
-class FilterForm(FlaskForm):
+class FilterForm(TextForm):
     """The lead list's filters (a GET form: bookmarkable, no CSRF needed)."""
 
     class Meta:
@@ -83,8 +83,8 @@ class FilterForm(FlaskForm):
         choices={"": "Any outcome", **{o: OUTCOME_LABELS[o] for o in OUTCOMES}},
         default="",
     )
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    since = DateField("From", validators=[Optional(), sane_day])
+    until = DateField("To", validators=[Optional(), sane_day])
     q = StringField(
         "Search",
         filters=[_strip],
@@ -99,14 +99,14 @@ class FilterForm(FlaskForm):
             raise ValidationError("“To” is before “From”.")
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(TextForm):
     """The funnel's period."""
 
     class Meta:
         csrf = False
 
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    since = DateField("From", validators=[Optional(), sane_day])
+    until = DateField("To", validators=[Optional(), sane_day])
 
     def validate_until(self, field: DateField) -> None:
         if field.data and self.since.data and field.data < self.since.data:

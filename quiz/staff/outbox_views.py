@@ -39,7 +39,7 @@ def outbox() -> str:
     )
 
 
-@bp.post("/outbox/<int:message_id>/retry")
+@bp.post("/outbox/<id:message_id>/retry")
 def retry_delivery(message_id: int) -> Response:
     """Put a failed notification back in the queue, due now."""
     form = EmptyForm()

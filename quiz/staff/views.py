@@ -27,6 +27,8 @@ from .auth import current_staff, safe_next
 from .forms import STATUS_LABELS, EmptyForm, NoteForm, StatusForm
 from .helpers import answer_label, error_page, has_errors, read_filter
 
+MAX_PAGE = 1_000_000
+
 # --- the lead list --------------------------------------------------------------
 
 
@@ -35,7 +37,8 @@ def leads() -> Response:
     """The lead list: newest first, filtered, searched, paginated."""
     form, where = read_filter()
     size = current_app.config["STAFF_PAGE_SIZE"]
-    page = max(request.args.get("page", 1, type=int), 1)
+    # Bounded: a huge page number would overflow the database's OFFSET.
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     total = db.session.execute(where.apply(select(func.count(Lead.id)))).scalar_one()
     rows = list(
         db.session.execute(
@@ -74,7 +77,7 @@ bp.add_app_template_global(page_url, "staff_page_url")
 # --- one lead -------------------------------------------------------------------
 
 
-@bp.get("/leads/<int:lead_id>")
+@bp.get("/leads/<id:lead_id>")
 def lead(lead_id: int) -> str:
     """A lead's page: answers, outcome, consent, source, notes and history."""
     found = db.get_or_404(Lead, lead_id)
@@ -128,7 +131,7 @@ def _respond_after_change(
     return redirect(safe_next(request.form.get("next")), 303)
 
 
-@bp.post("/leads/<int:lead_id>/status")
+@bp.post("/leads/<id:lead_id>/status")
 def set_status(lead_id: int) -> Response:
     """Change a lead's status and record who did it."""
     found = db.get_or_404(Lead, lead_id)
@@ -156,7 +159,7 @@ def set_status(lead_id: int) -> Response:
     return _respond_after_change(found, saved="Status saved")
 
 
-@bp.post("/leads/<int:lead_id>/note")
+@bp.post("/leads/<id:lead_id>/note")
 def set_note(lead_id: int) -> Response:
     """Replace a lead's note; the history keeps each version with who wrote it."""
     found = db.get_or_404(Lead, lead_id)
@@ -184,7 +187,7 @@ def set_note(lead_id: int) -> Response:
     return _respond_after_change(found, saved="Note saved")
 
 
-@bp.route("/leads/<int:lead_id>/erase", methods=["GET", "POST"])
+@bp.route("/leads/<id:lead_id>/erase", methods=["GET", "POST"])
 def erase(lead_id: int) -> Response | str:
     """Ask to confirm, then erase the lead and everything queued about it."""
     from .erasure import erase_lead

@@ -1,0 +1,55 @@
+"""What every form here shares: text fields only, no control characters, sane dates.
+
+Flask-WTF's FlaskForm also reads uploaded files and JSON bodies into the form,
+so a "name" sent as a file would reach a text validator as a file object and
+crash it. Our forms only ever take text, so they read `request.form` and
+nothing else: a field sent as a file is simply missing, and gets the usual
+"please fill this in" message.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask import request
+from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto, _is_submitted
+from wtforms import Field
+from wtforms.validators import ValidationError
+
+# C0 controls but tab, newline and carriage return (which a note may hold), and DEL.
+# PostgreSQL refuses NUL outright; the others are never typed by a person.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_MESSAGE = "Please remove the unusual characters from this field."
+
+# The days a filter or export may name: wide enough for any real lead, narrow
+# enough that "the day after" is still a date.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+
+
+class TextForm(FlaskForm):
+    """A FlaskForm that reads text fields only and refuses control characters in them."""
+
+    class Meta:
+        def wrap_formdata(self, form: FlaskForm, formdata: Any) -> Any:
+            if formdata is _Auto:
+                return request.form if _is_submitted() else None
+            return formdata
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and _CONTROL.search(field.data):
+                if CONTROL_MESSAGE not in field.errors:
+                    field.errors = [*field.errors, CONTROL_MESSAGE]
+                valid = False
+        return valid
+
+
+def sane_day(_form: FlaskForm, field: Field) -> None:
+    """Refuse a date outside FIRST_DAY..LAST_DAY (year 0001 or 9999 is a typo)."""
+    if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(f"Choose a date between {FIRST_DAY:%Y} and {LAST_DAY:%Y}.")
