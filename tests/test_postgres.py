@@ -7,7 +7,6 @@ server answers, except under CI=true, where it must run.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -18,39 +17,27 @@ from flask import Flask
 from quiz import create_app
 from quiz.extensions import db
 
-from .conftest import base_config, leads, valid_callback
-
-ADMIN_URL = os.environ.get(
-    "QUIZ_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from .conftest import (
+    IN_CI,
+    POSTGRES_ADMIN_URL,
+    base_config,
+    leads,
+    postgres_admin,
+    postgres_missing_message,
+    valid_callback,
 )
-
-
-def _admin():
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        return None
-    dsn = ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        return psycopg.connect(dsn, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        return None
 
 
 @pytest.fixture
 def pg_app() -> Iterator[Flask]:
-    admin = _admin()
+    admin = postgres_admin()
     if admin is None:
-        message = (
-            f"PostgreSQL not reachable at {ADMIN_URL}: start it, or set QUIZ_TEST_POSTGRES_URL "
-            "to a server where the user may create databases"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        if IN_CI:
+            pytest.fail(f"CI=true but {postgres_missing_message()}", pytrace=False)
+        pytest.skip(postgres_missing_message())
     name = f"quiz_test_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     app = create_app(base_config(url))
     try:
         with app.app_context():
