@@ -16,6 +16,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,15 +89,18 @@ def postgres_missing_message() -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """One migrated PostgreSQL database for the whole session; its URL."""
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """Create a migrated PostgreSQL database, yield its URL, drop it afterwards.
+
+    Skips (or, under CI=true, fails) when no server answers.
+    """
     admin = postgres_admin()
     if admin is None:
         if IN_CI:
             pytest.fail(f"CI=true but {postgres_missing_message()}", pytrace=False)
         pytest.skip(postgres_missing_message())
-    name = f"quiz_suite_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
@@ -108,6 +112,13 @@ def postgres_database() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """One migrated PostgreSQL database for the whole session; its URL."""
+    with fresh_postgres_database("quiz_suite") as url:
+        yield url
 
 
 @pytest.fixture

@@ -15,35 +15,12 @@ from quiz.export import COLUMNS, neutralise
 from quiz.extensions import db
 from quiz.models import Lead
 
+from .test_staff_support import add_lead
+
 CONTRACT = (
     "id,created_at,status,name,phone,email,best_time,outcome,concern,areas,goal,"
     "consent_at,consent_text_version,source_url,utm_source,utm_medium,utm_campaign"
 ).split(",")
-
-
-def add_lead(app: Flask, *, created: datetime, nonce: str, **fields: str) -> None:
-    values = dict(
-        name="Jane Patient",
-        phone="+13018105740",
-        email="jane@example.com",
-        best_time="morning",
-        concern="expression",
-        areas="between_brows;cheeks",
-        goal="prevent",
-        outcome="both",
-        consent_at=created,
-        consent_text_version="2026-11-25",
-        consent_text="I agree",
-        consent_text_hash="0" * 64,
-        source_url="https://alazzo.example/blog",
-        utm_source="newsletter",
-        utm_medium="email",
-        utm_campaign="spring",
-    )
-    values.update(fields)
-    with app.app_context():
-        db.session.add(Lead(created_at=created, updated_at=created, form_nonce=nonce, **values))
-        db.session.commit()
 
 
 def export_rows(runner: FlaskCliRunner, *args: str) -> list[list[str]]:
@@ -53,7 +30,7 @@ def export_rows(runner: FlaskCliRunner, *args: str) -> list[list[str]]:
 
 
 def test_columns_start_with_the_contract_in_order(app: Flask, runner: FlaskCliRunner) -> None:
-    add_lead(app, created=datetime(2026, 11, 20, 14, 30, 5, tzinfo=UTC), nonce="a")
+    add_lead(app, created=datetime(2026, 11, 20, 14, 30, 5, tzinfo=UTC))
     header, row = export_rows(runner)
     assert header[: len(CONTRACT)] == CONTRACT
     record = dict(zip(header, row, strict=True))
@@ -81,10 +58,8 @@ def test_a_lead_from_the_quiz_appears_in_the_export(app: Flask, runner: FlaskCli
 
 
 def test_since_and_until_are_inclusive_utc_days(app: Flask, runner: FlaskCliRunner) -> None:
-    for day, nonce in [(1, "a"), (2, "b"), (3, "c"), (4, "d")]:
-        add_lead(
-            app, created=datetime(2026, 11, day, 23, 59, tzinfo=UTC), nonce=nonce, name=f"d{day}"
-        )
+    for day in (1, 2, 3, 4):
+        add_lead(app, created=datetime(2026, 11, day, 23, 59, tzinfo=UTC), name=f"d{day}")
     rows = export_rows(runner, "--since", "2026-11-02", "--until", "2026-11-03")
     assert [r[3] for r in rows[1:]] == ["d2", "d3"]
     assert len(export_rows(runner, "--since", "2026-11-04")) == 2
@@ -92,7 +67,7 @@ def test_since_and_until_are_inclusive_utc_days(app: Flask, runner: FlaskCliRunn
 
 
 def test_output_file(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
-    add_lead(app, created=datetime(2026, 11, 20, tzinfo=UTC), nonce="a")
+    add_lead(app, created=datetime(2026, 11, 20, tzinfo=UTC))
     out = tmp_path / "leads.csv"
     result = runner.invoke(args=["leads", "export", "--format", "csv", "-o", str(out)])
     assert result.exit_code == 0
@@ -133,7 +108,6 @@ def test_free_text_formulas_are_neutralised(
     add_lead(
         app,
         created=datetime(2026, 11, 20, tzinfo=UTC),
-        nonce="a",
         name=payload,
         email=payload,
         source_url=payload,
@@ -148,7 +122,7 @@ def test_free_text_formulas_are_neutralised(
 
 
 def test_validated_columns_are_written_as_they_are(app: Flask, runner: FlaskCliRunner) -> None:
-    add_lead(app, created=datetime(2026, 11, 20, tzinfo=UTC), nonce="a", phone="+442079460958")
+    add_lead(app, created=datetime(2026, 11, 20, tzinfo=UTC), phone="+442079460958")
     header, row = export_rows(runner)
     record = dict(zip(header, row, strict=True))
     # E.164 starts with "+" but is digits only: no formula to run, and staff need it dialable.

@@ -7,7 +7,6 @@ server answers, except under CI=true, where it must run.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import flask_migrate
@@ -17,38 +16,17 @@ from flask import Flask
 from quiz import create_app
 from quiz.extensions import db
 
-from .conftest import (
-    IN_CI,
-    POSTGRES_ADMIN_URL,
-    base_config,
-    leads,
-    postgres_admin,
-    postgres_missing_message,
-    valid_callback,
-)
+from .conftest import base_config, fresh_postgres_database, leads, valid_callback
 
 
 @pytest.fixture
 def pg_app() -> Iterator[Flask]:
-    admin = postgres_admin()
-    if admin is None:
-        if IN_CI:
-            pytest.fail(f"CI=true but {postgres_missing_message()}", pytrace=False)
-        pytest.skip(postgres_missing_message())
-    name = f"quiz_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    app = create_app(base_config(url))
-    try:
-        with app.app_context():
-            flask_migrate.upgrade()
+    with fresh_postgres_database("quiz_test") as url:
+        app = create_app(base_config(url))
         yield app
-    finally:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def test_migrations_and_callback_on_postgresql(pg_app: Flask) -> None:
