@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +65,39 @@ def start_deliverer(database_uri: str, webhook: WebhookPeer) -> subprocess.Popen
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
+
+
+class LogLines:
+    """Collects a child process's output lines in a thread, so a test can wait for one."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._reader.start()
+
+    def _read(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            with self._changed:
+                self.lines.append(raw.decode(errors="replace"))
+                self._changed.notify_all()
+
+    def wait_for(self, text: str, *, count: int = 1) -> None:
+        """Block until `text` has appeared on `count` lines; fail after WAIT seconds."""
+        with self._changed:
+            found = self._changed.wait_for(
+                lambda: sum(text in line for line in self.lines) >= count, timeout=WAIT
+            )
+        if not found:
+            seen = "".join(self.lines)
+            raise AssertionError(f"gave up after {WAIT} s waiting for {text!r}; output:\n{seen}")
+
+    def text(self) -> str:
+        """All the output: call it once the process has ended."""
+        self._reader.join(WAIT)
+        with self._changed:
+            return "".join(self.lines)
 
 
 def wait_for(condition, what: str) -> None:  # noqa: ANN001
@@ -124,17 +158,21 @@ def test_a_deliverer_killed_mid_batch_then_restarted_loses_and_repeats_nothing(
 
 def test_the_deliverer_outlives_a_database_outage(tmp_path: Path, webhook: WebhookPeer) -> None:
     deliverer = start_deliverer(unreachable_database(tmp_path), webhook)
+    lines = LogLines(deliverer)
     try:
-        time.sleep(1.5)  # several polls, each failing to reach the database
+        # The deliverer's own word that it failed twice and kept going. The first
+        # line comes after its SIGTERM handler is installed, so the signal below
+        # always finds it (a fixed sleep did not on a loaded machine).
+        lines.wait_for("database error (OperationalError)", count=2)
         assert deliverer.poll() is None  # still running, waiting to try again
         deliverer.send_signal(signal.SIGTERM)
-        output, _ = deliverer.communicate(timeout=WAIT)
+        deliverer.wait(WAIT)
     finally:
         if deliverer.poll() is None:
             deliverer.kill()
             deliverer.wait(WAIT)
     assert deliverer.returncode == 0
-    log = output.decode()
+    log = lines.text()
     assert "database error (OperationalError)" in log and "stopped" in log
     assert "Traceback" not in log
 
