@@ -3,9 +3,9 @@
 Starts the app under gunicorn (gunicorn.conf.py, N workers) on a loopback port
 with a fresh, migrated database, then runs `--concurrency` simulated patients
 for at most `--duration` seconds (or until `--callbacks` requests were sent).
-Each patient walks the quiz (intro, three questions, result) and sends the
-callback form from the result page, like a browser with JavaScript off; with
-`--mode callback` it fetches only the result page (for its token) and posts.
+Each patient walks the quiz (intro, three questions, result), opens the
+callback form from the result and sends it, like a browser with JavaScript off;
+with `--mode callback` it fetches only the form (for its token) and posts.
 
 Faults: `--kill-after N` sends SIGKILL to one gunicorn worker once N callbacks
 were accepted. A patient whose request dies with the worker sends the same
@@ -336,7 +336,9 @@ class Load:
                     self.get("step", "/quiz/concern")
                     self.get("step", "/quiz/area?" + urlencode(query[:1]))
                     self.get("step", "/quiz/goal?" + urlencode(query[:-1]))
-                page = self.get("result", "/quiz/result?" + urlencode(query))
+                    self.get("result", "/quiz/result?" + urlencode(query))
+                # The form comes one step after the result (its own, never cached page).
+                page = self.get("form", "/quiz/callback?" + urlencode(query))
             except (OSError, http.client.HTTPException, RuntimeError):
                 with self.lock:
                     self.statuses["step failed"] += 1

@@ -19,9 +19,11 @@ SQLALCHEMY_DATABASE_URI: str | None = None
 # The spa, shown on the result and thank-you screens and in the consent text.
 SPA_NAME = "Alazzo Med Spa"
 SPA_PHONE = "+13018105740"  # E.164; shown in the spa's national format
-SPA_BOOKING_URL = ""  # "Book online" appears only when this is set
+SPA_BOOKING_URL = ""  # "Book online" appears only when this (or SPA_BOOKING_URLS) is set
+# Per outcome ("relax", "fill", "both"), the booking page for that service; an
+# outcome not named here uses SPA_BOOKING_URL. QUIZ_SPA_BOOKING_URLS='{"relax": "https://…"}'
+SPA_BOOKING_URLS: dict[str, str] = {}
 SPA_CALLBACK_WINDOW = "within one business day"
-SPA_WEBSITE = "https://alazzo.example"
 
 # Where the quiz's words and weights live; None means quiz/content/quiz.toml.
 QUIZ_CONTENT_FILE: str | None = None

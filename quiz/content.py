@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import string
 import tomllib
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,11 @@ class Option:
     hint: str
     relax: float
     fill: float
-    why: str  # why this answer pushes the way it does, shown on the result
-    note: str = ""  # per-area note (areas only)
-    requires: str | None = None  # a treatment the outcome must include (goals only)
+    why: str  # why this answer points where it does (concerns and areas)
+    # Concerns: the treatments the article ties to this concern.
+    treats: tuple[str, ...] = ()
+    # Goals: what the result says about this goal, for each outcome.
+    why_by_outcome: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def leaning(self) -> str:
@@ -52,7 +55,6 @@ class Option:
 class Question:
     id: str
     title: str
-    legend: str
     hint: str
     multiple: bool
     options: tuple[Option, ...]
@@ -77,7 +79,6 @@ class Treatment:
     how: str
     where: str
     products: tuple[str, ...]
-    prevent_repair: str
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class Outcome:
     id: str  # relax | fill | both
     headline: str
     summary: str
+    # "both" only: which treatment leads (relax, fill) or "even", in one sentence.
+    leads: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ COPY_KEYS = (
     "start",
     "professional_note",
     "prevent_vs_repair",
+    "goal_reason",
     "callback_title",
     "callback_intro",
     "consent_text",
@@ -124,9 +128,11 @@ PLACEHOLDERS = {
     "consent_text": {"spa_name"},
     "thanks_text": {"spa_name", "window", "best_time"},
 }
-RULE_KEYS = ("mixed_areas", "area_needs", "goal_needs")
-TREATMENT_KEYS = ("name", "what", "how", "where", "prevent_repair")
+# Rules say which answers changed what the weights alone would say: {answers}.
+RULE_KEYS = ("added_relax", "added_fill", "dropped_relax", "dropped_fill")
+TREATMENT_KEYS = ("name", "what", "how", "where")
 OUTCOME_KEYS = ("headline", "summary")
+LEAD_KEYS = {"relax": "lead_relax", "fill": "lead_fill", "even": "lead_even"}
 
 
 class _Reader:
@@ -204,23 +210,13 @@ def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
         raise r.fail("questions", f"missing question(s): {', '.join(missing)}")
     questions.sort(key=lambda q: QUESTION_IDS.index(q.id))
 
-    area_ids = {opt.id for opt in questions[1].options}
-    notes = r.table(raw.get("area_notes", {}), "area_notes")
-    for area_id in notes:
-        if area_id not in area_ids:
-            raise r.fail(f"area_notes.{area_id}", "unknown option referenced (not an area id)")
-    area_question = questions[1]
-    areas = []
-    for opt in area_question.options:
-        note = r.text(notes, opt.id, "area_notes")
+    for opt in questions[1].options:
         if opt.leaning == "both":
             # Each area must point one way: the per-area advice is built on it.
             raise r.fail(
                 f"questions.area.options.{opt.id}",
                 "an area's relax and fill weights must differ",
             )
-        areas.append(replace(opt, note=note))
-    questions[1] = replace(area_question, options=tuple(areas))
 
     treatments_raw = r.table(raw.get("treatments", {}), "treatments")
     treatments = {}
@@ -249,12 +245,21 @@ def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
         if oid not in outcomes_raw:
             raise r.fail(f"outcomes.{oid}", "missing text")
         o_raw = r.table(outcomes_raw[oid], f"outcomes.{oid}")
+        leads = (
+            {k: r.text(o_raw, key, f"outcomes.{oid}") for k, key in LEAD_KEYS.items()}
+            if oid == "both"
+            else {}
+        )
         outcomes[oid] = Outcome(
-            id=oid, **{k: r.text(o_raw, k, f"outcomes.{oid}") for k in OUTCOME_KEYS}
+            id=oid,
+            leads=leads,
+            **{k: r.text(o_raw, k, f"outcomes.{oid}") for k in OUTCOME_KEYS},
         )
 
     rules_raw = r.table(raw.get("rules", {}), "rules")
     rules = {k: r.text(rules_raw, k, "rules") for k in RULE_KEYS}
+    for k in RULE_KEYS:
+        _check_placeholders(r, f"rules.{k}", rules[k], {"answers"})
     copy_raw = r.table(raw.get("copy", {}), "copy")
     copy = {k: r.text(copy_raw, k, "copy") for k in COPY_KEYS}
     # Optional extra copy keys are kept as text too, so templates can grow.
@@ -290,28 +295,42 @@ def _parse_question(r: _Reader, q_raw: dict[str, Any], qid: str, qpath: str) -> 
         if not oid.replace("_", "").isalnum() or not oid.isascii() or oid != oid.lower():
             raise r.fail(opath, "an option id must be lower-case letters, digits and _")
         seen.add(oid)
-        requires = o_raw.get("requires")
-        if requires is not None and requires not in TREATMENTS:
-            raise r.fail(f"{opath}.requires", f"unknown treatment {requires!r}; use relax or fill")
-        options.append(
-            Option(
-                id=oid,
-                label=r.text(o_raw, "label", opath),
-                hint=r.text(o_raw, "hint", opath, required=False),
-                relax=r.number(o_raw, "relax", opath),
-                fill=r.number(o_raw, "fill", opath),
-                why=r.text(o_raw, "why", opath),
-                requires=requires,
-            )
-        )
+        common = {
+            "id": oid,
+            "label": r.text(o_raw, "label", opath),
+            "hint": r.text(o_raw, "hint", opath, required=False),
+            "relax": r.number(o_raw, "relax", opath),
+            "fill": r.number(o_raw, "fill", opath),
+        }
+        if qid == "goal":
+            # The goal never adds a treatment; it only shapes what the result says.
+            why_raw = r.table(o_raw.get("why"), f"{opath}.why")
+            why_by_outcome = {o: r.text(why_raw, o, f"{opath}.why") for o in OUTCOMES}
+            options.append(Option(**common, why="", why_by_outcome=why_by_outcome))
+            continue
+        treats: tuple[str, ...] = ()
+        if qid == "concern":
+            treats = _treatments(r, o_raw.get("treats"), f"{opath}.treats")
+        options.append(Option(**common, why=r.text(o_raw, "why", opath), treats=treats))
     return Question(
         id=qid,
         title=r.text(q_raw, "title", qpath),
-        legend=r.text(q_raw, "legend", qpath),
         hint=r.text(q_raw, "hint", qpath, required=False),
         multiple=MULTIPLE[qid],
         options=tuple(options),
     )
+
+
+def _treatments(r: _Reader, value: Any, key: str) -> tuple[str, ...]:
+    """A concern's `treats`: one or both of TREATMENTS, each once, in TREATMENTS' order."""
+    if not isinstance(value, list) or not value:
+        raise r.fail(key, 'must list the treatments the article ties to it, e.g. ["fill"]')
+    for item in value:
+        if item not in TREATMENTS:
+            raise r.fail(key, f"unknown treatment {item!r}; use relax or fill")
+    if len(set(value)) != len(value):
+        raise r.fail(key, "names a treatment twice")
+    return tuple(t for t in TREATMENTS if t in value)
 
 
 def _check_placeholders(r: _Reader, key: str, text: str, allowed: set[str]) -> None:

@@ -7,6 +7,8 @@ from flask import Blueprint, current_app, render_template, url_for
 bp = Blueprint("demo", __name__)
 
 IFRAME_TITLE = "Relax or fill? A three-question guide"
+# The line a webmaster sends to whoever runs the quiz server (an example origin to replace).
+ORIGINS_LINE = """QUIZ_EMBED_ORIGINS='["https://www.your-spa.com"]'"""
 
 
 @bp.get("/")
@@ -25,6 +27,7 @@ def index() -> str:
         widget_url=widget_url,
         snippet=snippet,
         fallback=fallback,
+        origins_line=ORIGINS_LINE,
         iframe_title=IFRAME_TITLE,
         embed_origins=current_app.config["EMBED_ORIGINS"],
     )

@@ -22,7 +22,7 @@ BEST_TIMES = {
 }
 # How the thank-you sentence names each choice.
 BEST_TIME_PHRASES = {
-    "anytime": "at a time that suits the team",
+    "anytime": "at any time of day, as you said suits you",
     "morning": "in the morning",
     "afternoon": "in the afternoon",
     "evening": "in the early evening",

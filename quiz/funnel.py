@@ -12,12 +12,13 @@ flush. A worker killed with SIGKILL loses at most its unflushed seconds:
 these are statistics, not records.
 
 Events: `view:intro` (the widget was shown), `view:concern` (the quiz was
-started), `view:area`, `view:goal`, `view:result`, `outcome:relax|fill|both`
-and `callback` (a lead was stored). A step counts when its page or fragment is
-served (200, or 304 to a browser revalidating its copy); a question re-shown
-because an answer was missing is not counted again. Because the question pages
-are cacheable, a view served from a shared cache in front of the app is not
-counted: put no caching proxy in front of the quiz if the funnel matters.
+started), `view:area`, `view:goal`, `view:result`, `outcome:relax|fill|both`,
+`view:form` (the callback form was opened) and `callback` (a lead was stored).
+A step counts when its page or fragment is served (200, or 304 to a browser
+revalidating its copy); a question re-shown because an answer was missing is
+not counted again. The intro, the questions and the result are cacheable, so a
+view served from a shared cache in front of the app is not counted (nor is its
+outcome); the form is never cached, so `view:form` and `callback` always are.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from .content import OUTCOMES
 from .models import FunnelCount
 
-STEPS = ("intro", "concern", "area", "goal", "result")
-STEP_EVENTS = {f"patient.{step}": f"view:{step}" for step in STEPS}
+STEPS = ("intro", "concern", "area", "goal", "result", "form")
+# The callback form has its own page (patient.callback_form): "form" is it being opened.
+STEP_EVENTS = {f"patient.{step}": f"view:{step}" for step in STEPS[:-1]}
+STEP_EVENTS["patient.callback_form"] = "view:form"
 EVENTS = (*(f"view:{s}" for s in STEPS), *(f"outcome:{o}" for o in OUTCOMES), "callback")
 
 
@@ -190,6 +193,7 @@ STEP_LABELS = {
     "area": "Question 2 (where)",
     "goal": "Question 3 (goal)",
     "result": "Saw a result",
+    "form": "Opened the callback form",
     "callback": "Asked for a callback",
 }
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .content import Content
 from .extensions import db, limiter
+from .face_map import face_map
 from .forms import BEST_TIME_PHRASES, BEST_TIMES, CallbackForm
 from .funnel import record_event
 from .leads import Consent, Contact, store_lead
@@ -34,6 +35,7 @@ from .security import (
     is_cross_site_post,
     issue_form_token,
     own_origin,
+    token_to_show_again,
 )
 
 bp = Blueprint("patient", __name__, url_prefix="/quiz")
@@ -158,7 +160,7 @@ def _render_question(
 
 @bp.get("/result")
 def result() -> Response:
-    """The scored, explained result, with the callback form."""
+    """The scored, explained result: a pure function of its URL, so it is cacheable."""
     params = read_params(request.args)
     try:
         res = _scored(params)
@@ -166,9 +168,18 @@ def result() -> Response:
         if err.missing and err.field == "goal" and params.concern and params.areas:
             return _render_question("goal", params, error=str(err), status=400)
         return problem(str(err), params)
-    form = CallbackForm(formdata=None)
     record_event(f"outcome:{res.outcome}")
-    return _render_result(res, params, form)
+    spa = current_app.extensions["quiz_spa"]
+    return render_step(
+        "quiz/_result.html",
+        title=content().outcomes[res.outcome].headline,
+        result=res,
+        params=params,
+        face_map=face_map(res),
+        booking_url=spa.booking_url(res.outcome),
+        callback_url=step_url("patient.callback_form", params),
+        back=step_url("patient.goal", params),
+    )
 
 
 def _scored(params: QuizParams) -> Result:
@@ -177,23 +188,46 @@ def _scored(params: QuizParams) -> Result:
     return score(content(), Answers(concern, areas, goal))
 
 
-def _render_result(
-    res: Result, params: QuizParams, form: CallbackForm, *, status: int = 200, notice: str = ""
+@bp.get("/callback")
+def callback_form() -> Response:
+    """The callback form for these answers: in the result for htmx, its own page without."""
+    params = read_params(request.args)
+    try:
+        res = _scored(params)
+    except AnswerError as err:
+        return problem(str(err), params)
+    return _render_form(res, params, CallbackForm(formdata=None), token=issue_form_token())
+
+
+def _render_form(
+    res: Result,
+    params: QuizParams,
+    form: CallbackForm,
+    *,
+    token: str,
+    status: int = 200,
+    notice: str = "",
 ) -> Response:
-    # The form carries a fresh time-stamped token, so the page must not be cached.
-    form.token.data = issue_form_token()
+    """The form (never cached: its token is time-stamped), alone for htmx or as a page."""
+    form.token.data = token
+    if not wants_fragment():
+        partial = "quiz/_callback.html"
+    elif request.method == "GET":
+        partial = "quiz/_callback_inline.html"  # opened in place, under the result
+    else:
+        partial = "quiz/_callback_form.html"  # a resend with errors replaces the form
     return render_step(
-        "quiz/_result.html",
+        partial,
         status,
         cache=False,
-        title=content().outcomes[res.outcome].headline,
+        title=content().copy["callback_title"],
         result=res,
         form=form,
         params=params,
         notice=notice,
         consent_text=consent_text(),
         best_times=BEST_TIMES,
-        back=step_url("patient.goal", params),
+        result_url=step_url("patient.result", params),
     )
 
 
@@ -213,20 +247,23 @@ def callback() -> Response:
     try:
         res = _scored(params)
     except AnswerError as err:
-        return problem(str(err), params)
+        return _whole_widget(problem(str(err), params))
 
     form = CallbackForm()
     if form.is_bot:
         # Look like success so the bot learns nothing; store nothing.
-        return _thanks(form.name.data or "", "anytime")
+        return _thanks(form.name.data or "", "anytime", res)
+    sent = form.token.data or ""
     try:
-        token = check_form_token(form.token.data or "")
+        token = check_form_token(sent)
     except TokenError as err:
         form.validate()  # show field errors too, so one resend fixes everything
         current_app.logger.info("callback form refused: token %s", err.reason)
-        return _render_result(res, params, form, status=400, notice=TOKEN_MESSAGES[err.reason])
+        notice = TOKEN_MESSAGES[err.reason]
+        token_again = token_to_show_again(sent)
+        return _render_form(res, params, form, token=token_again, status=400, notice=notice)
     if not form.validate():
-        return _render_result(res, params, form, status=422)
+        return _render_form(res, params, form, token=token_to_show_again(sent), status=422)
 
     lead, created = store_lead(
         contact=Contact(
@@ -250,7 +287,15 @@ def callback() -> Response:
     if created:
         current_app.logger.info("lead %s stored (outcome %s)", lead.id, res.outcome)
         record_event("callback")
-    return _thanks(form.name.data, form.best_time.data)
+    return _thanks(form.name.data, form.best_time.data, res)
+
+
+def _whole_widget(response: Response) -> Response:
+    """Make htmx swap this response into the whole widget, not just the form."""
+    if wants_fragment():
+        response.headers["HX-Retarget"] = "#quiz"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
 
 
 @bp.errorhandler(SQLAlchemyError)
@@ -269,7 +314,9 @@ def database_unavailable(err: SQLAlchemyError) -> Response:
         "We couldn't save your request just now; nothing you did caused it. Please send it "
         f"again in a minute, or call {spa.name} on {spa.phone_display}."
     )
-    response = _render_result(res, params, CallbackForm(), status=503, notice=notice)
+    form = CallbackForm()
+    token = token_to_show_again(form.token.data or "")
+    response = _render_form(res, params, form, token=token, status=503, notice=notice)
     response.headers["Retry-After"] = "60"
     return response
 
@@ -280,7 +327,7 @@ def _foreign_referrer() -> str:
     return "" if ref.startswith(own_origin(request)) else ref
 
 
-def _thanks(name: str, best_time: str) -> Response:
+def _thanks(name: str, best_time: str, res: Result) -> Response:
     spa = current_app.extensions["quiz_spa"]
     text = (
         content()
@@ -291,6 +338,12 @@ def _thanks(name: str, best_time: str) -> Response:
             best_time=BEST_TIME_PHRASES.get(best_time, BEST_TIME_PHRASES["anytime"]),
         )
     )
-    return render_step(
-        "quiz/_thanks.html", cache=False, title=content().copy["thanks_title"], name=name, text=text
+    response = render_step(
+        "quiz/_thanks.html",
+        cache=False,
+        title=content().copy["thanks_title"],
+        name=name,
+        text=text,
+        booking_url=spa.booking_url(res.outcome),
     )
+    return _whole_widget(response)

@@ -1,26 +1,36 @@
 """Score a patient's answers toward relaxing, filling or both, and say why.
 
-Pure Python, no Flask. Two layers:
+Pure Python, no Flask. One principle decides the outcome, so no choice of
+weights in the content file can break the spa's article:
 
-1. Weights: every chosen option adds its `relax` and `fill` weights from the
-   content file. The totals decide the leaning (`content.margin` decides when
-   they are too close to call, which means "both").
-2. Facts from the spa's article, applied after the weights so no choice of
-   weights can break them:
-   - each area has one fitting treatment (relaxers above the nose, fillers
-     below the eyes), and the outcome always includes the treatment of every
-     chosen area, so areas of both kinds give "both";
-   - a goal may require a treatment (only relaxing prevents new lines; filler
-     repairs but does not prevent), and the outcome then includes it.
-   Each fact that changes the leaning is listed in the explanation.
+    Every treatment in the outcome is justified by something the patient chose
+    that the article ties to that treatment: an area where it is used, or a
+    concern it treats. Every chosen area's treatment is in the outcome. The
+    goal alone never adds a treatment: it shapes the explanation.
+
+In code:
+
+1. Each chosen area brings its treatment (relaxers above the nose, fillers
+   below the eyes; an area's weights say which).
+2. The concern brings what it `treats` when the article ties it to one
+   treatment (lines drawn by movement are relaxed; fine lines and lost volume
+   are filled). A concern tied to both (lines that stay at rest) adds the other
+   treatment only when the weights of the concern and the areas lean that way.
+3. The goal adds nothing. All the weights, the goal's included, decide which
+   treatment leads when both are in the outcome (`margin` apart, neither leads),
+   and the goal's text for the outcome says how the result serves that goal.
+
+The explanation (`Result.reasons`) names, for every line, the chosen answers
+it rests on; a rule line appears when the article's facts changed what the
+weights of the concern and the areas alone would say.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .content import Content, Option
+from .content import TREATMENTS, Content, Option
 
 
 class AnswerError(ValueError):
@@ -38,9 +48,10 @@ class Answers:
     areas: tuple[str, ...]
     goal: str
 
-    def query(self) -> list[tuple[str, str]]:
-        """The answers as URL query pairs, in the contract's parameter names."""
-        return [("concern", self.concern), *(("area", a) for a in self.areas), ("goal", self.goal)]
+    @property
+    def chosen(self) -> tuple[tuple[str, str], ...]:
+        """Every answer as a (question, option id) pair."""
+        return (("concern", self.concern), *(("area", a) for a in self.areas), ("goal", self.goal))
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,7 @@ class Contribution:
 
     @property
     def toward(self) -> str:
-        """'relax', 'fill' or 'both': which way this answer pushed."""
+        """'relax', 'fill' or 'both': which way this answer's weights pushed."""
         return self.option.leaning
 
 
@@ -63,20 +74,32 @@ class AreaFit:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """One line of "why": the chosen answers it rests on, which way it points, its text."""
+
+    answers: tuple[tuple[str, str], ...]  # (question, option id) pairs, all chosen
+    toward: str  # relax | fill | both | goal | rule
+    text: str
+
+
+@dataclass(frozen=True)
 class Result:
     answers: Answers
     outcome: str  # relax | fill | both
+    treatments: tuple[str, ...]  # the outcome's treatments, in TREATMENTS' order
+    lead: str | None  # the treatment that leads, None when even (only "both" can be even)
     relax_score: float
     fill_score: float
-    leaning: str  # what the weights alone said, before the article's facts
+    leaning: str  # what the weights of the concern and the areas alone said
     contributions: tuple[Contribution, ...]
     areas: tuple[AreaFit, ...]
-    adjustments: tuple[str, ...]  # rule texts that changed the leaning
+    reasons: tuple[Reason, ...]
+    goal_text: str  # how this outcome serves the chosen goal
 
     @property
-    def treatments(self) -> tuple[str, ...]:
-        """The treatments the outcome names, in a stable order."""
-        return ("relax", "fill") if self.outcome == "both" else (self.outcome,)
+    def rules(self) -> tuple[Reason, ...]:
+        """The lines where the article's facts changed what the weights said."""
+        return tuple(r for r in self.reasons if r.toward == "rule")
 
 
 def parse_answers(
@@ -119,57 +142,78 @@ def parse_answers(
 def score(content: Content, answers: Answers) -> Result:
     """Score complete, valid answers (see `parse_answers`) into an explained Result."""
     q_concern, q_area, q_goal = content.questions
-    chosen: list[tuple[str, Option]] = [("concern", _get(q_concern.option(answers.concern)))]
-    chosen += [("area", _get(q_area.option(a))) for a in answers.areas]
+    concern = _get(q_concern.option(answers.concern))
+    areas = tuple(AreaFit(opt, opt.leaning) for opt in map(q_area.option, answers.areas) if opt)
     goal = _get(q_goal.option(answers.goal))
-    chosen.append(("goal", goal))
+    contributions = (
+        Contribution("concern", concern, concern.relax, concern.fill),
+        *(Contribution("area", fit.option, fit.option.relax, fit.option.fill) for fit in areas),
+        Contribution("goal", goal, goal.relax, goal.fill),
+    )
 
-    contributions = tuple(Contribution(q, opt, opt.relax, opt.fill) for q, opt in chosen)
+    # Which treatments: the facts first, the weights only where the article allows both.
+    required: dict[str, list[tuple[str, str]]] = {t: [] for t in TREATMENTS}
+    for fit in areas:
+        required[fit.treatment].append(("area", fit.option.id))
+    if len(concern.treats) == 1:
+        required[concern.treats[0]].append(("concern", concern.id))
+    facts = [c for c in contributions if c.question != "goal"]  # the goal never decides which
+    leaning = _leaning(sum(c.relax for c in facts), sum(c.fill for c in facts), content.margin)
+    included = {t for t in TREATMENTS if required[t]}
+    included |= set(concern.treats) & _includes(leaning)
+    treatments = tuple(t for t in TREATMENTS if t in included)
+    outcome = "both" if len(treatments) == 2 else treatments[0]
+
     relax = sum(c.relax for c in contributions)
     fill = sum(c.fill for c in contributions)
-    leaning = _leaning(relax, fill, content.margin)
+    lead = treatments[0] if outcome != "both" else _leaning(relax, fill, content.margin)
 
-    areas = tuple(AreaFit(opt, opt.leaning) for q, opt in chosen if q == "area")
-    needed: set[str] = set()
-    adjustments: list[str] = []
-    area_kinds = {fit.treatment for fit in areas}
-    if len(area_kinds) > 1 and leaning != "both":
-        adjustments.append(content.rules["mixed_areas"])
-    elif area_kinds - _includes(leaning):
-        adjustments.append(content.rules["area_needs"])
-    needed |= area_kinds
-    if goal.requires and goal.requires not in _includes(leaning) | needed:
-        adjustments.append(content.rules["goal_needs"])
-    if goal.requires:
-        needed.add(goal.requires)
-
-    included = _includes(leaning) | needed
-    outcome = "both" if included >= {"relax", "fill"} else next(iter(included))
+    # A concern points where the article ties it: one treatment, or both ("both").
+    toward = concern.treats[0] if len(concern.treats) == 1 else "both"
+    reasons = [Reason((("concern", concern.id),), toward, concern.why)]
+    reasons += [Reason((("area", f.option.id),), f.treatment, f.option.why) for f in areas]
+    reasons.append(Reason((("goal", goal.id),), "goal", content.copy["goal_reason"]))
+    reasons += _rules(content, leaning, included, required, facts)
     return Result(
         answers=answers,
         outcome=outcome,
+        treatments=treatments,
+        lead=None if lead == "both" else lead,
         relax_score=relax,
         fill_score=fill,
         leaning=leaning,
         contributions=contributions,
         areas=areas,
-        adjustments=tuple(adjustments),
+        reasons=tuple(reasons),
+        goal_text=goal.why_by_outcome[outcome],
     )
 
 
-def result_for(content: Content, params: Mapping[str, object]) -> Result:
-    """Parse complete answers from a mapping with `concern`, `area` (list) and `goal`."""
-    areas = params.get("area") or ()
-    if isinstance(areas, str):
-        areas = (areas,)
-    concern, area_ids, goal = parse_answers(
-        content,
-        params.get("concern"),
-        areas,
-        params.get("goal"),  # type: ignore[arg-type]
-    )
-    assert concern is not None and goal is not None  # parse_answers needs all three
-    return score(content, Answers(concern, area_ids, goal))
+def _rules(
+    content: Content,
+    leaning: str,
+    included: set[str],
+    required: dict[str, list[tuple[str, str]]],
+    facts: list[Contribution],
+) -> list[Reason]:
+    """Rule lines for each treatment the facts added to, or kept out of, the weights' leaning."""
+    labels = {(c.question, c.option.id): c.option.label for c in facts}
+    reasons = []
+    for treatment in TREATMENTS:
+        if treatment in included and treatment not in _includes(leaning):
+            triggers = tuple(required[treatment])
+            key = f"added_{treatment}"
+        elif treatment in _includes(leaning) and treatment not in included:
+            triggers = tuple(
+                (c.question, c.option.id) for c in facts if treatment in _includes(c.toward)
+            ) or tuple((c.question, c.option.id) for c in facts)
+            key = f"dropped_{treatment}"
+        else:
+            continue
+        quoted = " and ".join(f"“{labels[t]}”" for t in triggers)
+        text = content.rules[key].format(answers=quoted)
+        reasons.append(Reason(triggers, "rule", text[:1].upper() + text[1:]))
+    return reasons
 
 
 def _leaning(relax: float, fill: float, margin: float) -> str:
@@ -180,8 +224,8 @@ def _leaning(relax: float, fill: float, margin: float) -> str:
     return "both"
 
 
-def _includes(outcome: str) -> set[str]:
-    return {"relax", "fill"} if outcome == "both" else {outcome}
+def _includes(leaning: str) -> set[str]:
+    return set(TREATMENTS) if leaning == "both" else {leaning}
 
 
 def _get(option: Option | None) -> Option:

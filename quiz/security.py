@@ -65,6 +65,19 @@ def check_form_token(token: str, *, now: float | None = None) -> FormToken:
     return FormToken(nonce=nonce, issued_at=issued_at)
 
 
+def token_to_show_again(sent: str) -> str:
+    """The token for a form shown again: the one sent, if still good, else a fresh one.
+
+    Keeping it keeps the clock of the form the patient first opened, so a form
+    corrected and sent at once is not "too fast", and it stays one form, one lead.
+    """
+    try:
+        check_form_token(sent)
+    except TokenError as err:
+        return sent if err.reason == "too_fast" else issue_form_token()
+    return sent
+
+
 def own_origin(req: Request) -> str:
     """This app's origin as the browser sees it (scheme://host[:port])."""
     return f"{req.scheme}://{req.host}"

@@ -225,7 +225,7 @@ def leads(app: Flask) -> list[Lead]:
 
 
 def callback_fields(html: str) -> dict[str, list[str]]:
-    """The hidden fields of the callback form in a result page (answers, tracking, token)."""
+    """The hidden fields of the callback form in a page (answers, tracking, token)."""
     form = html[html.index('id="callback"') :]
     form = form[: form.index("</form>")]
     fields: dict[str, list[str]] = {}
@@ -238,11 +238,25 @@ def callback_fields(html: str) -> dict[str, list[str]]:
     return fields
 
 
-def valid_callback(client: FlaskClient, query: str = RESULT_QUERY, **fields: Any) -> dict[str, Any]:
-    """A complete, valid callback submission taken from a real result page."""
-    page = client.get(f"/quiz/result?{query}")
+def callback_link(html: str) -> str:
+    """Where a result page's "Request a call back" leads (the form's own page)."""
+    found = re.search(r'<a [^>]*id="request-callback" href="([^"]+)"', html)
+    assert found, "no 'Request a call back' link in the page"
+    return found.group(1).replace("&amp;", "&")
+
+
+def callback_page(client: FlaskClient, query: str = RESULT_QUERY, **headers: str) -> str:
+    """The callback form as a patient reaches it: the result, then "Request a call back"."""
+    result = client.get(f"/quiz/result?{query}")
+    assert result.status_code == 200
+    page = client.get(callback_link(result.get_data(as_text=True)), headers=headers)
     assert page.status_code == 200
-    data: dict[str, Any] = dict(callback_fields(page.get_data(as_text=True)))
+    return page.get_data(as_text=True)
+
+
+def valid_callback(client: FlaskClient, query: str = RESULT_QUERY, **fields: Any) -> dict[str, Any]:
+    """A complete, valid callback submission from a real form, reached from the result."""
+    data: dict[str, Any] = dict(callback_fields(callback_page(client, query)))
     data.update(
         name="Jane Patient",
         phone="(301) 810-5740",

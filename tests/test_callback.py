@@ -14,7 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from quiz.security import _TOKEN_SALT
 
-from .conftest import RESULT_QUERY, TEST_SECRET, leads, valid_callback
+from .conftest import RESULT_QUERY, TEST_SECRET, callback_page, leads, valid_callback
 
 HX = {"HX-Request": "true"}
 
@@ -74,7 +74,7 @@ def test_valid_request_stores_the_lead_with_answers_consent_and_source(
 
 
 def test_consent_text_shown_is_the_text_stored(app: Flask, client: FlaskClient) -> None:
-    page = text(client.get(f"/quiz/result?{RESULT_QUERY}"))
+    page = callback_page(client)
     post(client, valid_callback(client))
     [lead] = leads(app)
     assert f'<label for="consent">{lead.consent_text}</label>' in page
@@ -284,10 +284,13 @@ def test_callback_is_rate_limited_per_ip(app: Flask, client: FlaskClient) -> Non
     assert "Please wait a minute" in text(post(client, valid_callback(client)))
 
 
-def test_get_on_the_callback_url_is_a_calm_405(client: FlaskClient) -> None:
+def test_the_callback_form_without_answers_is_a_calm_400_with_a_restart(
+    client: FlaskClient,
+) -> None:
     response = client.get("/quiz/callback")
-    assert response.status_code == 405
-    assert "POST" in response.headers["Allow"]
+    assert response.status_code == 400
+    assert "Please choose what bothers you most." in text(response)
+    assert 'name="token"' not in text(response)
 
 
 @pytest.mark.parametrize("field", ["name", "phone", "email", "best_time", "consent"])

@@ -48,10 +48,22 @@ def test_content_is_frozen() -> None:
     ("old", "new", "key", "problem"),
     [
         (
-            'cheeks = "Cheeks can',
-            'chin = "Chin can',
-            "area_notes.chin",
-            "unknown option referenced",
+            'treats = ["fill"]\n  why = "Fine lines',
+            'treats = ["fill", "botox"]\n  why = "Fine lines',
+            "questions.concern.options.fine_lines.treats",
+            "unknown treatment",
+        ),
+        (
+            'treats = ["relax"]',
+            "",
+            "questions.concern.options.expression.treats",
+            "must list the treatments",
+        ),
+        (
+            'relax = 3\n  fill = 0\n  why = "The forehead',
+            'relax = 3\n  fill = 3\n  why = "The forehead',
+            "questions.area.options.forehead",
+            "weights must differ",
         ),
         (
             'id = "etched"',
@@ -61,13 +73,13 @@ def test_content_is_frozen() -> None:
         ),
         ('id = "goal"', 'id = "area"', "questions.area", "duplicate question id"),
         (
-            'relax = 3\n  fill = 0\n  why = "Lines that come',
-            'relax = "high"\n  fill = 0\n  why = "x',
+            'relax = 3\n  fill = 0\n  treats = ["relax"]',
+            'relax = "high"\n  fill = 0\n  treats = ["relax"]',
             "questions.concern.options.expression.relax",
             "weight must be a number",
         ),
         (
-            'headline = "Filling looks like your best fit."\n',
+            'headline = "Your answers point to a filler, such as Radiesse™ or hyaluronic acid."\n',
             "",
             "outcomes.fill.headline",
             "missing text",
@@ -79,10 +91,22 @@ def test_content_is_frozen() -> None:
             "missing text",
         ),
         (
-            'requires = "relax"',
-            'requires = "botox"',
-            "questions.goal.options.prevent.requires",
-            "unknown treatment",
+            '    fill = "You want to smooth the lines you have, and',
+            '    fil = "You want to smooth the lines you have, and',
+            "questions.goal.options.repair.why.fill",
+            "missing text",
+        ),
+        (
+            'lead_even = "Your answers point to both about equally."\n',
+            "",
+            "outcomes.both.lead_even",
+            "missing text",
+        ),
+        (
+            'added_relax = "Relaxing is part of your result because you chose {answers}',
+            'added_relax = "Relaxing is part of your result because you chose {answer}',
+            "rules.added_relax",
+            "unknown placeholder {answer}",
         ),
         (
             '[copy]\nintro_title = "Relax or fill?"\n',
@@ -115,7 +139,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_app_refuses_to_start_with_broken_content(tmp_path: Path) -> None:
-    path = broken(tmp_path, 'why = "Cheeks that', 'wy = "Cheeks that')
+    path = broken(tmp_path, 'why = "Cheeks are filled', 'wy = "Cheeks are filled')
     with pytest.raises(ContentError, match=r"questions\.area\.options\.cheeks\.why: missing text"):
         create_app(base_config("sqlite://", QUIZ_CONTENT_FILE=str(path)))
 

@@ -219,13 +219,16 @@ def test_demo_page_embeds_with_the_real_loader_and_shows_the_snippet(client: Fla
         '<div data-relax-or-fill></div>\n<script src="http://localhost/embed.js" async></script>'
     )
     assert str(escape(snippet)) in page
-    assert "None is set yet: only this demo page may show it." in page
+    assert "No site is allowed yet: only this demo page may show the quiz." in page
+    # What a webmaster sends to whoever runs the quiz server, ready to copy.
+    assert "whoever runs the quiz server" in page
+    assert str(escape("""QUIZ_EMBED_ORIGINS='["https://www.your-spa.com"]'""")) in page
 
 
 @pytest.mark.parametrize("app_config", [{"EMBED_ORIGINS": ORIGINS}])
 def test_demo_page_lists_the_allowed_origins(client: FlaskClient) -> None:
     assert (
-        "Allowed now: <code>https://www.myspa.com</code>, <code>http://localhost:8001</code>."
+        "Sites allowed now: <code>https://www.myspa.com</code>, <code>http://localhost:8001</code>."
         in text(client.get("/"))
     )
 

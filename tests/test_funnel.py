@@ -50,7 +50,8 @@ def known_visits(app: Flask) -> None:
         assert visit(client, f"/quiz/result?{GOAL}") == 200  # outcome "both"
     assert visit(client, "/quiz/result?concern=volume&area=cheeks&goal=repair") == 200  # fill
     for name in ("Ann Example", "Bea Example"):
-        # valid_callback reads a result page first: two more results shown ("both").
+        # valid_callback reads a result page, then opens its form: two more results
+        # shown ("both"), two forms opened.
         response = client.post("/quiz/callback", data=valid_callback(client, name=name))
         assert response.status_code == 200
 
@@ -68,11 +69,20 @@ def test_known_visits_give_known_numbers(app: Flask) -> None:
         "area": 6,
         "goal": 5,
         "result": 6,  # 4 plain visits + the 2 result pages the callback forms came from
+        "form": 2,
         "callback": 2,
     }
     assert funnel.outcomes == {"relax": 0, "fill": 1, "both": 5}
     exits = {s.key: s.exits for s in funnel.steps}
-    assert exits == {"intro": 2, "concern": 2, "area": 1, "goal": 0, "result": 4, "callback": 0}
+    assert exits == {
+        "intro": 2,
+        "concern": 2,
+        "area": 1,
+        "goal": 0,
+        "result": 4,
+        "form": 0,
+        "callback": 0,
+    }
     drop = {s.key: s.drop_off for s in funnel.steps}
     assert drop["concern"] == pytest.approx(0.25)
     assert drop["result"] == pytest.approx(4 / 6)
@@ -88,10 +98,11 @@ def test_the_funnel_page_shows_the_numbers_as_a_chart_and_a_table(app: Flask) ->
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert '<svg xmlns="http://www.w3.org/2000/svg" role="img"' in html
-    assert html.count("<rect ") == 6
+    assert html.count("<rect ") == 7
     page = words(response)
     assert "Started: question 1 (concern) 8 2 25.0%" in page
     assert "Saw a result 6 4 66.7%" in page
+    assert "Opened the callback form 2 0 0.0%" in page
     assert "Asked for a callback 2" in page
     assert "Of patients who started the quiz 25.0%" in page
     assert "Relax + fill 5" in page

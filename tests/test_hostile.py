@@ -28,7 +28,7 @@ from quiz.extensions import db
 from quiz.forms import BEST_TIMES
 from quiz.models import Lead, OutboxMessage
 
-from .conftest import IN_CI, callback_fields, leads
+from .conftest import IN_CI, callback_fields, callback_page, leads
 
 settings.register_profile(
     "hostile",
@@ -163,6 +163,8 @@ def test_any_query_on_any_public_page_is_answered_calmly(app: Flask, data: st.Da
     if route in ("/quiz/result", "/quiz/area", "/quiz/goal") and response.status_code == 200:
         # A page was only drawn for answers that all exist.
         assert 'data-outcome="' in body or "<fieldset" in body
+    if route == "/quiz/callback" and response.status_code == 200:
+        assert 'id="callback"' in body  # a form only for answers that all exist
     assert count_rows(app) == (0, 0)
 
 
@@ -211,10 +213,10 @@ def encode(
 @given(data=st.data())
 def test_any_callback_body_is_refused_or_stored_whole(app: Flask, data: st.DataObject) -> None:
     client = app.test_client(use_cookies=False)
-    page = client.get(
-        "/quiz/result?concern=expression&area=between_brows&area=cheeks&goal=prevent&utm_source=x"
+    page = callback_page(
+        client, "concern=expression&area=between_brows&area=cheeks&goal=prevent&utm_source=x"
     )
-    hidden = [(k, v) for k, vs in callback_fields(page.get_data(as_text=True)).items() for v in vs]
+    hidden = [(k, v) for k, vs in callback_fields(page).items() for v in vs]
     pairs = data.draw(callback_bodies(hidden), label="fields")
     kind = data.draw(
         st.sampled_from(["urlencoded", "urlencoded", "multipart", "json", "text", "none"]),
@@ -248,8 +250,7 @@ def test_any_callback_body_is_refused_or_stored_whole(app: Flask, data: st.DataO
 
 
 def fresh_form(client: FlaskClient) -> list[tuple[str, str]]:
-    page = client.get("/quiz/result?concern=expression&area=between_brows&area=cheeks&goal=prevent")
-    fields = callback_fields(page.get_data(as_text=True))
+    fields = callback_fields(callback_page(client))
     return [(k, v) for k, vs in fields.items() for v in vs]
 
 

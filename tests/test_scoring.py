@@ -1,4 +1,11 @@
-"""The scoring table, and the article's facts in every combination of answers."""
+"""Scoring: the article's facts hold for every one of the 1,524 combinations of answers.
+
+The facts are written here from the article itself, not read from the content
+file, so a content edit that breaks them fails these tests:
+relaxers are used above the nose (and on squint lines), fillers below the eyes;
+lines drawn by movement are relaxed; fine lines, wrinkles and lost volume are
+filled; lines that stay at rest began as movement lines and are filled too.
+"""
 
 from __future__ import annotations
 
@@ -7,104 +14,153 @@ from itertools import combinations
 import pytest
 
 from quiz.content import load_content
-from quiz.scoring import AnswerError, Answers, parse_answers, score
+from quiz.scoring import AnswerError, Answers, Result, parse_answers, score
 
 CONTENT = load_content()
-UPPER = ("between_brows", "forehead", "crows_feet")  # above the nose / eyes: relaxers
+UPPER = ("between_brows", "forehead", "crows_feet")  # above the nose, squint lines: relaxers
 LOWER = ("under_nose", "around_mouth", "marionette", "cheeks")  # below the eyes: fillers
-CONCERNS = ("expression", "etched", "fine_lines", "volume")
-GOALS = ("prevent", "repair", "both")
-
-# The pinned outcome for every concern x goal, with one area above (U) or below (L) the eyes.
-EXPECTED = {
-    ("expression", "U"): {"prevent": "relax", "repair": "relax", "both": "relax"},
-    ("expression", "L"): {"prevent": "both", "repair": "fill", "both": "both"},
-    ("etched", "U"): {"prevent": "relax", "repair": "both", "both": "relax"},
-    ("etched", "L"): {"prevent": "both", "repair": "fill", "both": "both"},
-    ("fine_lines", "U"): {"prevent": "relax", "repair": "both", "both": "both"},
-    ("fine_lines", "L"): {"prevent": "both", "repair": "fill", "both": "both"},
-    ("volume", "U"): {"prevent": "relax", "repair": "both", "both": "both"},
-    ("volume", "L"): {"prevent": "both", "repair": "fill", "both": "both"},
+AREA_TREATMENT = {**dict.fromkeys(UPPER, "relax"), **dict.fromkeys(LOWER, "fill")}
+# What the article ties each concern to.
+CONCERN_TREATMENTS = {
+    "expression": {"relax"},
+    "etched": {"relax", "fill"},
+    "fine_lines": {"fill"},
+    "volume": {"fill"},
 }
-SINGLE_AREA_CASES = [
-    (concern, area, goal, EXPECTED[(concern, "U" if area in UPPER else "L")][goal])
-    for concern in CONCERNS
-    for area in UPPER + LOWER
-    for goal in GOALS
-]
-ALL_AREA_SETS = [
-    combo
-    for size in range(1, len(UPPER + LOWER) + 1)
-    for combo in combinations(UPPER + LOWER, size)
+CONCERNS = tuple(CONCERN_TREATMENTS)
+GOALS = ("prevent", "repair", "both")
+AREA_SETS = [c for n in range(1, len(UPPER + LOWER) + 1) for c in combinations(UPPER + LOWER, n)]
+EVERY_COMBINATION = [
+    Answers(concern, areas, goal) for concern in CONCERNS for areas in AREA_SETS for goal in GOALS
 ]
 
 
-@pytest.mark.parametrize(("concern", "area", "goal", "expected"), SINGLE_AREA_CASES)
-def test_single_area_outcome(concern: str, area: str, goal: str, expected: str) -> None:
-    assert score(CONTENT, Answers(concern, (area,), goal)).outcome == expected
+def treatments(result: Result) -> set[str]:
+    return {"relax", "fill"} if result.outcome == "both" else {result.outcome}
 
 
-@pytest.mark.parametrize(
-    ("areas", "concern", "goal", "expected"),
-    [
-        (("between_brows", "cheeks"), "expression", "prevent", "both"),
-        (("forehead", "marionette"), "volume", "repair", "both"),
-        (("crows_feet", "around_mouth", "under_nose"), "fine_lines", "repair", "both"),
-        (("between_brows", "forehead"), "expression", "prevent", "relax"),
-        (("cheeks", "marionette"), "volume", "repair", "fill"),
-    ],
-)
-def test_mixed_areas_outcome(
-    areas: tuple[str, ...], concern: str, goal: str, expected: str
-) -> None:
-    assert score(CONTENT, Answers(concern, areas, goal)).outcome == expected
+def test_there_are_1524_combinations_and_the_content_offers_exactly_them() -> None:
+    assert len(EVERY_COMBINATION) == 4 * 127 * 3 == 1524
+    assert CONTENT.question("concern").option_ids == CONCERNS
+    assert set(CONTENT.question("area").option_ids) == set(UPPER + LOWER)
+    assert CONTENT.question("goal").option_ids == GOALS
 
 
-def test_each_area_gets_the_treatment_the_article_names_for_it() -> None:
-    result = score(CONTENT, Answers("expression", UPPER + LOWER, "both"))
-    fits = {fit.option.id: fit.treatment for fit in result.areas}
-    assert fits == {**dict.fromkeys(UPPER, "relax"), **dict.fromkeys(LOWER, "fill")}
+@pytest.mark.parametrize("answers", EVERY_COMBINATION, ids=str)
+def test_the_principle_holds(answers: Answers) -> None:
+    result = score(CONTENT, answers)
+    named = treatments(result)
+    assert result.outcome in ("relax", "fill", "both")
+    assert set(result.treatments) == named
+    # Each treatment in the outcome is justified by a chosen area or the concern.
+    justified = {AREA_TREATMENT[a] for a in answers.areas} | CONCERN_TREATMENTS[answers.concern]
+    assert named <= justified
+    # Each chosen area's treatment is in the outcome.
+    assert {AREA_TREATMENT[a] for a in answers.areas} <= named
+    # A concern tied to one treatment always brings it.
+    if len(CONCERN_TREATMENTS[answers.concern]) == 1:
+        assert CONCERN_TREATMENTS[answers.concern] <= named
+    # Every explanation line rests on answers that were chosen, and names at least one.
+    chosen = set(answers.chosen)
+    for reason in result.reasons:
+        assert reason.answers and set(reason.answers) <= chosen, reason
+        assert reason.text
+    # Every answer is explained, and the goal's text is the one for this outcome.
+    assert {a for r in result.reasons for a in r.answers} == chosen
+    goal = CONTENT.question("goal").option(answers.goal)
+    assert goal is not None and result.goal_text == goal.why_by_outcome[result.outcome]
+    # The lead is one of the outcome's treatments (or, for both, possibly even).
+    assert result.lead in named | ({None} if result.outcome == "both" else set())
 
 
 @pytest.mark.parametrize("concern", CONCERNS)
-@pytest.mark.parametrize("goal", GOALS)
-def test_article_facts_hold_for_every_combination_of_areas(concern: str, goal: str) -> None:
-    for areas in ALL_AREA_SETS:
-        result = score(CONTENT, Answers(concern, areas, goal))
-        named = set(result.treatments)
-        # Relaxers are used above the nose, fillers below the eyes: each chosen
-        # area's treatment is always part of the result.
-        if set(areas) & set(UPPER):
-            assert "relax" in named, (concern, areas, goal)
-        if set(areas) & set(LOWER):
-            assert "fill" in named, (concern, areas, goal)
-        # Only relaxing prevents; filler repairs but does not prevent.
-        if goal in ("prevent", "both"):
-            assert "relax" in named, (concern, areas, goal)
-        assert result.outcome in ("relax", "fill", "both")
+def test_changing_only_the_goal_never_adds_a_treatment(concern: str) -> None:
+    for areas in AREA_SETS:
+        outcomes = {score(CONTENT, Answers(concern, areas, goal)).outcome for goal in GOALS}
+        assert len(outcomes) == 1, (concern, areas, outcomes)
 
 
-def test_explanation_lists_every_answer_with_its_direction() -> None:
-    result = score(CONTENT, Answers("volume", ("cheeks",), "repair"))
-    assert [(c.question, c.option.id, c.toward) for c in result.contributions] == [
-        ("concern", "volume", "fill"),
-        ("area", "cheeks", "fill"),
-        ("goal", "repair", "fill"),
-    ]
-    assert result.adjustments == ()
+# --- the principle's cases by name --------------------------------------------------------
 
 
-def test_prevention_goal_brings_in_relaxing_and_says_why() -> None:
+def test_goal_alone_prevention_without_a_relaxers_job_recommends_filling_and_says_so() -> None:
     result = score(CONTENT, Answers("volume", ("cheeks",), "prevent"))
-    assert result.leaning == "fill"
-    assert result.outcome == "both"
-    assert CONTENT.rules["goal_needs"] in result.adjustments
+    assert result.outcome == "fill"
+    assert "nothing you chose is a relaxer's work" in result.goal_text
+    assert "your professional will advise you on prevention" in result.goal_text
+    # The explanation does not claim a movement line the patient never described.
+    assert all("movement" not in r.text for r in result.reasons if r.toward != "goal")
 
 
-def test_mixed_areas_say_why_both() -> None:
-    result = score(CONTENT, Answers("expression", ("forehead", "cheeks"), "prevent"))
+def test_goal_alone_fine_lines_under_the_nose_wanting_both_is_filling() -> None:
+    result = score(CONTENT, Answers("fine_lines", ("under_nose",), "both"))
+    assert result.outcome == "fill"
+    assert "does not prevent" in result.goal_text
+
+
+def test_goal_alone_prevention_with_a_relaxers_job_says_relaxing_prevents() -> None:
+    result = score(CONTENT, Answers("expression", ("forehead",), "prevent"))
+    assert result.outcome == "relax"
+    assert "relaxing does that" in result.goal_text
+
+
+@pytest.mark.parametrize("area", UPPER + LOWER)
+def test_area_map_each_area_gets_the_treatment_the_article_names(area: str) -> None:
+    for concern in CONCERNS:
+        result = score(CONTENT, Answers(concern, (area,), "repair"))
+        assert [(f.option.id, f.treatment) for f in result.areas] == [(area, AREA_TREATMENT[area])]
+        assert AREA_TREATMENT[area] in treatments(result)
+
+
+def test_area_map_areas_above_and_below_give_both() -> None:
+    result = score(CONTENT, Answers("etched", ("forehead", "marionette"), "repair"))
     assert result.outcome == "both"
-    assert CONTENT.rules["mixed_areas"] in result.adjustments
+
+
+@pytest.mark.parametrize("concern", ["volume", "fine_lines"])
+def test_concern_that_needs_filling_brings_filling_to_an_area_above_the_nose(
+    concern: str,
+) -> None:
+    result = score(CONTENT, Answers(concern, ("forehead", "between_brows"), "prevent"))
+    assert result.outcome == "both"
+    added = [r for r in result.rules if r.answers == (("concern", concern),)]
+    assert added and added[0].text.startswith("Filling is part of your result because you chose")
+
+
+def test_movement_lines_bring_relaxing_to_areas_below_the_eyes_and_the_rule_says_why() -> None:
+    result = score(CONTENT, Answers("expression", ("cheeks", "marionette"), "repair"))
+    assert result.outcome == "both"
+    assert result.lead == "fill"  # most of what was chosen is a filler's work
+    [rule] = result.rules
+    assert rule.answers == (("concern", "expression"),)
+    assert "Relaxing is part of your result" in rule.text
+
+
+def test_lines_at_rest_follow_where_they_are() -> None:
+    assert score(CONTENT, Answers("etched", ("forehead",), "repair")).outcome == "relax"
+    assert score(CONTENT, Answers("etched", ("marionette",), "prevent")).outcome == "fill"
+
+
+def test_the_weights_decide_which_treatment_leads() -> None:
+    relax_leads = score(CONTENT, Answers("expression", ("forehead", "cheeks"), "prevent"))
+    fill_leads = score(CONTENT, Answers("volume", ("forehead", "cheeks"), "repair"))
+    even = score(CONTENT, Answers("expression", ("cheeks",), "both"))
+    assert (relax_leads.outcome, relax_leads.lead) == ("both", "relax")
+    assert (fill_leads.outcome, fill_leads.lead) == ("both", "fill")
+    assert (even.outcome, even.lead) == ("both", None)
+
+
+def test_explanation_lists_every_answer_in_order() -> None:
+    result = score(CONTENT, Answers("volume", ("cheeks",), "repair"))
+    assert [(r.answers, r.toward) for r in result.reasons] == [
+        ((("concern", "volume"),), "fill"),
+        ((("area", "cheeks"),), "fill"),
+        ((("goal", "repair"),), "goal"),
+    ]
+    assert result.rules == ()
+
+
+# --- parsing ------------------------------------------------------------------------------
 
 
 def test_parse_rejects_unknown_ids_and_names_the_question() -> None:

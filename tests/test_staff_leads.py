@@ -269,8 +269,8 @@ def test_the_lead_page_tells_the_whole_story(app: Flask, desk: FlaskClient) -> N
     )
     page = text(desk.get(f"/staff/leads/{lead_id}"))
     for expected in [
-        "Filling looks like your best fit.",  # the outcome in words
-        "Lost volume: hollow cheeks or thinner lips",
+        "Your answers point to a filler, such as Radiesse™ or hyaluronic acid.",  # in words
+        "Lost volume, such as hollow cheeks",
         "Cheeks",
         "Down from the corners of the mouth (marionette lines)",
         "Smooth the lines I already have",

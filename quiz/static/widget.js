@@ -16,19 +16,23 @@
   var lastHeight = 0;
   var lastStep = "";
 
-  // Returns the element it focused, if any.
+  // Returns the element it focused, if any, and whether the page asked for it
+  // (data-focus: an error message, or a form opened in place). The request is
+  // used once, so a later swap's own request wins over an earlier one still there.
   function focusStep() {
     var main = document.getElementById("quiz");
     if (!main) return null;
-    var target = main.querySelector("[data-focus]") || main.querySelector("#step-heading");
+    var asked = main.querySelector("[data-focus]");
+    var target = asked || main.querySelector("#step-heading");
     if (!target) return null;
+    if (asked) asked.removeAttribute("data-focus");
     target.focus({ preventScroll: true });
     // Bring the new step into view inside the widget only; never scroll ancestors.
     var top = target.getBoundingClientRect().top;
     if (top < 0 || top > window.innerHeight) {
       window.scrollTo(0, Math.max(0, top + window.scrollY - 16));
     }
-    return target;
+    return { element: target, asked: !!asked };
   }
 
   function originOf(url) {
@@ -92,14 +96,14 @@
   }
 
   function afterSwap() {
-    var target = focusStep();
+    var focused = focusStep();
     postHeight();
     announceStep();
     // Height first, then ask the page to show the widget's top (a new step) or
-    // the focused error message; the loader scrolls only if it is out of view.
+    // the focused message or form; the loader scrolls only if it is out of view.
     var top = 0;
-    if (target && target.hasAttribute("data-focus")) {
-      top = Math.round(target.getBoundingClientRect().top + window.scrollY - 16);
+    if (focused && focused.asked) {
+      top = Math.round(focused.element.getBoundingClientRect().top + window.scrollY - 16);
     }
     post({ type: P + ":scroll", top: Math.min(MAX_HEIGHT, Math.max(0, top)) });
   }

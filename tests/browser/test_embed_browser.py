@@ -354,6 +354,16 @@ def click_in_place(target: Locator) -> None:
     target.evaluate("el => el.click()")
 
 
+def open_callback(frame: Frame) -> None:
+    """Press "Request a call back" under the result: the form opens in place.
+
+    Clicked in place: the loader may still be scrolling the host page to the new
+    result, and a pointer click aimed before that scroll lands elsewhere.
+    """
+    click_in_place(frame.get_by_role("link", name="Request a call back"))
+    expect(frame.locator("#result #callback")).to_be_visible()
+
+
 def fill_callback(frame: Frame) -> None:
     frame.get_by_label("Your name").fill("Jane Patient")
     frame.get_by_label("Phone number").fill("301-810-5740")
@@ -392,6 +402,7 @@ def test_quiz_and_callback_complete_in_a_cross_site_iframe_with_third_party_cook
     assert frame.evaluate(COOKIE_PROBE) == "", "third-party cookies are not blocked in this profile"
 
     answer_quiz(frame)
+    open_callback(frame)
     fill_callback(frame)
     frame.get_by_role("button", name="Request a call back").click()
     expect(frame.locator("#thanks")).to_contain_text("Thank you, Jane Patient.")
@@ -440,7 +451,10 @@ def test_iframe_height_follows_the_widget_at_every_step(
     expect_fitted(page, frame, "intro")
     answer_quiz(frame, check=lambda step: expect_fitted(page, frame, step))
 
-    # Sent empty: the errors make the form taller; then the short thank-you.
+    # The form opens under the result; sent empty, the errors make it taller; then the
+    # short thank-you.
+    open_callback(frame)
+    expect_fitted(page, frame, "callback form opened")
     frame.get_by_role("button", name="Request a call back").click()
     expect(frame.locator(".error-summary")).to_be_visible()
     expect_fitted(page, frame, "callback form with errors")
@@ -493,6 +507,7 @@ def test_a_sandboxed_iframe_cannot_send_the_callback_form(
     frame = page.locator("#frame-0").element_handle().content_frame()
     assert frame is not None
     expect(frame.locator("#result")).to_have_attribute("data-outcome", "fill")
+    frame.get_by_role("link", name="Request a call back").click()  # no script: its own page
     fill_callback(frame)
     frame.get_by_role("button", name="Request a call back").click()
     expect(frame.locator("body")).to_contain_text("can only be sent from the quiz itself")
@@ -629,7 +644,11 @@ def test_a_new_step_scrolls_the_page_only_when_the_widget_top_is_out_of_view(
         seen.add(before["top_in_view"])
     assert seen == {True, False}, "both cases should occur at phone width"
 
-    # At the bottom of the long result, a form sent with mistakes: the errors come into view.
+    # The form opens under the result, its heading focused.
+    opener = frame.get_by_role("link", name="Request a call back")
+    tap_and_settle(page, frame, opener, "#callback-heading")
+    expect(frame.locator("#callback-heading")).to_be_in_viewport()
+    # At the bottom of the form, sent with mistakes: the errors come into view.
     send = frame.get_by_role("button", name="Request a call back")
     before = tap_and_settle(page, frame, send, ".error-summary")
     assert not before["top_in_view"]
@@ -690,5 +709,13 @@ def test_demo_page_uses_the_loader(new_tab: Callable[..., Page], sites: Sites) -
         ),
         "the demo's iframe fits the widget",
     )
-    expect(page.locator(".snippet pre").first).to_contain_text(f"{sites.widget.url}/embed.js")
+    expect(page.get_by_label("The two lines to paste")).to_have_value(
+        re.compile(re.escape(f"{sites.widget.url}/embed.js"))
+    )
+    # With JavaScript, the Copy button is there and copies the snippet.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy").first.click()
+    expect(page.get_by_role("status").first).to_have_text("Copied.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.get_by_label("The two lines to paste").input_value()
     assert errors == []  # e.g. no CSP violation for the loader's styles

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import combinations
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
@@ -243,6 +244,13 @@ def test_callback_request_with_javascript(js_page: Page, server: LiveServer) -> 
     page.evaluate(MARK_PAGE)
     result_url = page.url
 
+    # The form opens in place, under the result, with the focus on its heading.
+    page.get_by_role("link", name="Request a call back").click()
+    heading = page.get_by_role("heading", name=re.compile(r"call back\?$"))
+    expect(heading).to_be_focused()
+    expect(heading).to_be_in_viewport()
+    expect(page.locator("#result #callback")).to_be_visible()
+    expect(page.get_by_role("link", name="Request a call back")).to_be_hidden()
     fill_callback_form(page, name="Ada Lovelace")
     page.get_by_role("button", name="Request a call back").click()
 
@@ -262,6 +270,10 @@ def test_callback_form_without_javascript_shows_errors_then_stores(
 ) -> None:
     page = nojs_page
     page.goto(f"{server.url}/quiz/result?{RESULT_QUERY}")
+    # Without JavaScript the form is one plain link away, on its own page.
+    page.get_by_role("link", name="Request a call back").click()
+    expect(page).to_have_url(re.compile(r"/quiz/callback\?"))
+    assert query_pairs(page.url) == ANSWERS
     page.get_by_label("Phone number").fill(PHONE_INPUT)
     page.get_by_label(re.compile(r"^I agree that")).check()
     page.get_by_role("button", name="Request a call back").click()
@@ -342,3 +354,70 @@ def test_no_serious_accessibility_violations(
     expect(page.locator("#step-heading")).to_be_visible()
     violations = serious_axe_violations(page)
     assert violations == [], "axe found serious problems:\n" + describe(violations)
+
+
+# --- the result on a phone ------------------------------------------------------------------
+
+PHONE = {"width": 375, "height": 667}
+UPPER = ("between_brows", "forehead", "crows_feet")
+LOWER = ("under_nose", "around_mouth", "marionette", "cheeks")
+
+
+def longest_results(server: LiveServer, count: int) -> list[str]:
+    """The result URLs with four areas of both kinds whose pages carry the most text."""
+    client = server.app.test_client(use_cookies=False)
+    sized = []
+    for areas in combinations(UPPER + LOWER, 4):
+        if not (set(areas) & set(UPPER) and set(areas) & set(LOWER)):
+            continue
+        for concern in ("expression", "etched", "fine_lines", "volume"):
+            for goal in ("prevent", "repair", "both"):
+                query = [("concern", concern), *(("area", a) for a in areas), ("goal", goal)]
+                url = f"/quiz/result?{urlencode(query)}"
+                body = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+                sized.append((len(re.sub(r"<[^>]+>", "", body)), url))
+    return [url for _, url in sorted(sized, reverse=True)[:count]]
+
+
+def test_the_result_fits_a_phone_first_action_on_the_first_screen(
+    new_page: Callable[..., Page], server: LiveServer
+) -> None:
+    page = new_page(viewport=PHONE)
+    for url in longest_results(server, 3):
+        page.goto(f"{server.url}{url}")
+        expect(page.locator("#result")).to_have_attribute("data-outcome", "both")
+        action = page.get_by_role("link", name="Request a call back")
+        top = action.evaluate("a => a.getBoundingClientRect().top + window.scrollY")
+        height = page.evaluate("document.documentElement.scrollHeight")
+        assert top + 44 <= PHONE["height"], f"{url}: the first action starts at {top:.0f} px"
+        assert height <= 2000, f"{url}: the page is {height} px tall with its sections closed"
+        # The details are there, closed, and open without JavaScript's help.
+        details = page.locator("details.more")
+        expect(details.first).not_to_have_attribute("open", "")
+        page.locator("details.more summary").first.click()
+        expect(page.locator("details.more ul.why")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("path", "open_form"),
+    [
+        (f"/quiz/result?{RESULT_QUERY}", False),
+        (f"/quiz/result?{RESULT_QUERY}", True),
+        (f"/quiz/callback?{RESULT_QUERY}", False),
+    ],
+    ids=["result", "result-with-form-in-place", "form-page"],
+)
+def test_the_result_and_the_form_have_no_axe_violations(
+    new_page: Callable[..., Page], server: LiveServer, path: str, open_form: bool
+) -> None:
+    page = new_page(bypass_csp=True, viewport=PHONE)
+    page.goto(f"{server.url}{path}")
+    if open_form:
+        page.wait_for_function("window.htmx !== undefined")
+        page.get_by_role("link", name="Request a call back").click()
+        expect(page.locator("#callback")).to_be_visible()
+    # Every section open, so axe sees all of it.
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.add_script_tag(path=str(AXE_PATH))
+    violations = page.evaluate("axe.run().then(r => r.violations)")
+    assert violations == [], "axe found problems:\n" + describe(violations)
