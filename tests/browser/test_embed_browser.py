@@ -709,13 +709,13 @@ def test_demo_page_uses_the_loader(new_tab: Callable[..., Page], sites: Sites) -
         ),
         "the demo's iframe fits the widget",
     )
-    expect(page.get_by_label("The two lines to paste")).to_have_value(
+    expect(page.get_by_role("textbox", name="The two lines to paste")).to_have_value(
         re.compile(re.escape(f"{sites.widget.url}/embed.js"))
     )
     # With JavaScript, the Copy button is there and copies the snippet.
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page.get_by_role("button", name="Copy").first.click()
+    page.get_by_role("button", name="Copy the two lines to paste").click()
     expect(page.get_by_role("status").first).to_have_text("Copied.")
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied == page.get_by_label("The two lines to paste").input_value()
+    assert copied == page.get_by_role("textbox", name="The two lines to paste").input_value()
     assert errors == []  # e.g. no CSP violation for the loader's styles
