@@ -58,8 +58,8 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=4)
     args = parser.parse_args()
 
-    from quiz.content import load_content
-    from quiz.scoring import Answers, score
+    from quiz.domain.content import load_content
+    from quiz.domain.scoring import Answers, score
 
     now = load_content()
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,26 +13,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, content, database, blueprints, CLI."""
     app = Flask(__name__, instance_relative_config=True)
 
-    from . import (
-        assets,
-        cli,
-        demo,
-        deployment,
-        embed,
-        errors,
-        health,
-        outbox_cli,
-        outbox_settings,
-        patient,
-    )
-    from .content import DEFAULT_CONTENT, load_content
-    from .database import configure_engine
-    from .extensions import csrf, db, limiter, migrate
-    from .funnel import register as register_funnel
-    from .security import apply_security_headers
-    from .settings import load_config
-    from .spa import spa_from_config
-    from .staff import register as register_staff
+    from quiz.domain.content import DEFAULT_CONTENT, load_content
+    from quiz.embed import bundle as assets
+    from quiz.embed import demo
+    from quiz.embed import loader as embed
+    from quiz.funnel.counter import register as register_funnel
+    from quiz.leads import cli
+    from quiz.notifications import cli as outbox_cli
+    from quiz.notifications import settings as outbox_settings
+    from quiz.patient import views as patient
+    from quiz.settings.loading import load_config
+    from quiz.settings.spa import spa_from_config
+    from quiz.staff import register as register_staff
+    from quiz.storage.database import configure_engine
+    from quiz.web import deployment, errors, health
+    from quiz.web.extensions import csrf, db, limiter, migrate
+    from quiz.web.headers import apply_security_headers
 
     load_config(app, test_config)
     # Content and spa details are checked once here: a broken file stops start-up.

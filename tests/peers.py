@@ -25,7 +25,12 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
-from quiz.notify import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from quiz.notifications.channels import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    verify_signature,
+)
 
 PEER_TIMEOUT = 10  # no test waits longer than this for a peer
 

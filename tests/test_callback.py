@@ -12,9 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
-from quiz.security import _TOKEN_SALT
-
-from .conftest import RESULT_QUERY, TEST_SECRET, callback_page, leads, valid_callback
+from quiz.web.headers import _TOKEN_SALT
+from tests.conftest import RESULT_QUERY, TEST_SECRET, callback_page, leads, valid_callback
 
 HX = {"HX-Request": "true"}
 

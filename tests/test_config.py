@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from quiz import create_app
-from quiz.settings import ConfigError, parse_origins
+from quiz.settings.loading import ConfigError, parse_origins
 
 PRODUCTION = {"ENV": "production", "TESTING": False, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
 

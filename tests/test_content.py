@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from quiz import create_app
-from quiz.content import DEFAULT_CONTENT, QUESTION_IDS, ContentError, load_content
-
-from .conftest import base_config
+from quiz.domain.content import DEFAULT_CONTENT, QUESTION_IDS, ContentError, load_content
+from tests.conftest import base_config
 
 GOOD = DEFAULT_CONTENT.read_text(encoding="utf-8")
 

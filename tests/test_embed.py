@@ -18,9 +18,8 @@ from markupsafe import escape
 from werkzeug.routing import IntegerConverter
 
 from quiz import create_app
-from quiz.settings import ConfigError, parse_origins
-
-from .conftest import RESULT_QUERY, base_config, leads, valid_callback
+from quiz.settings.loading import ConfigError, parse_origins
+from tests.conftest import RESULT_QUERY, base_config, leads, valid_callback
 
 SPA = "https://www.myspa.com"
 ORIGINS = [SPA, "http://localhost:8001"]

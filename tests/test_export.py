@@ -11,11 +11,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from quiz.export import COLUMNS, neutralise
-from quiz.extensions import db
-from quiz.models import Lead
-
-from .test_staff_support import add_lead
+from quiz.leads.export import COLUMNS, neutralise
+from quiz.storage.models import Lead
+from quiz.web.extensions import db
+from tests.test_staff_support import add_lead
 
 CONTRACT = (
     "id,created_at,status,name,phone,email,best_time,outcome,concern,areas,goal,"
@@ -48,7 +47,7 @@ def test_columns_start_with_the_contract_in_order(app: Flask, runner: FlaskCliRu
 
 
 def test_a_lead_from_the_quiz_appears_in_the_export(app: Flask, runner: FlaskCliRunner) -> None:
-    from .conftest import valid_callback
+    from tests.conftest import valid_callback
 
     client = app.test_client(use_cookies=False)
     response = client.post("/quiz/callback", data=valid_callback(client, name="Maria Lopez"))
@@ -167,8 +166,7 @@ def test_export_streams_in_batches(app: Flask, runner: FlaskCliRunner) -> None:
 
 def test_export_before_the_schema_exists_says_what_to_do(tmp_path: Path) -> None:
     from quiz import create_app
-
-    from .conftest import base_config
+    from tests.conftest import base_config
 
     app = create_app(base_config(f"sqlite:///{tmp_path}/empty.db"))
     result = app.test_cli_runner().invoke(args=["leads", "export"])

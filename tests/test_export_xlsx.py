@@ -16,11 +16,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from quiz.export import COLUMNS
-from quiz.extensions import db
-from quiz.models import AuditLog
-
-from .test_staff_support import EMAIL, STAFF_CONFIG, add_lead, create_staff, signed_in_client
+from quiz.leads.export import COLUMNS
+from quiz.storage.models import AuditLog
+from quiz.web.extensions import db
+from tests.test_staff_support import EMAIL, STAFF_CONFIG, add_lead, create_staff, signed_in_client
 
 CONTRACT = (
     "id,created_at,status,name,phone,email,best_time,outcome,concern,areas,goal,"

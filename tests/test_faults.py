@@ -19,9 +19,8 @@ import pytest
 from flask import Flask
 
 from quiz import create_app
-from quiz import database as quiz_database
-
-from .conftest import (
+from quiz.storage import database as quiz_database
+from tests.conftest import (
     IN_CI,
     POSTGRES_ADMIN_URL,
     TEST_DATABASE,
@@ -29,8 +28,8 @@ from .conftest import (
     leads,
     valid_callback,
 )
-from .peers import WebhookPeer
-from .test_outbox import SECRET, messages, submit
+from tests.peers import WebhookPeer
+from tests.test_outbox import SECRET, messages, submit
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 20  # seconds: the longest any step below may take

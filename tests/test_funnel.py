@@ -12,12 +12,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
 from quiz import create_app
-from quiz.extensions import db
-from quiz.funnel import EVENTS, recorder, report
-from quiz.models import FunnelCount
-
-from .conftest import RESULT_QUERY, TEST_SECRET, valid_callback
-from .test_staff_support import STAFF_CONFIG, create_staff, signed_in_client, words
+from quiz.funnel.counter import EVENTS, recorder, report
+from quiz.storage.models import FunnelCount
+from quiz.web.extensions import db
+from tests.conftest import RESULT_QUERY, TEST_SECRET, valid_callback
+from tests.test_staff_support import STAFF_CONFIG, create_staff, signed_in_client, words
 
 CONCERN = "concern=expression"
 AREA = CONCERN + "&area=between_brows&area=cheeks"
@@ -183,7 +182,7 @@ def test_counts_survive_a_failed_write(app: Flask, monkeypatch: pytest.MonkeyPat
     def no_database(*_args: Any) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("quiz.funnel._upsert", no_database)
+    monkeypatch.setattr("quiz.funnel.counter._upsert", no_database)
     assert recorder(app).flush() == 0
     assert sum(recorder(app).pending().values()) == 1  # kept for the next try
     monkeypatch.undo()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from quiz.assets import PARTS
+from quiz.embed.bundle import PARTS
 
 
 @pytest.mark.parametrize("app_config", [{"EMBED_ORIGINS": ["https://www.myspa.com"]}])

@@ -9,10 +9,9 @@ import pytest
 from flask import Flask
 
 from quiz import create_app
-from quiz.settings import ConfigError
-
-from .conftest import base_config, leads, valid_callback
-from .test_faults import unreachable_database
+from quiz.settings.loading import ConfigError
+from tests.conftest import base_config, leads, valid_callback
+from tests.test_faults import unreachable_database
 
 
 def test_healthz_reports_a_working_database_and_the_queue(app: Flask) -> None:

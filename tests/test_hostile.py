@@ -24,11 +24,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from quiz.extensions import db
-from quiz.forms import BEST_TIMES
-from quiz.models import Lead, OutboxMessage
-
-from .conftest import IN_CI, callback_fields, callback_page, leads
+from quiz.patient.forms import BEST_TIMES
+from quiz.storage.models import Lead, OutboxMessage
+from quiz.web.extensions import db
+from tests.conftest import IN_CI, callback_fields, callback_page, leads
 
 settings.register_profile(
     "hostile",

@@ -16,7 +16,7 @@ from types import ModuleType
 
 from sqlalchemy import create_engine, text
 
-from .conftest import TEST_DATABASE
+from tests.conftest import TEST_DATABASE
 
 ROOT = Path(__file__).resolve().parent.parent
 

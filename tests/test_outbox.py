@@ -18,14 +18,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, select
 
-from quiz import create_app, outbox
-from quiz.extensions import db
-from quiz.models import Lead, OutboxMessage
-from quiz.notify import sign, verify_signature
-from quiz.settings import ConfigError
-
-from .conftest import IN_CI, base_config, leads, valid_callback
-from .peers import SmtpPeer, WebhookPeer, self_signed_certificate
+from quiz import create_app
+from quiz.notifications import outbox
+from quiz.notifications.channels import sign, verify_signature
+from quiz.settings.loading import ConfigError
+from quiz.storage.models import Lead, OutboxMessage
+from quiz.web.extensions import db
+from tests.conftest import IN_CI, base_config, leads, valid_callback
+from tests.peers import SmtpPeer, WebhookPeer, self_signed_certificate
 
 SECRET = "webhook-secret-for-the-tests-0123456789"
 STAFF = "desk@alazzo.example"

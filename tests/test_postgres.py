@@ -14,9 +14,8 @@ import pytest
 from flask import Flask
 
 from quiz import create_app
-from quiz.extensions import db
-
-from .conftest import base_config, fresh_postgres_database, leads, valid_callback
+from quiz.web.extensions import db
+from tests.conftest import base_config, fresh_postgres_database, leads, valid_callback
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from quiz import create_app
-from quiz.settings import ConfigError
-
-from .conftest import (
+from quiz.settings.loading import ConfigError
+from tests.conftest import (
     RESULT_QUERY,
     base_config,
     callback_fields,

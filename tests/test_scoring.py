@@ -13,8 +13,8 @@ from itertools import combinations
 
 import pytest
 
-from quiz.content import load_content
-from quiz.scoring import AnswerError, Answers, Result, parse_answers, score
+from quiz.domain.content import load_content
+from quiz.domain.scoring import AnswerError, Answers, Result, parse_answers, score
 
 CONTENT = load_content()
 UPPER = ("between_brows", "forehead", "crows_feet")  # above the nose, squint lines: relaxers

@@ -11,11 +11,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from quiz import create_app
-from quiz.extensions import db
-from quiz.models import AuditLog, LeadEvent, OutboxMessage, StaffUser
-
-from .conftest import TEST_SECRET
-from .test_staff_support import (
+from quiz.storage.models import AuditLog, LeadEvent, OutboxMessage, StaffUser
+from quiz.web.extensions import db
+from tests.conftest import TEST_SECRET
+from tests.test_staff_support import (
     EMAIL,
     PASSWORD,
     STAFF_CONFIG,

@@ -8,12 +8,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from quiz import config as defaults
-from quiz.extensions import db
-from quiz.models import AuditLog, StaffUser
+from quiz.settings import defaults
 from quiz.staff.passwords import common_passwords
-
-from .test_staff_support import EMAIL, PASSWORD, STAFF_CONFIG, cli, create_staff, sign_in
+from quiz.storage.models import AuditLog, StaffUser
+from quiz.web.extensions import db
+from tests.test_staff_support import EMAIL, PASSWORD, STAFF_CONFIG, cli, create_staff, sign_in
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from quiz.extensions import db
-from quiz.models import AuditLog, Lead, LeadEvent, OutboxMessage
-
-from .conftest import leads, valid_callback
-from .test_staff_support import (
+from quiz.storage.models import AuditLog, Lead, LeadEvent, OutboxMessage
+from quiz.web.extensions import db
+from tests.conftest import leads, valid_callback
+from tests.test_staff_support import (
     STAFF_CONFIG,
     add_lead,
     cli,
@@ -185,7 +184,7 @@ def test_purge_dry_run_only_counts(app: Flask) -> None:
 
 
 def test_purge_works_in_batches(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("quiz.staff.erasure.PURGE_BATCH", 2)
+    monkeypatch.setattr("quiz.leads.erasure.PURGE_BATCH", 2)
     for i in range(5):
         add_lead(app, name=f"Old {i}", created=days_ago(50))
     assert "Erased 5 leads" in cli(app, "leads", "purge", "--older-than", "7").output

@@ -11,10 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from quiz.extensions import db
-from quiz.models import LeadEvent
-
-from .test_staff_support import (
+from quiz.storage.models import LeadEvent
+from quiz.web.extensions import db
+from tests.test_staff_support import (
     EMAIL,
     STAFF_CONFIG,
     add_lead,
@@ -296,7 +295,7 @@ def test_a_missing_lead_is_a_calm_404(app: Flask, desk: FlaskClient) -> None:
 
 def test_a_bad_staff_time_zone_stops_start_up(app: Flask) -> None:
     from quiz import create_app
-    from quiz.settings import ConfigError
+    from quiz.settings.loading import ConfigError
 
     config = {**app.config, "STAFF_TIMEZONE": "Mars/Olympus_Mons"}
     with pytest.raises(ConfigError, match="STAFF_TIMEZONE 'Mars/Olympus_Mons' is not a time zone"):
@@ -304,7 +303,7 @@ def test_a_bad_staff_time_zone_stops_start_up(app: Flask) -> None:
 
 
 def test_deliveries_list_pending_and_failed_and_can_retry(app: Flask, desk: FlaskClient) -> None:
-    from quiz.models import OutboxMessage
+    from quiz.storage.models import OutboxMessage
 
     lead_id = add_lead(app)
     with app.app_context():

@@ -31,10 +31,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from quiz.extensions import db
-
-from .conftest import TEST_SECRET
-from .test_staff_support import EMAIL, PASSWORD, create_staff
+from quiz.web.extensions import db
+from tests.conftest import TEST_SECRET
+from tests.test_staff_support import EMAIL, PASSWORD, create_staff
 
 IN_CI = os.environ.get("CI", "").strip().lower() == "true"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379

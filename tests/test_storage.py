@@ -6,9 +6,8 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import event, text
 
-from quiz.extensions import db
-
-from .conftest import valid_callback
+from quiz.web.extensions import db
+from tests.conftest import valid_callback
 
 
 def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app: Flask) -> None:

@@ -21,15 +21,15 @@ class RowId(IntegerConverter):
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from . import auth, exports, funnel_views, helpers, outbox_views, views  # noqa: E402,F401
+from quiz.staff import auth, exports, funnel_views, helpers, outbox_views, views  # noqa: E402,F401
 
 
 def register(app: Flask) -> None:
     """Register the staff blueprint and the `flask staff` commands."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from ..settings import ConfigError
-    from .cli import staff_cli
+    from quiz.settings.loading import ConfigError
+    from quiz.staff.cli import staff_cli
 
     name = app.config.get("STAFF_TIMEZONE") or "UTC"
     try:

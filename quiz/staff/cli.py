@@ -16,13 +16,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..cligroup import DatabaseGroup
-from ..database import write_transaction
-from ..export import iso
-from ..extensions import db
-from ..models import StaffUser, utcnow
-from . import audit
-from .passwords import PasswordRejected, check_password, hash_password
+from quiz.leads import audit
+from quiz.leads.export import iso
+from quiz.staff.passwords import PasswordRejected, check_password, hash_password
+from quiz.storage.cli import DatabaseGroup
+from quiz.storage.database import write_transaction
+from quiz.storage.models import StaffUser, utcnow
+from quiz.web.extensions import db
 
 staff_cli = DatabaseGroup("staff", help="Manage staff accounts (there is no default account).")
 

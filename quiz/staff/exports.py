@@ -7,11 +7,19 @@ from datetime import datetime
 
 from flask import Response, abort, send_file, stream_with_context
 
-from ..database import write_transaction
-from ..export import XLSX_MIMETYPE, LeadFilter, csv_lines, export_snapshot, iter_leads, write_xlsx
-from . import audit, bp
-from .auth import current_staff
-from .helpers import has_errors, read_filter, staff_tz
+from quiz.leads import audit
+from quiz.leads.export import (
+    XLSX_MIMETYPE,
+    LeadFilter,
+    csv_lines,
+    export_snapshot,
+    iter_leads,
+    write_xlsx,
+)
+from quiz.staff import bp
+from quiz.staff.auth import current_staff
+from quiz.staff.helpers import has_errors, read_filter, staff_tz
+from quiz.storage.database import write_transaction
 
 
 def _export_filter() -> LeadFilter:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..content import OUTCOMES
-from ..formbase import TextForm, sane_day
-from ..models import LEAD_STATUSES
+from quiz.domain.content import OUTCOMES
+from quiz.storage.models import LEAD_STATUSES
+from quiz.web.forms import TextForm, sane_day
 
 STATUS_LABELS = {
     "new": "New",

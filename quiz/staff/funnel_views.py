@@ -9,11 +9,11 @@ from flask import current_app, make_response, request
 from flask import render_template as render
 from werkzeug.wrappers import Response
 
-from ..extensions import db
-from ..funnel import FunnelReport, recorder, report
-from . import bp
-from .forms import PeriodForm
-from .helpers import staff_tz
+from quiz.funnel.counter import FunnelReport, recorder, report
+from quiz.staff import bp
+from quiz.staff.forms import PeriodForm
+from quiz.staff.helpers import staff_tz
+from quiz.web.extensions import db
 
 DEFAULT_DAYS = 30
 CHART_WIDTH = 640

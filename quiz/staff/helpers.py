@@ -10,11 +10,11 @@ from flask import Response, current_app, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..export import LeadFilter, iso
-from ..forms import BEST_TIMES
-from ..models import Lead, utcnow
-from . import bp
-from .forms import OUTCOME_LABELS, STATUS_LABELS, FilterForm, LoginForm
+from quiz.leads.export import LeadFilter, iso
+from quiz.patient.forms import BEST_TIMES
+from quiz.staff import bp
+from quiz.staff.forms import OUTCOME_LABELS, STATUS_LABELS, FilterForm, LoginForm
+from quiz.storage.models import Lead, utcnow
 
 MESSAGES = {
     400: "That request wasn't quite right.",

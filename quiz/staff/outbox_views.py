@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, url_for
 from sqlalchemy import func, select
 
-from ..database import write_transaction
-from ..extensions import db
-from ..models import OutboxMessage, utcnow
-from . import audit, bp
-from .auth import current_staff
-from .forms import EmptyForm
+from quiz.leads import audit
+from quiz.staff import bp
+from quiz.staff.auth import current_staff
+from quiz.staff.forms import EmptyForm
+from quiz.storage.database import write_transaction
+from quiz.storage.models import OutboxMessage, utcnow
+from quiz.web.extensions import db
 
 
 @bp.get("/outbox")

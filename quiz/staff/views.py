@@ -18,14 +18,14 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from ..database import write_transaction
-from ..export import LeadFilter
-from ..extensions import db
-from ..models import Lead, LeadEvent, StaffUser, utcnow
-from . import bp
-from .auth import current_staff, safe_next
-from .forms import STATUS_LABELS, EmptyForm, NoteForm, StatusForm
-from .helpers import answer_label, error_page, has_errors, read_filter
+from quiz.leads.export import LeadFilter
+from quiz.staff import bp
+from quiz.staff.auth import current_staff, safe_next
+from quiz.staff.forms import STATUS_LABELS, EmptyForm, NoteForm, StatusForm
+from quiz.staff.helpers import answer_label, error_page, has_errors, read_filter
+from quiz.storage.database import write_transaction
+from quiz.storage.models import Lead, LeadEvent, StaffUser, utcnow
+from quiz.web.extensions import db
 
 MAX_PAGE = 1_000_000
 
@@ -190,7 +190,7 @@ def set_note(lead_id: int) -> Response:
 @bp.route("/leads/<id:lead_id>/erase", methods=["GET", "POST"])
 def erase(lead_id: int) -> Response | str:
     """Ask to confirm, then erase the lead and everything queued about it."""
-    from .erasure import erase_lead
+    from quiz.leads.erasure import erase_lead
 
     found = db.get_or_404(Lead, lead_id)
     form = EmptyForm()

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from flask import Flask
     from playwright.sync_api import Browser, BrowserContext, Page
 
-    from quiz.models import Lead
+    from quiz.storage.models import Lead
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -95,8 +95,8 @@ class LiveServer:
     app: Flask
 
     def leads(self) -> list[Lead]:
-        from quiz.extensions import db
-        from quiz.models import Lead
+        from quiz.storage.models import Lead
+        from quiz.web.extensions import db
 
         with self.app.app_context():
             try:
@@ -108,8 +108,8 @@ class LiveServer:
                 db.session.remove()
 
     def clear_leads(self) -> None:
-        from quiz.extensions import db
-        from quiz.models import Lead
+        from quiz.storage.models import Lead
+        from quiz.web.extensions import db
 
         with self.app.app_context():
             try:
@@ -132,7 +132,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     from werkzeug.serving import make_server
 
     from quiz import create_app
-    from quiz.extensions import db
+    from quiz.web.extensions import db
 
     tmp = tmp_path_factory.mktemp("browser-db")
     app = create_app(

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .conftest import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer
+from tests.browser.conftest import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer
 
 try:
     from playwright.sync_api import expect
@@ -189,7 +189,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     import flask_migrate
 
     from quiz import create_app
-    from quiz.extensions import db
+    from quiz.web.extensions import db
 
     host = HostSite()
     servers = [_serve(host, "spa-site"), _serve(host, "foreign-site")]

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ..test_staff_support import EMAIL, PASSWORD, add_lead, create_staff
-from .conftest import AXE_PATH, LiveServer
+from tests.browser.conftest import AXE_PATH, LiveServer
+from tests.test_staff_support import EMAIL, PASSWORD, add_lead, create_staff
 
 try:
     from playwright.sync_api import expect
@@ -34,8 +34,8 @@ PAGE_IS_MARKED = "window.__staffMarker === 1"
 @pytest.fixture
 def desk_server(server: LiveServer) -> LiveServer:
     """The live server with a staff account and three leads."""
-    from quiz.extensions import db
-    from quiz.models import StaffUser
+    from quiz.storage.models import StaffUser
+    from quiz.web.extensions import db
 
     with server.app.app_context():
         exists = db.session.execute(db.select(StaffUser.id)).first()

@@ -1,0 +1,65 @@
+"""The widget's one script: htmx and our small widget.js, served as a single file.
+
+One file keeps the whole quiz within design §8's request budget (page,
+stylesheet, script, then one request per step). htmx comes from the npm
+registry; the setup step copies it to quiz/static/vendor/ (it is not committed).
+The bundle is built once at start-up and served with a content hash in its URL,
+so browsers and proxies may keep it for a year.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, current_app, request, url_for
+
+bp = Blueprint("assets", __name__)
+
+STATIC = Path(__file__).parent.parent / "static"
+PARTS = (STATIC / "vendor" / "htmx.min.js", STATIC / "widget.js")
+YEAR = 365 * 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class Bundle:
+    body: bytes
+    version: str
+
+
+def build_bundle(app: Flask) -> Bundle:
+    """Concatenate the script parts; without htmx the quiz still works, as plain pages."""
+    chunks = []
+    for part in PARTS:
+        if part.exists():
+            chunks.append(part.read_bytes().rstrip() + b"\n")
+        else:
+            app.logger.warning("%s is missing (run `make setup`); the widget runs without it", part)
+    body = b";\n".join(chunks)
+    return Bundle(body=body, version=hashlib.sha256(body).hexdigest()[:12])
+
+
+@bp.get("/quiz/widget.js")
+def widget_js() -> Response:
+    """htmx plus widget.js, one cacheable file."""
+    bundle: Bundle = current_app.extensions["quiz_bundle"]
+    response = Response(bundle.body, mimetype="text/javascript")
+    response.set_etag(bundle.version)
+    response.cache_control.public = True
+    # Only a URL carrying the current version may be cached for good.
+    response.cache_control.max_age = YEAR if request.args.get("v") == bundle.version else 300
+    if request.args.get("v") == bundle.version:
+        response.cache_control.immutable = True
+    return response.make_conditional(request)
+
+
+def register(app: Flask) -> None:
+    app.extensions["quiz_bundle"] = build_bundle(app)
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def script_url() -> dict[str, str]:
+        return {
+            "widget_script": url_for("assets.widget_js", v=app.extensions["quiz_bundle"].version)
+        }

@@ -1,0 +1,135 @@
+"""Embedding: the loader script a webmaster pastes, and the widget's themed stylesheet.
+
+`GET /embed.js` is quiz/static/embed.js with its comment lines and indentation
+removed (a safe, dependency-free shrink; the file is written for it). Its URL
+carries no version, because webmasters paste it once: it is cached for an hour
+and revalidated with its ETag.
+
+`GET /quiz/style.css` is quiz/static/quiz.css followed by the theme from
+configuration (THEME_*) as CSS custom properties, and, with `?accent=rrggbb`,
+the container's own accent. Theming rides in the one stylesheet the page
+already links, so it costs no extra request (design §8), needs no inline
+`<style>` (the CSP stays `style-src 'self'`), and each page stays a pure
+function of its URL: the accent travels in the URL like the answers do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, has_request_context, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from quiz.patient.params import mix_with_white, read_accent
+
+bp = Blueprint("embed", __name__)
+
+STATIC = Path(__file__).parent.parent / "static"
+LOADER_SOURCE = STATIC / "embed.js"
+STYLESHEET_SOURCE = STATIC / "quiz.css"
+LOADER_MAX_AGE = 60 * 60
+YEAR = 365 * 24 * 60 * 60
+TINT_SHARE = 0.08  # how much accent is in the light background behind chosen answers
+
+
+@dataclass(frozen=True)
+class Served:
+    body: bytes
+    version: str
+
+
+def _served(body: bytes) -> Served:
+    return Served(body=body, version=hashlib.sha256(body).hexdigest()[:12])
+
+
+def shrink_script(source: str) -> str:
+    """The script without comment-only lines, blank lines and indentation."""
+    lines = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
+
+
+def theme_rule(accent: str | None = None, config: Any = None) -> str:
+    """The `:root` custom properties for the configured theme, or just an accent override."""
+    if accent is not None:
+        return f":root{{--accent:{accent};--tint:{mix_with_white(accent, TINT_SHARE)}}}\n"
+    return (
+        f":root{{--accent:{config['THEME_ACCENT']};"
+        f"--tint:{mix_with_white(config['THEME_ACCENT'], TINT_SHARE)};"
+        f"--text:{config['THEME_TEXT']};--font:{config['THEME_FONT']};"
+        f"--radius:{config['THEME_RADIUS']}}}\n"
+    )
+
+
+@bp.get("/embed.js")
+def loader() -> Response:
+    """The loader script: finds `<div data-relax-or-fill>` and inserts the widget's iframe."""
+    script: Served = current_app.extensions["quiz_loader"]
+    response = Response(script.body, mimetype="text/javascript")
+    response.set_etag(script.version)
+    response.cache_control.public = True
+    response.cache_control.max_age = LOADER_MAX_AGE
+    # A classic <script> needs neither, but a host page with COEP, or one that
+    # adds crossorigin="anonymous" for error reports, still gets the file.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response.make_conditional(request)
+
+
+@bp.get("/quiz/style.css")
+def stylesheet() -> Response:
+    """The widget's stylesheet with the configured theme (and an optional accent)."""
+    base: Served = current_app.extensions["quiz_stylesheet"]
+    accent = read_accent(request.args.get("accent"))
+    body = base.body + theme_rule(accent).encode() if accent else base.body
+    response = Response(body, mimetype="text/css")
+    response.set_etag(hashlib.sha256(body).hexdigest()[:16])
+    response.cache_control.public = True
+    # Only a URL carrying the current version may be cached for good.
+    current = request.args.get("v") == base.version
+    response.cache_control.max_age = YEAR if current else 300
+    if current:
+        response.cache_control.immutable = True
+    return response.make_conditional(request)
+
+
+def stylesheet_url(accent: str | None = None) -> str:
+    """URL of the themed stylesheet, versioned, with the accent when there is one."""
+    version = current_app.extensions["quiz_stylesheet"].version
+    return url_for("embed.stylesheet", v=version, accent=accent[1:] if accent else None)
+
+
+def register(app: Flask) -> None:
+    """Build the loader and the stylesheet once, register the routes and template values."""
+    app.extensions["quiz_loader"] = _served(
+        shrink_script(LOADER_SOURCE.read_text(encoding="utf-8")).encode()
+    )
+    css = (
+        STYLESHEET_SOURCE.read_text(encoding="utf-8").rstrip()
+        + "\n"
+        + theme_rule(config=app.config)
+    )
+    app.extensions["quiz_stylesheet"] = _served(css.encode())
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def embed_context() -> dict[str, Any]:
+        if not has_request_context():
+            return {}
+        accent = read_accent(_requested_accent()) if request.blueprint == "patient" else None
+        return {
+            "stylesheet_url": stylesheet_url(accent),
+            "embed_origins": " ".join(app.config["EMBED_ORIGINS"]),
+        }
+
+
+def _requested_accent() -> str | None:
+    """The accent of this patient request: in the query, or the callback form's hidden field."""
+    if "accent" in request.args or request.method != "POST":
+        return request.args.get("accent")
+    try:
+        return request.form.get("accent")
+    except HTTPException:
+        return None  # e.g. a body over MAX_CONTENT_LENGTH, while its error page renders

@@ -1,0 +1,234 @@
+"""The anonymous funnel: how many patients reach each step, and where they leave.
+
+Recording is on the patient's hot path, so it costs a dictionary increment
+under a lock and nothing else: no cookie, no IP, no answers, no database
+write in the request. Counts are kept per (UTC day, event) in memory and
+written in one short upsert transaction at most every `FUNNEL_FLUSH_SECONDS`
+by a background thread (one per worker process), so a burst of quiz traffic
+never competes with lead writes for SQLite's write lock. A failure to count
+is logged and never reaches the patient. The staff funnel page flushes its
+own process first; other workers' last few seconds arrive with their next
+flush. A worker killed with SIGKILL loses at most its unflushed seconds:
+these are statistics, not records.
+
+Events: `view:intro` (the widget was shown), `view:concern` (the quiz was
+started), `view:area`, `view:goal`, `view:result`, `outcome:relax|fill|both`,
+`view:form` (the callback form was opened) and `callback` (a lead was stored).
+A step counts when its page or fragment is served (200, or 304 to a browser
+revalidating its copy); a question re-shown because an answer was missing is
+not counted again. The intro, the questions and the result are cacheable, so a
+view served from a shared cache in front of the app is not counted (nor is its
+outcome); the form is never cached, so `view:form` and `callback` always are.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from flask import Flask, Response, request
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from quiz.domain.content import OUTCOMES
+from quiz.storage.models import FunnelCount
+
+STEPS = ("intro", "concern", "area", "goal", "result", "form")
+# The callback form has its own page (patient.callback_form): "form" is it being opened.
+STEP_EVENTS = {f"patient.{step}": f"view:{step}" for step in STEPS[:-1]}
+STEP_EVENTS["patient.callback_form"] = "view:form"
+EVENTS = (*(f"view:{s}" for s in STEPS), *(f"outcome:{o}" for o in OUTCOMES), "callback")
+
+
+class FunnelRecorder:
+    """In-memory daily counters for one app, flushed to the database in the background."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[date, str]] = Counter()
+        self._pid: int | None = None
+        self._wake = threading.Event()
+        # Tests and the CLI flush explicitly; a serving process flushes in the background.
+        self.background = not app.testing and app.config["FUNNEL_FLUSH_SECONDS"] > 0
+
+    def record(self, event: str, *, today: date | None = None) -> None:
+        """Count one event for today. Never raises for a known event."""
+        # Days in the spa's time zone, so "today" on the staff page means the spa's today.
+        key = (today or datetime.now(self.app.extensions.get("staff_tz", UTC)).date(), event)
+        with self._lock:
+            self._counts[key] += 1
+            start = self.background and self._pid != os.getpid()
+            if start:
+                # First event in this process (e.g. a freshly forked gunicorn worker).
+                self._pid = os.getpid()
+        if start:
+            self._start_thread()
+
+    def pending(self) -> dict[tuple[date, str], int]:
+        """The counts not yet written (for tests and the staff page)."""
+        with self._lock:
+            return dict(self._counts)
+
+    def flush(self) -> int:
+        """Write the buffered counts in one transaction; return how many keys were written."""
+        with self._lock:
+            counts, self._counts = self._counts, Counter()
+        if not counts:
+            return 0
+        try:
+            with self.app.app_context():
+                _upsert(counts)
+        except Exception:
+            # Keep the counts for the next try; the patient never sees this.
+            with self._lock:
+                self._counts.update(counts)
+            self.app.logger.exception("funnel counts could not be written; will retry")
+            return 0
+        return len(counts)
+
+    def stop(self) -> None:
+        """End the background writer after a last flush (tests; the process exit does it too)."""
+        self._wake.set()
+        self.flush()
+
+    def _start_thread(self) -> None:
+        thread = threading.Thread(target=self._run, name="funnel-flush", daemon=True)
+        thread.start()
+        atexit.register(self.flush)
+
+    def _run(self) -> None:
+        interval = float(self.app.config["FUNNEL_FLUSH_SECONDS"])
+        while not self._wake.wait(interval):
+            self.flush()
+
+
+def _upsert(counts: Counter[tuple[date, str]]) -> None:
+    from quiz.storage.database import write_transaction
+
+    with write_transaction() as session:
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        rows = [{"day": d, "event": e, "count": n} for (d, e), n in sorted(counts.items())]
+        stmt = insert(FunnelCount).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[FunnelCount.day, FunnelCount.event],
+            set_={"count": FunnelCount.count + stmt.excluded["count"]},
+        )
+        session.execute(stmt)
+
+
+def recorder(app: Flask) -> FunnelRecorder:
+    return app.extensions["quiz_funnel"]
+
+
+def record_event(event: str) -> None:
+    """Count an event from inside a request; a failure is logged, never raised."""
+    from flask import current_app
+
+    try:
+        recorder(current_app).record(event)
+    except Exception:  # counting must never break a patient's page
+        current_app.logger.exception("funnel event %s not counted", event)
+
+
+def _count_step_view(response: Response) -> Response:
+    event = STEP_EVENTS.get(request.endpoint or "")
+    if event and request.method == "GET" and response.status_code in (200, 304):
+        record_event(event)
+    return response
+
+
+def register(app: Flask) -> None:
+    """Attach the recorder to the app and count the patient blueprint's step views."""
+    app.extensions["quiz_funnel"] = FunnelRecorder(app)
+    # Per app, not on the shared Blueprint object: it runs for the patient's pages only.
+    app.after_request_funcs.setdefault("patient", []).append(_count_step_view)
+
+
+# --- reporting ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    label: str
+    views: int
+    exits: int  # left at this step: its views minus the next step's
+
+    @property
+    def drop_off(self) -> float | None:
+        """Exits ÷ views, or None when nobody reached the step."""
+        return self.exits / self.views if self.views else None
+
+
+@dataclass(frozen=True)
+class FunnelReport:
+    since: date
+    until: date
+    steps: tuple[Step, ...]
+    outcomes: dict[str, int]
+    shown: int  # the widget was shown (intro)
+    started: int
+    callbacks: int
+
+    @property
+    def conversion(self) -> float | None:
+        """Callbacks ÷ patients who started the quiz."""
+        return self.callbacks / self.started if self.started else None
+
+    @property
+    def conversion_from_shown(self) -> float | None:
+        return self.callbacks / self.shown if self.shown else None
+
+
+STEP_LABELS = {
+    "intro": "Saw the widget",
+    "concern": "Started: question 1 (concern)",
+    "area": "Question 2 (where)",
+    "goal": "Question 3 (goal)",
+    "result": "Saw a result",
+    "form": "Opened the callback form",
+    "callback": "Asked for a callback",
+}
+
+
+def totals(since: date, until: date) -> dict[str, int]:
+    """Each event's total over the days since..until (inclusive)."""
+    from quiz.web.extensions import db
+
+    rows = db.session.execute(
+        select(FunnelCount.event, FunnelCount.count).where(
+            FunnelCount.day >= since, FunnelCount.day <= until
+        )
+    )
+    found: Counter[str] = Counter()
+    for event, count in rows:
+        found[event] += count
+    return {event: found.get(event, 0) for event in EVENTS}
+
+
+def report(since: date, until: date) -> FunnelReport:
+    """The funnel for a period: views per step, exits, drop-off and conversion."""
+    counts = totals(since, until)
+    chain = [*(f"view:{s}" for s in STEPS), "callback"]
+    keys = [*STEPS, "callback"]
+    steps = []
+    for i, key in enumerate(keys):
+        views = counts[chain[i]]
+        following = counts[chain[i + 1]] if i + 1 < len(chain) else views
+        steps.append(Step(key, STEP_LABELS[key], views, max(views - following, 0)))
+    return FunnelReport(
+        since=since,
+        until=until,
+        steps=tuple(steps),
+        outcomes={o: counts[f"outcome:{o}"] for o in OUTCOMES},
+        shown=counts["view:intro"],
+        started=counts["view:concern"],
+        callbacks=counts["callback"],
+    )

@@ -1,0 +1,118 @@
+"""Storing callback requests as leads: one short write transaction each."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from quiz.domain.scoring import Result
+from quiz.notifications.outbox import queue_notifications
+from quiz.storage.database import write_transaction
+from quiz.storage.models import Lead
+from quiz.web.extensions import db
+
+MAX_USER_AGENT = 400
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str  # E.164
+    email: str
+    best_time: str
+
+
+@dataclass(frozen=True)
+class Consent:
+    text: str
+    version: str
+    ip: str
+    user_agent: str
+    origin: str
+
+    @property
+    def text_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def store_lead(
+    *,
+    contact: Contact,
+    result: Result,
+    consent: Consent,
+    tracking: dict[str, str],
+    referrer: str,
+    nonce: str,
+) -> tuple[Lead, bool]:
+    """Store the lead; return (lead, created). A resent form returns the stored lead.
+
+    The key is the form token's nonce plus a digest of what was sent: the same
+    form sent twice (double click, refresh, retry) stores one lead, while a
+    patient who goes back and corrects the phone number gets the correction
+    stored too, not silently dropped.
+    """
+    nonce = f"{nonce}:{_digest(contact, result)}"
+    existing = _by_nonce(nonce)
+    if existing is not None:
+        return existing, False
+    now = datetime.now(UTC)
+    lead = Lead(
+        created_at=now,
+        updated_at=now,
+        status="new",
+        name=contact.name,
+        phone=contact.phone,
+        email=contact.email,
+        best_time=contact.best_time,
+        concern=result.answers.concern,
+        areas=";".join(result.answers.areas),
+        goal=result.answers.goal,
+        outcome=result.outcome,
+        consent_at=now,
+        consent_text_version=consent.version,
+        consent_text_hash=consent.text_hash,
+        consent_text=consent.text,
+        consent_ip=_printable(consent.ip)[:45],
+        consent_user_agent=_printable(consent.user_agent)[:MAX_USER_AGENT],
+        consent_origin=_printable(consent.origin)[:200],
+        source_url=tracking.get("page", ""),
+        referrer=tracking.get("ref", "") or _printable(referrer)[:2048],
+        utm_source=tracking.get("utm_source", ""),
+        utm_medium=tracking.get("utm_medium", ""),
+        utm_campaign=tracking.get("utm_campaign", ""),
+        utm_term=tracking.get("utm_term", ""),
+        utm_content=tracking.get("utm_content", ""),
+        form_nonce=nonce,
+    )
+    try:
+        with write_transaction() as session:
+            session.add(lead)
+            session.flush()  # the lead's id, for its notifications
+            queue_notifications(session, lead)  # same transaction: both or neither
+    except IntegrityError:
+        # The same form arrived twice at once and the other request won.
+        existing = _by_nonce(nonce)
+        if existing is None:
+            raise
+        return existing, False
+    return lead, True
+
+
+def _printable(header: str) -> str:
+    """A request header's text without control characters (PostgreSQL refuses NUL)."""
+    return "".join(ch for ch in header if ch.isprintable())
+
+
+def _digest(contact: Contact, result: Result) -> str:
+    answers = result.answers
+    parts = (contact.name, contact.phone, contact.email, contact.best_time,
+             answers.concern, ";".join(answers.areas), answers.goal)  # fmt: skip
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def _by_nonce(nonce: str) -> Lead | None:
+    return db.session.execute(select(Lead).where(Lead.form_nonce == nonce)).scalar_one_or_none()

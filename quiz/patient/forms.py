@@ -1,0 +1,129 @@
+"""The callback request form: every field length-limited and validated.
+
+The form is cookie-less, so Flask-WTF's session CSRF is off here; see
+`quiz.security` for what protects it instead.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from wtforms import BooleanField, HiddenField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from quiz.web.forms import TextForm
+
+BEST_TIMES = {
+    "anytime": "Any time",
+    "morning": "Morning (9 am to noon)",
+    "afternoon": "Afternoon (noon to 5 pm)",
+    "evening": "Early evening (5 to 7 pm)",
+}
+# How the thank-you sentence names each choice.
+BEST_TIME_PHRASES = {
+    "anytime": "at any time of day, as you said suits you",
+    "morning": "in the morning",
+    "afternoon": "in the afternoon",
+    "evening": "in the early evening",
+}
+HONEYPOT = "website"
+# What a ticked checkbox sends (ours sends "yes"; "on" is the browser default).
+CONSENT_VALUES = {"yes", "on", "true", "1", "y"}
+MAX_NAME = 100
+MAX_PHONE_INPUT = 40
+MAX_EMAIL = 254
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _no_control_characters(_form: TextForm, field: StringField) -> None:
+    if field.data and not field.data.isprintable():
+        raise ValidationError("Please remove the unusual characters from this field.")
+
+
+class CallbackForm(TextForm):
+    """Name, phone, optional email, best time, consent; plus token and honeypot."""
+
+    class Meta:
+        csrf = False  # no session on the patient path; a signed token is used instead
+
+    name = StringField(
+        "Your name",
+        filters=[_strip],
+        validators=[
+            DataRequired("Please tell us your name."),
+            Length(max=MAX_NAME, message=f"Please keep your name under {MAX_NAME} characters."),
+            _no_control_characters,
+        ],
+    )
+    phone = StringField(
+        "Phone number",
+        filters=[_strip],
+        validators=[
+            DataRequired("Please give a phone number we can call."),
+            Length(max=MAX_PHONE_INPUT, message="That phone number is too long."),
+        ],
+    )
+    email = StringField(
+        "Email (optional)",
+        filters=[_strip],
+        validators=[Length(max=MAX_EMAIL, message="That email address is too long.")],
+    )
+    # Rendered as radio buttons from BEST_TIMES; checked in validate_best_time.
+    best_time = StringField("Best time to call", default="anytime")
+    # Consent must be explicit: only a ticked box's value counts, never "no" or "0".
+    consent = BooleanField(
+        false_values=(),
+        validators=[DataRequired("Please tick the box so that we may call you.")],
+    )
+    website = StringField("Leave this field empty", filters=[_strip])  # honeypot
+    token = HiddenField()
+
+    # Filled by validation: the number in E.164 form, the normalised email.
+    phone_e164: str = ""
+    email_normalized: str = ""
+
+    def validate_phone(self, field: StringField) -> None:
+        region = current_app.config["PHONE_DEFAULT_REGION"]
+        try:
+            number = phonenumbers.parse(field.data, region)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise ValidationError(
+                "Please enter a phone number we can call, with the area code, "
+                "for example (301) 810-5740."
+            )
+        self.phone_e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def validate_email(self, field: StringField) -> None:
+        if not field.data:
+            self.email_normalized = ""
+            return
+        try:
+            # Syntax only: a DNS outage must never cost a lead.
+            info = validate_email(field.data, check_deliverability=False)
+        except EmailNotValidError:
+            raise ValidationError("Please check the email address, or leave it empty.") from None
+        self.email_normalized = info.normalized
+
+    def validate_consent(self, field: BooleanField) -> None:
+        raw = (field.raw_data or [""])[0]
+        if str(raw).strip().lower() not in CONSENT_VALUES:
+            raise ValidationError("Please tick the box so that we may call you.")
+
+    def validate_best_time(self, field: StringField) -> None:
+        value = (field.data or "").strip().lower()[:20]
+        if value in ("", "any"):
+            value = "anytime"
+        if value not in BEST_TIMES:
+            raise ValidationError("Please choose one of the times offered.")
+        field.data = value
+
+    @property
+    def is_bot(self) -> bool:
+        """True when the hidden honeypot field was filled in (people never see it)."""
+        return bool(self.website.data)

@@ -1,0 +1,77 @@
+"""Database engine tuning and the write-transaction helper.
+
+SQLite is the embedded default, so it is set up for concurrent workers: WAL
+(readers never block the writer), a busy timeout (a writer waits instead of
+failing with "database is locked"), foreign keys on, and writes that start with
+BEGIN IMMEDIATE so two writers never both hold a read lock and deadlock on the
+upgrade. On PostgreSQL none of this applies and the helpers are no-ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+from quiz.web.extensions import db
+
+BUSY_TIMEOUT_MS = 10_000
+_BEGIN_OPTION = "sqlite_begin"
+
+
+def default_sqlite_uri(instance_path: str) -> str:
+    """The embedded default: a SQLite file in the instance folder."""
+    return f"sqlite:///{instance_path}/quiz.db"
+
+
+def configure_engine(app: Flask) -> None:
+    """Install the SQLite connection settings on the app's engine."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from the sqlite3 module so that the
+    # "begin" hook below decides how each transaction starts.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction() -> Iterator[Session]:
+    """Run a short write transaction (BEGIN IMMEDIATE on SQLite); commit or roll back."""
+    session = db.session()  # the request's Session behind the scoped proxy
+    if session.in_transaction():
+        # A read earlier in the request opened a deferred transaction; end it
+        # so the write starts fresh with the immediate lock.
+        session.commit()
+    session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def engine_of(app: Flask) -> Engine:
+    """The app's engine (for health checks and benches)."""
+    with app.app_context():
+        return db.engine

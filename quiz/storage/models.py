@@ -1,0 +1,145 @@
+"""Database models (SQLAlchemy 2.0 style)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from quiz.web.extensions import db
+
+LEAD_STATUSES = ("new", "contacted", "booked", "closed", "do_not_contact")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Lead(db.Model):
+    """A patient's callback request, with the answers, consent and source."""
+
+    __tablename__ = "lead"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    status: Mapped[str] = mapped_column(String(20), default="new")
+
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    email: Mapped[str] = mapped_column(String(254), default="")
+    best_time: Mapped[str] = mapped_column(String(20))
+
+    concern: Mapped[str] = mapped_column(String(40))
+    areas: Mapped[str] = mapped_column(String(400))  # option ids joined with ";"
+    goal: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(10))  # recomputed on the server
+
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    consent_text_version: Mapped[str] = mapped_column(String(40))
+    consent_text_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the text shown
+    consent_text: Mapped[str] = mapped_column(Text)  # the exact text shown
+    consent_ip: Mapped[str] = mapped_column(String(45), default="")
+    consent_user_agent: Mapped[str] = mapped_column(String(400), default="")
+    consent_origin: Mapped[str] = mapped_column(String(200), default="")
+
+    source_url: Mapped[str] = mapped_column(String(2048), default="")
+    referrer: Mapped[str] = mapped_column(String(2048), default="")
+    utm_source: Mapped[str] = mapped_column(String(200), default="")
+    utm_medium: Mapped[str] = mapped_column(String(200), default="")
+    utm_campaign: Mapped[str] = mapped_column(String(200), default="")
+    utm_term: Mapped[str] = mapped_column(String(200), default="")
+    utm_content: Mapped[str] = mapped_column(String(200), default="")
+
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # The form token's nonce: a resent form (double click, refresh, retry)
+    # finds the lead it already made instead of storing a duplicate.
+    form_nonce: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (Index("ix_lead_created_at", "created_at"),)
+
+    @property
+    def area_list(self) -> list[str]:
+        return [a for a in self.areas.split(";") if a]
+
+
+class LeadEvent(db.Model):
+    """The history of a lead: status changes and notes, with who and when."""
+
+    __tablename__ = "lead_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # status | note
+    old_status: Mapped[str] = mapped_column(String(20), default="")
+    new_status: Mapped[str] = mapped_column(String(20), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+
+
+class StaffUser(db.Model):
+    """A staff account, created from the CLI; there is no default account."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Bumped on password change or disable: sessions carrying an older value end.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class AuditLog(db.Model):
+    """Who did what and when: logins, exports, erasures. Never a patient's details."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
+    actor: Mapped[str] = mapped_column(String(254), default="")  # staff email, or "cli"
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")  # JSON: filters, lead id, counts
+    row_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class OutboxMessage(db.Model):
+    """A notification queued in the same transaction as its lead, delivered afterwards."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # email | webhook
+    payload: Mapped[str] = mapped_column(Text, default="")  # JSON
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class FunnelCount(db.Model):
+    """Anonymous daily counters for the funnel: no person, no IP, no answers."""
+
+    __tablename__ = "funnel_count"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    event: Mapped[str] = mapped_column(String(40), primary_key=True)  # e.g. view:concern
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,49 @@
+"""Running behind reverse proxies: ProxyFix with a hop count, and TRUSTED_HOSTS.
+
+PROXY_FIX_HOPS is how many proxies stand in front of the app (0: none, the app
+faces the clients). With N, the last N `X-Forwarded-For/-Proto/-Host/-Port`
+values are believed: the client's address for the rate limit and consent
+record, https for the Origin check and links. Never set it higher than the
+real number of proxies, or a client can forge its address.
+
+TRUSTED_HOSTS (Flask's own setting) lists the host names the app answers to;
+any other Host header gets a 400. A JSON list in QUIZ_TRUSTED_HOSTS, or a
+comma-separated string.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from werkzeug.exceptions import SecurityError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from quiz.settings.loading import ConfigError
+
+
+def init_app(app: Flask) -> None:
+    """Wrap the app in ProxyFix when PROXY_FIX_HOPS says so; normalise TRUSTED_HOSTS."""
+    try:
+        hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"PROXY_FIX_HOPS must be a whole number, got {app.config['PROXY_FIX_HOPS']!r}."
+        ) from None
+    if not 0 <= hops <= 5:
+        raise ConfigError(f"PROXY_FIX_HOPS must be between 0 and 5, got {hops}.")
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
+    app.register_error_handler(SecurityError, _untrusted_host)
+    hosts = app.config.get("TRUSTED_HOSTS")
+    if isinstance(hosts, str):
+        hosts = [h.strip() for h in hosts.split(",")]
+    if hosts is not None:
+        hosts = [str(h).strip().lower() for h in hosts if str(h).strip()]
+        app.config["TRUSTED_HOSTS"] = hosts or None
+
+
+def _untrusted_host(_error: SecurityError) -> Response:
+    # Plain text: no URL can be built for a host the app does not serve, so
+    # the templated error page (which links back to the quiz) would fail.
+    return Response("This site is not served at that address.\n", 400, mimetype="text/plain")

@@ -1,0 +1,69 @@
+"""Calm error pages: a message a patient understands, never a stack trace."""
+
+from __future__ import annotations
+
+import traceback
+
+from flask import Flask, Response, current_app, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from quiz.web.extensions import db
+
+MESSAGES = {
+    400: "Something in that request wasn't quite right.",
+    403: "This form can only be sent from the quiz itself.",
+    404: "We couldn't find that page.",
+    405: "That isn't something this page can do.",
+    413: "That was more than this form accepts. Please shorten what you typed and try again.",
+    429: (
+        "We've received a lot of requests from your connection. "
+        "Please wait a minute and try again, or call us."
+    ),
+    500: "Something went wrong on our side. Nothing you did caused it.",
+}
+
+
+def register(app: Flask) -> None:
+    """Install the handlers for HTTP errors and unexpected exceptions."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _render(code: int, message: str) -> Response:
+    fragment = "HX-Request" in request.headers
+    template = "patient/_error.html" if fragment else "patient/page.html"
+    html = render_template(
+        template,
+        partial="patient/_error.html",
+        fragment=fragment,
+        title="Sorry about that",
+        message=message,
+    )
+    response = make_response(html, code)
+    response.cache_control.no_store = True
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response:
+    code = exc.code or 500
+    # Our own abort(400/403, "...") texts are written for patients; library
+    # texts (Werkzeug's defaults, Flask-Limiter's "2 per 1 minute") are not.
+    message = MESSAGES.get(code) or exc.name
+    if code in (400, 403) and exc.description and exc.description != type(exc).description:
+        message = exc.description
+    response = _render(code, message)
+    allowed = getattr(exc, "valid_methods", None)
+    if code == 405 and allowed:
+        response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    db.session.rollback()
+    # The exception's message may quote request data or SQL parameters (a
+    # patient's details), so log its type and where it was raised, not its text.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    current_app.logger.error(
+        "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.path, frames
+    )
+    return _render(500, MESSAGES[500])

@@ -1,0 +1,54 @@
+"""`GET /healthz`: is this instance able to take a callback request? JSON for probes.
+
+200 when the database answers and its schema is the migrations' head; 503 when
+it does not answer or is behind (a load balancer should then send patients
+elsewhere). The outbox figures are information for monitoring, not a verdict:
+a mail server being down must not take the widget out of rotation.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from flask import Blueprint, Response, current_app, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from quiz.notifications import outbox
+from quiz.web.extensions import db
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """The database's state (and the notification queue's) as JSON; 503 when unusable."""
+    body: dict[str, object] = {"status": "ok", "database": "ok"}
+    try:
+        revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        body["outbox"] = outbox.summary()
+    except SQLAlchemyError as err:
+        db.session.rollback()
+        # The error's class only: its text may carry the database URL.
+        current_app.logger.warning("healthz: database unavailable (%s)", type(err).__name__)
+        body.update(status="unavailable", database="unavailable")
+    else:
+        heads = schema_heads(current_app.extensions["migrate"].directory)
+        if revision not in heads:
+            body.update(status="unavailable", database="schema not migrated",
+                        schema=revision, expected_schema=" or ".join(heads))  # fmt: skip
+    response = jsonify(body)
+    response.status_code = 200 if body["status"] == "ok" else 503
+    response.cache_control.no_store = True
+    return response
+
+
+@cache
+def schema_heads(directory: str) -> tuple[str, ...]:
+    """The newest migrations' revisions (read once per process)."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(directory)))
+    return tuple(ScriptDirectory.from_config(config).get_heads())
