@@ -95,7 +95,7 @@ def temporary_database() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="quiz-bench-") as tmp:
         uri = f"sqlite:///{tmp}/bench.db"
         from quiz import create_app
-        from quiz.web.extensions import db
+        from quiz.storage.database import db
 
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri})
         with app.app_context():

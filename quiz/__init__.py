@@ -25,9 +25,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from quiz.settings.loading import load_config
     from quiz.settings.spa import spa_from_config
     from quiz.staff import register as register_staff
-    from quiz.storage.database import configure_engine
+    from quiz.storage.database import configure_engine, db
     from quiz.web import deployment, errors, health
-    from quiz.web.extensions import csrf, db, limiter, migrate
+    from quiz.web.extensions import csrf, limiter, migrate
     from quiz.web.headers import apply_security_headers
 
     load_config(app, test_config)

@@ -26,8 +26,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from quiz import create_app
+from quiz.storage.database import db
 from quiz.storage.models import Lead
-from quiz.web.extensions import db
 
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
 TEST_DATABASE = os.environ.get("QUIZ_TEST_DATABASE", "sqlite").strip().lower() or "sqlite"

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
-from quiz.web.headers import _TOKEN_SALT
+from quiz.patient.tokens import _TOKEN_SALT
 from tests.conftest import RESULT_QUERY, TEST_SECRET, callback_page, leads, valid_callback
 
 HX = {"HX-Request": "true"}

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from quiz.leads.export import COLUMNS, neutralise
+from quiz.storage.database import db
 from quiz.storage.models import Lead
-from quiz.web.extensions import db
 from tests.test_staff_support import add_lead
 
 CONTRACT = (

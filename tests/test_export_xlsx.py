@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from quiz.leads.export import COLUMNS
+from quiz.storage.database import db
 from quiz.storage.models import AuditLog
-from quiz.web.extensions import db
 from tests.test_staff_support import EMAIL, STAFF_CONFIG, add_lead, create_staff, signed_in_client
 
 CONTRACT = (

@@ -13,8 +13,8 @@ from sqlalchemy import event, select
 
 from quiz import create_app
 from quiz.funnel.counter import EVENTS, recorder, report
+from quiz.storage.database import db
 from quiz.storage.models import FunnelCount
-from quiz.web.extensions import db
 from tests.conftest import RESULT_QUERY, TEST_SECRET, valid_callback
 from tests.test_staff_support import STAFF_CONFIG, create_staff, signed_in_client, words
 

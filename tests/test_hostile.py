@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from quiz.patient.forms import BEST_TIMES
+from quiz.storage.database import db
 from quiz.storage.models import Lead, OutboxMessage
-from quiz.web.extensions import db
 from tests.conftest import IN_CI, callback_fields, callback_page, leads
 
 settings.register_profile(

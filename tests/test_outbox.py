@@ -19,11 +19,12 @@ from flask import Flask
 from sqlalchemy import delete, select
 
 from quiz import create_app
-from quiz.notifications import outbox
+from quiz.notifications import delivery
 from quiz.notifications.channels import sign, verify_signature
+from quiz.notifications.settings import settings
 from quiz.settings.loading import ConfigError
+from quiz.storage.database import db
 from quiz.storage.models import Lead, OutboxMessage
-from quiz.web.extensions import db
 from tests.conftest import IN_CI, base_config, leads, valid_callback
 from tests.peers import SmtpPeer, WebhookPeer, self_signed_certificate
 
@@ -84,10 +85,10 @@ def messages(app: Flask) -> list[OutboxMessage]:
         return result
 
 
-def deliver(app: Flask, now: datetime | None = None, **kwargs: Any) -> outbox.DeliveryReport:
+def deliver(app: Flask, now: datetime | None = None, **kwargs: Any) -> delivery.DeliveryReport:
     with app.app_context():
         try:
-            return outbox.deliver_due(now=now, **kwargs)
+            return delivery.deliver_due(now=now, **kwargs)
         finally:
             db.session.remove()
 
@@ -374,7 +375,7 @@ def test_several_deliverers_at_once_send_each_message_once(
     config = notify_config(None, webhook, OUTBOX_BATCH_SIZE=3)
     app = create_app(base_config(database_uri, **config))
     submit(app, 30)
-    reports: list[outbox.DeliveryReport] = []
+    reports: list[delivery.DeliveryReport] = []
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -403,7 +404,7 @@ def test_a_dead_deliverers_claim_is_respected_until_its_lease_ends(
     submit(app)
     now = datetime.now(UTC)
     with app.app_context():
-        claimed = outbox.claim("dead-worker", now, lambda: now, 10)
+        claimed = delivery.claim("dead-worker", now, lambda: now, 10)
         db.session.remove()
     assert len(claimed) == 2
     assert deliver(app, now=now + timedelta(seconds=60)).attempted == 0  # lease 120 s
@@ -477,8 +478,8 @@ def test_email_list_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("QUIZ_NOTIFY_EMAIL_FROM", "quiz@spa.example")
     app = create_app(base_config("sqlite://"))
     with app.app_context():
-        assert outbox.settings().email.recipients == ("desk@spa.example", "Owner@spa.example")
-        assert outbox.settings().channels == ("email",)
+        assert settings().email.recipients == ("desk@spa.example", "Owner@spa.example")
+        assert settings().channels == ("email",)
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from quiz import create_app
-from quiz.web.extensions import db
+from quiz.storage.database import db
 from tests.conftest import base_config, fresh_postgres_database, leads, valid_callback
 
 

@@ -11,8 +11,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from quiz import create_app
+from quiz.storage.database import db
 from quiz.storage.models import AuditLog, LeadEvent, OutboxMessage, StaffUser
-from quiz.web.extensions import db
 from tests.conftest import TEST_SECRET
 from tests.test_staff_support import (
     EMAIL,

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from quiz.settings import defaults
 from quiz.staff.passwords import common_passwords
+from quiz.storage.database import db
 from quiz.storage.models import AuditLog, StaffUser
-from quiz.web.extensions import db
 from tests.test_staff_support import EMAIL, PASSWORD, STAFF_CONFIG, cli, create_staff, sign_in
 
 

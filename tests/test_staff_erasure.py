@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
+from quiz.storage.database import db
 from quiz.storage.models import AuditLog, Lead, LeadEvent, OutboxMessage
-from quiz.web.extensions import db
 from tests.conftest import leads, valid_callback
 from tests.test_staff_support import (
     STAFF_CONFIG,

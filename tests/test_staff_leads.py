@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from quiz.storage.database import db
 from quiz.storage.models import LeadEvent
-from quiz.web.extensions import db
 from tests.test_staff_support import (
     EMAIL,
     STAFF_CONFIG,

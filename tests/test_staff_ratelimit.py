@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from quiz.web.extensions import db
+from quiz.storage.database import db
 from tests.conftest import TEST_SECRET
 from tests.test_staff_support import EMAIL, PASSWORD, create_staff
 

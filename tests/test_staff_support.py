@@ -15,8 +15,8 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from quiz.storage.database import db
 from quiz.storage.models import Lead
-from quiz.web.extensions import db
 
 FAST_HASH = "scrypt:1024:8:1"
 STAFF_CONFIG = {"STAFF_PASSWORD_METHOD": FAST_HASH}

@@ -6,7 +6,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import event, text
 
-from quiz.web.extensions import db
+from quiz.storage.database import db
 from tests.conftest import valid_callback
 
 

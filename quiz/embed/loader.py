@@ -23,7 +23,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, has_request_context, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from quiz.patient.params import mix_with_white, read_accent
+from quiz.domain.colour import mix_with_white, read_accent
 
 bp = Blueprint("embed", __name__)
 

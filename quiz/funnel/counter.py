@@ -200,7 +200,7 @@ STEP_LABELS = {
 
 def totals(since: date, until: date) -> dict[str, int]:
     """Each event's total over the days since..until (inclusive)."""
-    from quiz.web.extensions import db
+    from quiz.storage.database import db
 
     rows = db.session.execute(
         select(FunnelCount.event, FunnelCount.count).where(

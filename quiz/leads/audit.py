@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from quiz.storage.models import AuditLog, StaffUser, utcnow
+from quiz.domain.clock import utcnow
+from quiz.storage.database import write_transaction
+from quiz.storage.models import AuditLog, StaffUser
 
 CLI_ACTOR = "cli"
 
@@ -37,3 +39,19 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_export(
+    fmt: str,
+    filters: dict[str, Any],
+    row_count: int,
+    *,
+    staff: StaffUser | None = None,
+    actor: str | None = None,
+) -> None:
+    """Audit one export (CSV or XLSX, from the console or the CLI) in its own transaction."""
+    detail: dict[str, Any] = {"format": fmt, "filters": filters}
+    if actor == CLI_ACTOR:
+        detail["via"] = "cli"
+    with write_transaction() as tx:
+        record(tx, "export", staff=staff, actor=actor, detail=detail, row_count=row_count)

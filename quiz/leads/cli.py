@@ -6,10 +6,16 @@ from datetime import date, timedelta
 
 import click
 from flask import Flask, current_app
+from sqlalchemy import func, select
 
-from quiz.leads.export import LeadFilter, csv_lines, export_snapshot, iso, iter_leads, write_xlsx
+from quiz.domain.clock import iso, utcnow
+from quiz.leads.audit import CLI_ACTOR, record_export
+from quiz.leads.erasure import purge_older_than
+from quiz.leads.export import csv_lines, write_xlsx
+from quiz.leads.query import FIRST_DAY, LAST_DAY, LeadFilter, export_snapshot, iter_leads
 from quiz.storage.cli import DatabaseGroup
-from quiz.web.forms import FIRST_DAY, LAST_DAY
+from quiz.storage.database import db
+from quiz.storage.models import Lead
 
 leads_cli = DatabaseGroup("leads", help="Work with stored callback requests (leads).")
 
@@ -49,7 +55,7 @@ def export_command(since: date | None, until: date | None, fmt: str, output: str
         raise click.BadParameter("an Excel file needs -o FILE.xlsx.", param_hint="--output")
     where = LeadFilter(since=since, until=until)
     query, count = export_snapshot(where)
-    _audit_export(fmt, where, count)
+    record_export(fmt, where.describe(), count, actor=CLI_ACTOR)
     if fmt == "xlsx":
         with open(output, "wb") as out_file:
             write_xlsx(iter_leads(query), out_file)
@@ -65,21 +71,6 @@ def export_command(since: date | None, until: date | None, fmt: str, output: str
             out_file.write(line)
 
 
-def _audit_export(fmt: str, where: LeadFilter, count: int) -> None:
-    """Exports from the command line are audited too, with the actor "cli"."""
-    from quiz.leads.audit import CLI_ACTOR, record
-    from quiz.storage.database import write_transaction
-
-    with write_transaction() as tx:
-        record(
-            tx,
-            "export",
-            actor=CLI_ACTOR,
-            detail={"format": fmt, "filters": where.describe(), "via": "cli"},
-            row_count=count,
-        )
-
-
 @leads_cli.command("purge")
 @click.option(
     "--older-than",
@@ -91,13 +82,6 @@ def _audit_export(fmt: str, where: LeadFilter, count: int) -> None:
 @click.option("--dry-run", is_flag=True, help="Only say how many leads would be erased.")
 def purge_command(days: int | None, dry_run: bool) -> None:
     """Erase old leads with their history and queued notifications (retention)."""
-    from sqlalchemy import func, select
-
-    from quiz.leads.audit import CLI_ACTOR
-    from quiz.leads.erasure import purge_older_than
-    from quiz.storage.models import Lead, utcnow
-    from quiz.web.extensions import db
-
     if days is None:
         days = current_app.config.get("RETENTION_DAYS")
         if not days:

@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select, text
 
+from quiz.domain.clock import utcnow
 from quiz.leads import audit
-from quiz.storage.database import write_transaction
-from quiz.storage.models import Lead, StaffUser, utcnow
-from quiz.web.extensions import db
+from quiz.storage.database import db, write_transaction
+from quiz.storage.models import Lead, StaffUser
 
 PURGE_BATCH = 500  # short transactions: callbacks keep being stored during a purge
 

@@ -25,16 +25,11 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import Select, func, or_, select
-
-from quiz.storage.models import Lead
-from quiz.web.extensions import db
+from quiz.domain.clock import iso
 
 COLUMNS = (
     "id",
@@ -71,7 +66,6 @@ FREE_TEXT = {
     "referrer",
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-BATCH = 1000
 
 
 def neutralise(value: str) -> str:
@@ -79,15 +73,6 @@ def neutralise(value: str) -> str:
     if value and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
-
-
-def iso(moment: datetime | None) -> str:
-    """ISO 8601 in UTC with a Z, or empty."""
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:  # SQLite hands back naive datetimes; they were stored as UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def lead_values(lead: Any) -> dict[str, Any]:
@@ -130,108 +115,6 @@ def lead_row(lead: Any) -> list[str]:
         value = "" if value is None else str(value)
         cells.append(neutralise(value) if column in FREE_TEXT else value)
     return cells
-
-
-def _day_start(day: date, tz: tzinfo = UTC) -> datetime:
-    """Midnight starting `day` in `tz`, in UTC (SQLite compares the stored UTC text)."""
-    return datetime.combine(day, time.min, tz).astimezone(UTC)
-
-
-def _like(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, with its own wildcards escaped."""
-    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
-
-
-@dataclass(frozen=True)
-class LeadFilter:
-    """What the staff list shows and what the exports contain."""
-
-    status: str = ""
-    outcome: str = ""
-    since: date | None = None  # whole days in `tz`, inclusive
-    until: date | None = None
-    search: str = ""  # name, email or phone, anywhere in the value
-    tz: tzinfo = UTC  # the CLI uses UTC days; the staff console the spa's time zone
-
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        """Add this filter's conditions to a query over Lead."""
-        if self.status:
-            query = query.where(Lead.status == self.status)
-        if self.outcome:
-            query = query.where(Lead.outcome == self.outcome)
-        if self.since is not None:
-            query = query.where(Lead.created_at >= _day_start(self.since, self.tz))
-        if self.until is not None:
-            end = _day_start(self.until + timedelta(days=1), self.tz)
-            query = query.where(Lead.created_at < end)
-        if self.search:
-            text = self.search
-            conditions = [
-                Lead.name.ilike(_like(text), escape="\\"),
-                Lead.email.ilike(_like(text), escape="\\"),
-            ]
-            digits = re.sub(r"\D", "", text)
-            # "(301) 810-5740" finds +13018105740: phones are stored as E.164 digits.
-            if len(digits) >= 3 and re.fullmatch(r"[\d\s()+.\-]+", text):
-                conditions.append(Lead.phone.like(_like(digits), escape="\\"))
-            query = query.where(or_(*conditions))
-        return query
-
-    def describe(self) -> dict[str, Any]:
-        """The filter for the audit log: no search text, which may name a patient."""
-        found: dict[str, Any] = {}
-        for key in ("status", "outcome"):
-            if getattr(self, key):
-                found[key] = getattr(self, key)
-        if self.since:
-            found["since"] = self.since.isoformat()
-        if self.until:
-            found["until"] = self.until.isoformat()
-        if self.since or self.until:
-            found["time_zone"] = str(self.tz)
-        if self.search:
-            found["search"] = True
-        return found
-
-    def args(self) -> dict[str, str]:
-        """The filter as query-string arguments (for links that keep it)."""
-        values = {
-            "status": self.status,
-            "outcome": self.outcome,
-            "since": self.since.isoformat() if self.since else "",
-            "until": self.until.isoformat() if self.until else "",
-            "q": self.search,
-        }
-        return {k: v for k, v in values.items() if v}
-
-
-# Only what the export writes: plain rows load about three times faster than ORM objects.
-_EXPORTED = tuple(getattr(Lead, name) for name in COLUMNS)
-
-
-def leads_query(
-    since: date | None = None, until: date | None = None, *, where: LeadFilter | None = None
-) -> Select[Any]:
-    """The export rows of leads matching the filter (or created since..until), oldest first."""
-    where = where or LeadFilter(since=since, until=until)
-    return where.apply(select(*_EXPORTED)).order_by(Lead.id)
-
-
-def export_snapshot(where: LeadFilter) -> tuple[Select[Any], int]:
-    """The export query, fixed to the leads that exist now, and how many it will give.
-
-    The query stops at the newest id counted, so a lead stored while the file
-    streams does not make the audited row count wrong.
-    """
-    count, newest = db.session.execute(
-        where.apply(select(func.count(Lead.id), func.max(Lead.id)))
-    ).one()
-    return leads_query(where=where).where(Lead.id <= (newest or 0)), int(count)
-
-
-def iter_leads(query: Select[Any]) -> Iterator[Any]:
-    """Stream the rows in batches so memory does not grow with the table."""
-    yield from db.session.execute(query.execution_options(yield_per=BATCH))
 
 
 def csv_lines(leads: Iterable[Any]) -> Iterator[str]:
@@ -303,6 +186,5 @@ def write_xlsx(leads: Iterable[Any], target: str | IO[bytes]) -> int:
 
 
 def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:  # SQLite gives naive datetimes, stored as UTC
-        return moment
+    """Naive UTC, as Excel wants it (stored times are aware UTC)."""
     return moment.astimezone(UTC).replace(tzinfo=None)

@@ -11,9 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from quiz.domain.scoring import Result
 from quiz.notifications.outbox import queue_notifications
-from quiz.storage.database import write_transaction
+from quiz.storage.database import db, write_transaction
 from quiz.storage.models import Lead
-from quiz.web.extensions import db
 
 MAX_USER_AGENT = 400
 

@@ -15,9 +15,10 @@ import click
 from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from quiz.notifications import outbox
+from quiz.notifications import delivery, outbox
+from quiz.notifications.settings import settings
 from quiz.storage.cli import DatabaseGroup
-from quiz.web.extensions import db
+from quiz.storage.database import db
 
 outbox_cli = DatabaseGroup("outbox", help="Staff notifications: deliver, inspect, retry.")
 
@@ -30,18 +31,18 @@ ERROR_PAUSE_SECONDS = (1, 2, 5, 10, 30)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when there was nothing to do.")
 def deliver_command(loop: bool, quiet: bool) -> None:
     """Send every notification that is due (once, or for ever with --loop)."""
-    config = outbox.settings()
+    config = settings()
     if not config.channels:
         click.echo("No notification channel is configured (NOTIFY_EMAIL_TO, WEBHOOK_URL).")
-    worker = outbox.worker_name()
+    worker = delivery.worker_name()
     if not loop:
-        report = outbox.deliver_due(worker=worker)
+        report = delivery.deliver_due(worker=worker)
         db.session.remove()
         if report.attempted or report.skipped or not quiet:
             click.echo(_describe(report))
         return
 
-    logging.getLogger(outbox.__name__).setLevel(logging.INFO)
+    logging.getLogger(delivery.__name__).setLevel(logging.INFO)
     _log_to_stderr(current_app)
     stop = threading.Event()
 
@@ -56,7 +57,7 @@ def deliver_command(loop: bool, quiet: bool) -> None:
     errors = 0
     while not stop.is_set():
         try:
-            report = outbox.deliver_due(worker=worker)
+            report = delivery.deliver_due(worker=worker)
             errors = 0
         except SQLAlchemyError as err:
             # The database restarting must not end the deliverer.
@@ -84,7 +85,7 @@ def status_command() -> None:
         f"pending {counts['pending']}, delivered {counts['delivered']}, failed {counts['failed']}; "
         f"oldest due for {counts['oldest_due_seconds']} s"
     )
-    for message in outbox.failed_messages():
+    for message in outbox.undelivered(100, statuses=("failed",)):
         click.echo(
             f"failed #{message.id} lead {message.lead_id} {message.channel} "
             f"after {message.attempts} attempts: {message.last_error}"
@@ -102,7 +103,7 @@ def retry_command(message_ids: tuple[int, ...], all_failed: bool) -> None:
     click.echo(f"{count} notification(s) queued again.")
 
 
-def _describe(report: outbox.DeliveryReport) -> str:
+def _describe(report: delivery.DeliveryReport) -> str:
     return (
         f"delivered {report.delivered}, will retry {report.retrying}, "
         f"failed for good {report.failed}, left to another deliverer {report.skipped}"
@@ -110,7 +111,7 @@ def _describe(report: outbox.DeliveryReport) -> str:
 
 
 def _log_to_stderr(app: Flask) -> None:
-    logger = logging.getLogger(outbox.__name__)
+    logger = logging.getLogger(delivery.__name__)
     if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))

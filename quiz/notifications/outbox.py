@@ -1,61 +1,30 @@
-"""The outbox: staff notifications queued with the lead, delivered afterwards.
+"""The outbox: staff notifications queued with the lead, and what staff see of them.
 
 `queue_notifications` runs inside the lead's own write transaction, so a stored
-lead always has its notifications and a refused one has none. `deliver_due`
-(run by `flask outbox deliver`, a separate process) sends what is due:
-
-- claim: a short transaction marks a batch as leased to this deliverer
-  (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so deliverers never wait on each
-  other; on SQLite the write transaction itself is exclusive, which is as safe);
-- before each send the lease is renewed, and only if this deliverer still holds
-  it: one message is never in flight from two deliverers at once;
-- after each send the result is recorded at once: delivered, or a retry with
-  exponential backoff, or "failed" after OUTBOX_MAX_ATTEMPTS (staff see those);
-- a deliverer killed between sending and recording leaves a lease that runs
-  out; the message is sent again with the same idempotency key, which the
-  receiver uses to keep one copy (see quiz.notify).
+lead always has its notifications and a refused one has none. Sending is
+`quiz.notifications.delivery` (run by `flask outbox deliver`, its own process).
+Staff, `/healthz` and `flask outbox` read the counts here, and a failed message
+goes back in the queue through `retry_failed`, the one way to retry.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import secrets
-import socket
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, has_request_context, request
-from sqlalchemy import Row, func, or_, select, update
-from sqlalchemy.exc import OperationalError
+from flask import has_request_context, request
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from quiz.notifications.channels import (
-    DeliveryError,
-    PartialDelivery,
-    build_email,
-    send_email,
-    send_webhook,
-    webhook_body,
-)
+from quiz.domain.clock import iso
 from quiz.notifications.settings import settings
-from quiz.storage.database import write_transaction
+from quiz.storage.database import db, write_transaction
 from quiz.storage.models import Lead, OutboxMessage
-from quiz.web.extensions import db
 
 log = logging.getLogger(__name__)
-
-MAX_ERROR = 1000
-# Lead fields a webhook may carry when WEBHOOK_INCLUDE_LEAD_FIELDS is on.
-LEAD_FIELDS = (
-    "name", "phone", "email", "best_time", "outcome", "concern", "areas", "goal",
-    "source_url", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-)  # fmt: skip
 
 
 # --- queueing (inside the lead's transaction) -----------------------------------
@@ -69,7 +38,7 @@ def queue_notifications(session: Session, lead: Lead) -> None:
     # Only what staff need to find the lead; the answers stay in the database.
     common = {
         "lead_id": lead.id,
-        "created_at": _iso(lead.created_at),
+        "created_at": iso(lead.created_at),
         "staff_url": staff_link(lead.id),
     }
     for channel in channels:
@@ -93,273 +62,40 @@ def staff_link(lead_id: int) -> str:
     return f"{base}/staff/leads/{lead_id}"
 
 
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:  # SQLite hands back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-# --- delivery -------------------------------------------------------------------
-
-
-@dataclass
-class DeliveryReport:
-    delivered: int = 0
-    retrying: int = 0
-    failed: int = 0
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def attempted(self) -> int:
-        return self.delivered + self.retrying + self.failed
-
-
-def worker_name() -> str:
-    """This deliverer's name in `claimed_by`: host, pid and a random tag."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def deliver_due(
-    *,
-    worker: str | None = None,
-    now: datetime | None = None,
-    max_messages: int | None = None,
-) -> DeliveryReport:
-    """Claim and send every due message (or up to max_messages); return what happened.
-
-    `now` fixes the clock (tests); otherwise the wall clock is read at each step.
-    """
-    config = settings()
-    worker = worker or worker_name()
-    clock: Callable[[], datetime] = (lambda: now) if now else (lambda: datetime.now(UTC))
-    started = clock()
-    report = DeliveryReport()
-    down: set[str] = set()  # a channel that failed is not tried again in this run
-    while max_messages is None or report.attempted + report.skipped < max_messages:
-        wanted = config.batch_size
-        if max_messages is not None:
-            wanted = min(wanted, max_messages - report.attempted - report.skipped)
-        batch = claim(worker, started, clock, wanted, exclude=down)
-        if not batch:
-            break
-        for position, (message_id, channel) in enumerate(batch):
-            if channel in down:
-                release([m for m, c in batch[position:] if c == channel], worker)
-                continue
-            outcome = deliver_one(message_id, worker, clock)
-            if outcome in ("retrying", "failed"):
-                down.add(channel)
-            setattr(report, outcome, getattr(report, outcome) + 1)
-    return report
-
-
-def claim(
-    worker: str,
-    due_by: datetime,
-    clock: Callable[[], datetime],
-    limit: int,
-    *,
-    exclude: set[str] | frozenset[str] = frozenset(),
-) -> list[tuple[int, str]]:
-    """Lease up to `limit` due messages to `worker`; return their (id, channel)."""
-    now = clock()
-    query = (
-        select(OutboxMessage.id, OutboxMessage.channel)
-        .where(
-            OutboxMessage.status == "pending",
-            OutboxMessage.next_attempt_at <= due_by,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-        # PostgreSQL: rows another deliverer is claiming right now are skipped,
-        # not waited for. SQLite has no row locks (SQLAlchemy leaves this out);
-        # its BEGIN IMMEDIATE makes the whole claim exclusive instead.
-        .with_for_update(skip_locked=True)
-    )
-    if exclude:
-        query = query.where(OutboxMessage.channel.not_in(sorted(exclude)))
-    with write_transaction() as session:
-        rows = [(r.id, r.channel) for r in session.execute(query)]
-        if rows:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([r[0] for r in rows]))
-                .values(claimed_by=worker, claimed_until=now + _lease())
-            )
-    return rows
-
-
-def release(message_ids: list[int], worker: str) -> None:
-    """Give back leases without an attempt (their channel is down for this run)."""
-    if not message_ids:
-        return
-    with write_transaction() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.claimed_by == worker)
-            .values(claimed_by="", claimed_until=None)
-        )
-
-
-def deliver_one(message_id: int, worker: str, clock: Callable[[], datetime]) -> str:
-    """Send one claimed message and record the result: delivered|retrying|failed|skipped."""
-    job = _renew_and_load(message_id, worker, clock)
-    if job is None:
-        return "skipped"  # another deliverer took it over, or it is done already
-    message, lead = job
-    attempts = message.attempts + 1  # this one included
-    payload = json.loads(message.payload)
-    try:
-        _send(message.channel, payload, lead)
-    except PartialDelivery as err:
-        _record(message_id, clock, delivered=True, attempts=attempts, error=str(err))
-        log.warning("outbox message %s (lead %s): %s", message_id, message.lead_id, err)
-        return "delivered"
-    except DeliveryError as err:
-        final = attempts >= settings().max_attempts
-        _record(message_id, clock, delivered=False, attempts=attempts, error=str(err), final=final)
-        log.warning(
-            "outbox message %s (lead %s, %s) attempt %s failed: %s",
-            message_id, message.lead_id, message.channel, attempts, err,
-        )  # fmt: skip
-        return "failed" if final else "retrying"
-    _record(message_id, clock, delivered=True, attempts=attempts)
-    log.info("outbox message %s (lead %s, %s) delivered", message_id, message.lead_id,
-             message.channel)  # fmt: skip
-    return "delivered"
-
-
-def _renew_and_load(
-    message_id: int, worker: str, clock: Callable[[], datetime]
-) -> tuple[Row[Any], Row[Any] | None] | None:
-    with write_transaction() as session:
-        renewed = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == message_id,
-                OutboxMessage.claimed_by == worker,
-                OutboxMessage.status == "pending",
-            )
-            .values(claimed_until=clock() + _lease())
-        )
-        if renewed.rowcount != 1:
-            return None
-        # Plain rows, not ORM objects: the session's identity map may hold an old copy.
-        message = session.execute(
-            select(
-                OutboxMessage.channel,
-                OutboxMessage.payload,
-                OutboxMessage.attempts,
-                OutboxMessage.lead_id,
-            ).where(OutboxMessage.id == message_id)
-        ).one()
-        lead = None
-        webhook = settings().webhook
-        if message.channel == "webhook" and webhook and webhook.include_lead_fields:
-            columns = [getattr(Lead, name) for name in LEAD_FIELDS]
-            lead = session.execute(select(*columns).where(Lead.id == message.lead_id)).one()
-    return message, lead
-
-
-def _send(channel: str, payload: dict[str, Any], lead: Row[Any] | None) -> None:
-    config = settings()
-    if channel == "email" and config.email:
-        spa = current_app.extensions["quiz_spa"]
-        send_email(
-            config.email,
-            build_email(
-                config.email,
-                key=payload["key"],
-                spa_name=spa.name,
-                lead_id=payload["lead_id"],
-                created_at=payload["created_at"],
-                link=payload["staff_url"],
-            ),
-        )
-    elif channel == "webhook" and config.webhook:
-        fields = None
-        if lead is not None:
-            fields = dict(lead._mapping)
-            fields["areas"] = [a for a in fields["areas"].split(";") if a]
-        lead_info = {"id": payload["lead_id"], "created_at": payload["created_at"],
-                     "staff_url": payload["staff_url"]}  # fmt: skip
-        body = webhook_body(key=payload["key"], lead=lead_info, fields=fields)
-        send_webhook(config.webhook, payload["key"], body)
-    else:
-        raise DeliveryError(f"channel {channel!r} is not configured any more")
-
-
-def _record(
-    message_id: int,
-    clock: Callable[[], datetime],
-    *,
-    delivered: bool,
-    attempts: int,
-    error: str = "",
-    final: bool = False,
-) -> None:
-    """Record one attempt (the `attempts`-th) and release the lease."""
-    now = clock()
-    values: dict[str, Any] = {
-        "attempts": OutboxMessage.attempts + 1,
-        "claimed_by": "",
-        "claimed_until": None,
-    }
-    if error:
-        values["last_error"] = f"{_iso(now)} {error}"[:MAX_ERROR]
-    if delivered:
-        values.update(status="delivered", delivered_at=now)
-    else:
-        values["status"] = "failed" if final else "pending"
-        values["next_attempt_at"] = now + settings().backoff(attempts)
-    statement = (
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-        .values(**values)
-    )
-    # The send happened: try hard to record it, or it will be sent again later
-    # (harmless for a receiver that de-duplicates, but noisy).
-    for pause in (0.5, 1.0, 2.0, None):
-        try:
-            with write_transaction() as session:
-                session.execute(statement)
-            return
-        except OperationalError:
-            if pause is None:
-                raise
-            time.sleep(pause)
-
-
-def _lease() -> timedelta:
-    return timedelta(seconds=settings().lease_seconds)
-
-
 # --- for staff, health checks and the CLI ---------------------------------------
 
 
-def summary(now: datetime | None = None) -> dict[str, Any]:
-    """Counts by status and how long the oldest due message has waited (seconds)."""
-    now = now or datetime.now(UTC)
+def status_counts() -> dict[str, int]:
+    """How many messages are pending, failed and delivered."""
     counts = dict(
         db.session.execute(
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         ).all()
     )
+    return {status: counts.get(status, 0) for status in ("pending", "failed", "delivered")}
+
+
+def summary(now: datetime | None = None) -> dict[str, Any]:
+    """Counts by status and how long the oldest due message has waited (seconds)."""
+    now = now or datetime.now(UTC)
     oldest = db.session.execute(
         select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == "pending")
     ).scalar()
-    waiting = 0
-    if oldest is not None:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
-        waiting = max(0, int((now - oldest).total_seconds()))
-    return {
-        "pending": counts.get("pending", 0),
-        "failed": counts.get("failed", 0),
-        "delivered": counts.get("delivered", 0),
-        "oldest_due_seconds": waiting,
-    }
+    waiting = 0 if oldest is None else max(0, int((now - oldest).total_seconds()))
+    return {**status_counts(), "oldest_due_seconds": waiting}
+
+
+def undelivered(
+    limit: int = 200, statuses: tuple[str, ...] = ("pending", "failed")
+) -> list[OutboxMessage]:
+    """Messages not delivered (pending or failed, or only `statuses`), newest first."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status.in_(statuses))
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.execute(query).scalars())
 
 
 def failed_messages(limit: int = 100) -> list[OutboxMessage]:
@@ -373,19 +109,24 @@ def failed_messages(limit: int = 100) -> list[OutboxMessage]:
     return list(db.session.execute(query).scalars())
 
 
-def retry_failed(message_ids: list[int] | None = None) -> int:
-    """Put failed messages back in the queue (all, or the given ids); return how many."""
+def retry_failed(message_ids: list[int] | None = None, session: Session | None = None) -> int:
+    """Put failed messages back in the queue, due now, with fresh attempts; return how many.
+
+    All failed messages, or the given ids. With `session` (an open write
+    transaction) it runs in it, so a caller can record who asked in the same
+    transaction; otherwise it opens its own.
+    """
     statement = update(OutboxMessage).where(OutboxMessage.status == "failed")
     if message_ids is not None:
         statement = statement.where(OutboxMessage.id.in_(message_ids))
-    with write_transaction() as session:
-        result = session.execute(
-            statement.values(
-                status="pending",
-                attempts=0,
-                next_attempt_at=datetime.now(UTC),
-                claimed_by="",
-                claimed_until=None,
-            )
-        )
-    return result.rowcount
+    statement = statement.values(
+        status="pending",
+        attempts=0,
+        next_attempt_at=datetime.now(UTC),
+        claimed_by="",
+        claimed_until=None,
+    )
+    if session is not None:
+        return session.execute(statement).rowcount
+    with write_transaction() as tx:
+        return tx.execute(statement).rowcount

@@ -28,8 +28,7 @@ from quiz.leads.store import Consent, Contact, store_lead
 from quiz.patient.face_map import face_map
 from quiz.patient.forms import BEST_TIME_PHRASES, BEST_TIMES, CallbackForm
 from quiz.patient.params import QuizParams, read_params
-from quiz.web.extensions import db, limiter
-from quiz.web.headers import (
+from quiz.patient.tokens import (
     TokenError,
     check_form_token,
     is_cross_site_post,
@@ -37,6 +36,8 @@ from quiz.web.headers import (
     own_origin,
     token_to_show_again,
 )
+from quiz.storage.database import db
+from quiz.web.extensions import limiter
 
 bp = Blueprint("patient", __name__, url_prefix="/quiz")
 

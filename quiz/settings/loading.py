@@ -11,7 +11,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from flask import Flask
 
-from quiz.patient.params import MIN_CONTRAST, contrast_ratio, parse_hex_colour
+from quiz.domain.colour import MIN_CONTRAST, contrast_ratio, parse_hex_colour
 from quiz.settings import defaults
 from quiz.storage.database import default_sqlite_uri
 

@@ -39,13 +39,14 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from sqlalchemy import func, select
 
+from quiz.domain.clock import utcnow
 from quiz.leads import audit
 from quiz.staff import bp
 from quiz.staff.forms import EmptyForm, LoginForm
 from quiz.staff.passwords import burn_verification_time, verify_password
-from quiz.storage.database import write_transaction
-from quiz.storage.models import StaffUser, utcnow
-from quiz.web.extensions import db, limiter
+from quiz.storage.database import db, write_transaction
+from quiz.storage.models import StaffUser
+from quiz.web.extensions import limiter
 
 PUBLIC_ENDPOINTS = {"staff.login"}
 SIGNED_OUT_REASONS = {

@@ -16,13 +16,12 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select
 
+from quiz.domain.clock import iso, utcnow
 from quiz.leads import audit
-from quiz.leads.export import iso
 from quiz.staff.passwords import PasswordRejected, check_password, hash_password
 from quiz.storage.cli import DatabaseGroup
-from quiz.storage.database import write_transaction
-from quiz.storage.models import StaffUser, utcnow
-from quiz.web.extensions import db
+from quiz.storage.database import db, write_transaction
+from quiz.storage.models import StaffUser
 
 staff_cli = DatabaseGroup("staff", help="Manage staff accounts (there is no default account).")
 

@@ -8,18 +8,11 @@ from datetime import datetime
 from flask import Response, abort, send_file, stream_with_context
 
 from quiz.leads import audit
-from quiz.leads.export import (
-    XLSX_MIMETYPE,
-    LeadFilter,
-    csv_lines,
-    export_snapshot,
-    iter_leads,
-    write_xlsx,
-)
+from quiz.leads.export import XLSX_MIMETYPE, csv_lines, write_xlsx
+from quiz.leads.query import LeadFilter, export_snapshot, iter_leads
 from quiz.staff import bp
 from quiz.staff.auth import current_staff
 from quiz.staff.helpers import has_errors, read_filter, staff_tz
-from quiz.storage.database import write_transaction
 
 
 def _export_filter() -> LeadFilter:
@@ -42,14 +35,7 @@ def export_csv() -> Response:
     """The filtered leads as CSV, streamed (design §4 columns, formula-safe)."""
     where = _export_filter()
     query, count = export_snapshot(where)
-    with write_transaction() as tx:
-        audit.record(
-            tx,
-            "export",
-            staff=current_staff(),
-            detail={"format": "csv", "filters": where.describe()},
-            row_count=count,
-        )
+    audit.record_export("csv", where.describe(), count, staff=current_staff())
     body = stream_with_context(csv_lines(iter_leads(query)))
     response = Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{_download_name("csv")}"'
@@ -68,14 +54,7 @@ def export_xlsx() -> Response:
     except BaseException:
         spool.close()
         raise
-    with write_transaction() as tx:
-        audit.record(
-            tx,
-            "export",
-            staff=current_staff(),
-            detail={"format": "xlsx", "filters": where.describe()},
-            row_count=rows,
-        )
+    audit.record_export("xlsx", where.describe(), rows, staff=current_staff())
     return send_file(
         spool,
         mimetype=XLSX_MIMETYPE,

@@ -13,7 +13,7 @@ from quiz.funnel.counter import FunnelReport, recorder, report
 from quiz.staff import bp
 from quiz.staff.forms import PeriodForm
 from quiz.staff.helpers import staff_tz
-from quiz.web.extensions import db
+from quiz.storage.database import db
 
 DEFAULT_DAYS = 30
 CHART_WIDTH = 640

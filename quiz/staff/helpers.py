@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 import phonenumbers
@@ -10,11 +10,12 @@ from flask import Response, current_app, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from quiz.leads.export import LeadFilter, iso
+from quiz.domain.clock import iso, utcnow
+from quiz.leads.query import LeadFilter
 from quiz.patient.forms import BEST_TIMES
 from quiz.staff import bp
 from quiz.staff.forms import OUTCOME_LABELS, STATUS_LABELS, FilterForm, LoginForm
-from quiz.storage.models import Lead, utcnow
+from quiz.storage.models import Lead
 
 MESSAGES = {
     400: "That request wasn't quite right.",
@@ -30,15 +31,10 @@ def staff_tz() -> tzinfo:
     return current_app.extensions["staff_tz"]
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 @bp.app_template_filter("staff_age")
 def staff_age(moment: datetime, now: datetime | None = None) -> str:
     """How long ago, the way the front desk says it: "12 min ago", "3 h ago"."""
-    seconds = ((now or utcnow()) - aware(moment)).total_seconds()
+    seconds = ((now or utcnow()) - moment).total_seconds()
     minutes = int(seconds // 60)
     if minutes < 1:
         return "just now"
@@ -55,19 +51,19 @@ def staff_time(moment: datetime | None) -> str:
     """A time in the spa's zone, e.g. "2026-11-20 09:30 EST"."""
     if moment is None:
         return ""
-    return aware(moment).astimezone(staff_tz()).strftime("%Y-%m-%d %H:%M %Z")
+    return moment.astimezone(staff_tz()).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def is_stale(lead: Lead, now: datetime) -> bool:
     """A "new" lead nobody has called for longer than the configured threshold."""
     limit = current_app.config["STAFF_STALE_LEAD_MINUTES"] * 60
-    return lead.status == "new" and (now - aware(lead.created_at)).total_seconds() > limit
+    return lead.status == "new" and (now - lead.created_at).total_seconds() > limit
 
 
 @bp.app_template_filter("staff_iso")
 def staff_iso(moment: datetime | None) -> str:
     """ISO 8601 in UTC, for <time datetime>."""
-    return iso(aware(moment) if moment else None)
+    return iso(moment)
 
 
 @bp.app_template_filter("staff_phone")

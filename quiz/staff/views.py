@@ -18,14 +18,14 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from quiz.leads.export import LeadFilter
+from quiz.domain.clock import utcnow
+from quiz.leads.query import LeadFilter
 from quiz.staff import bp
 from quiz.staff.auth import current_staff, safe_next
 from quiz.staff.forms import STATUS_LABELS, EmptyForm, NoteForm, StatusForm
 from quiz.staff.helpers import answer_label, error_page, has_errors, read_filter
-from quiz.storage.database import write_transaction
-from quiz.storage.models import Lead, LeadEvent, StaffUser, utcnow
-from quiz.web.extensions import db
+from quiz.storage.database import db, write_transaction
+from quiz.storage.models import Lead, LeadEvent, StaffUser
 
 MAX_PAGE = 1_000_000
 

@@ -11,13 +11,57 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, event
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.types import TypeDecorator
 
-from quiz.web.extensions import db
+# Named constraints so migrations can alter them on SQLite (batch mode) and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# expire_on_commit=False: a view that just stored a lead can still read it
+# without another round trip to the database.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always an aware UTC datetime, on SQLite as on PostgreSQL.
+
+    SQLite keeps no time zone and hands back naive datetimes; this type puts
+    UTC back on them, so no caller ever converts. A naive datetime is refused on
+    the way in: it would be ambiguous.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UtcDateTime needs an aware datetime, got a naive one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 BUSY_TIMEOUT_MS = 10_000
 _BEGIN_OPTION = "sqlite_begin"

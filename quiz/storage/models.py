@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from quiz.web.extensions import db
+from quiz.domain.clock import utcnow
+from quiz.storage.database import UtcDateTime, db
 
 LEAD_STATUSES = ("new", "contacted", "booked", "closed", "do_not_contact")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Lead(db.Model):
@@ -22,10 +19,8 @@ class Lead(db.Model):
     __tablename__ = "lead"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="new")
 
     name: Mapped[str] = mapped_column(String(100))
@@ -38,7 +33,7 @@ class Lead(db.Model):
     goal: Mapped[str] = mapped_column(String(40))
     outcome: Mapped[str] = mapped_column(String(10))  # recomputed on the server
 
-    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    consent_at: Mapped[datetime] = mapped_column(UtcDateTime)
     consent_text_version: Mapped[str] = mapped_column(String(40))
     consent_text_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the text shown
     consent_text: Mapped[str] = mapped_column(Text)  # the exact text shown
@@ -73,7 +68,7 @@ class LeadEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
     )
@@ -92,8 +87,8 @@ class StaffUser(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # Bumped on password change or disable: sessions carrying an older value end.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -104,7 +99,7 @@ class AuditLog(db.Model):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
     )
@@ -125,12 +120,12 @@ class OutboxMessage(db.Model):
     payload: Mapped[str] = mapped_column(Text, default="")  # JSON
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 

@@ -7,7 +7,7 @@ import traceback
 from flask import Flask, Response, current_app, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from quiz.web.extensions import db
+from quiz.storage.database import db
 
 MESSAGES = {
     400: "Something in that request wasn't quite right.",

@@ -10,7 +10,6 @@ nothing else: a field sent as a file is simply missing, and gets the usual
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from flask import request
@@ -19,15 +18,12 @@ from flask_wtf.form import _Auto, _is_submitted
 from wtforms import Field
 from wtforms.validators import ValidationError
 
+from quiz.leads.query import FIRST_DAY, LAST_DAY
+
 # C0 controls but tab, newline and carriage return (which a note may hold), and DEL.
 # PostgreSQL refuses NUL outright; the others are never typed by a person.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 CONTROL_MESSAGE = "Please remove the unusual characters from this field."
-
-# The days a filter or export may name: wide enough for any real lead, narrow
-# enough that "the day after" is still a date.
-FIRST_DAY = date(1970, 1, 1)
-LAST_DAY = date(9998, 12, 31)
 
 
 class TextForm(FlaskForm):

@@ -1,105 +1,12 @@
-"""Security helpers for the cookie-less patient path and the response headers.
+"""Response headers for every page: a strict CSP, framing rules, no sniffing.
 
-The callback form cannot use session CSRF (no cookies on the patient path, and
-third-party cookies are blocked in iframes anyway). It is protected instead by:
-- a same-origin check on `Sec-Fetch-Site` / `Origin` (a cross-site page cannot
-  submit it from the patient's browser);
-- a signed, timestamped token issued with the form: tampered, too old, or sent
-  faster than a person could fill the form means refused;
-- a honeypot field (see `quiz.forms`).
+Widget pages (the patient blueprint, and any view that marks itself with
+`request.widget_page`) may be framed by EMBED_ORIGINS; nothing else may.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from dataclasses import dataclass
-
-from flask import Flask, Request, Response, current_app, request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-
-_TOKEN_SALT = "relax-or-fill.callback-form.v1"
-
-
-class TokenError(ValueError):
-    """The form token is unusable; `reason` is tampered, expired or too_fast."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class FormToken:
-    nonce: str
-    issued_at: float
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
-
-
-def issue_form_token() -> str:
-    """A fresh signed token for one showing of the callback form."""
-    return _serializer().dumps({"n": secrets.token_urlsafe(16)})
-
-
-def check_form_token(token: str, *, now: float | None = None) -> FormToken:
-    """Verify the token's signature and age; raise TokenError with the reason."""
-    config = current_app.config
-    try:
-        payload, issued = _serializer().loads(
-            token, max_age=config["FORM_MAX_AGE_SECONDS"], return_timestamp=True
-        )
-    except SignatureExpired:
-        raise TokenError("expired") from None
-    except BadSignature:
-        raise TokenError("tampered") from None
-    nonce = payload.get("n") if isinstance(payload, dict) else None
-    if not isinstance(nonce, str) or not nonce:
-        raise TokenError("tampered")
-    issued_at = issued.timestamp()
-    elapsed = (time.time() if now is None else now) - issued_at
-    if elapsed < float(config["MIN_FILL_SECONDS"]):
-        raise TokenError("too_fast")
-    return FormToken(nonce=nonce, issued_at=issued_at)
-
-
-def token_to_show_again(sent: str) -> str:
-    """The token for a form shown again: the one sent, if still good, else a fresh one.
-
-    Keeping it keeps the clock of the form the patient first opened, so a form
-    corrected and sent at once is not "too fast", and it stays one form, one lead.
-    """
-    try:
-        check_form_token(sent)
-    except TokenError as err:
-        return sent if err.reason == "too_fast" else issue_form_token()
-    return sent
-
-
-def own_origin(req: Request) -> str:
-    """This app's origin as the browser sees it (scheme://host[:port])."""
-    return f"{req.scheme}://{req.host}"
-
-
-def is_cross_site_post(req: Request) -> bool:
-    """True when the browser says the POST comes from another site or a null origin.
-
-    Browsers send `Sec-Fetch-Site` on every request; when it is there it is the
-    truth. Older browsers send only `Origin`. A request with neither comes from
-    a non-browser client, which the signed token still has to satisfy.
-    """
-    site = req.headers.get("Sec-Fetch-Site")
-    if site is not None:
-        return site != "same-origin"
-    origin = req.headers.get("Origin")
-    if origin is None:
-        return False
-    return origin != own_origin(req)
-
-
-# --- response headers --------------------------------------------------------
+from flask import Flask, Response, current_app, request
 
 _BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

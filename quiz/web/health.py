@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from quiz.notifications import outbox
-from quiz.web.extensions import db
+from quiz.storage.database import db
 
 bp = Blueprint("health", __name__)
 

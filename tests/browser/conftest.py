@@ -95,8 +95,8 @@ class LiveServer:
     app: Flask
 
     def leads(self) -> list[Lead]:
+        from quiz.storage.database import db
         from quiz.storage.models import Lead
-        from quiz.web.extensions import db
 
         with self.app.app_context():
             try:
@@ -108,8 +108,8 @@ class LiveServer:
                 db.session.remove()
 
     def clear_leads(self) -> None:
+        from quiz.storage.database import db
         from quiz.storage.models import Lead
-        from quiz.web.extensions import db
 
         with self.app.app_context():
             try:
@@ -132,7 +132,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     from werkzeug.serving import make_server
 
     from quiz import create_app
-    from quiz.web.extensions import db
+    from quiz.storage.database import db
 
     tmp = tmp_path_factory.mktemp("browser-db")
     app = create_app(

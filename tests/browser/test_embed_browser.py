@@ -189,7 +189,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     import flask_migrate
 
     from quiz import create_app
-    from quiz.web.extensions import db
+    from quiz.storage.database import db
 
     host = HostSite()
     servers = [_serve(host, "spa-site"), _serve(host, "foreign-site")]

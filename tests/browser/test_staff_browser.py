@@ -34,8 +34,8 @@ PAGE_IS_MARKED = "window.__staffMarker === 1"
 @pytest.fixture
 def desk_server(server: LiveServer) -> LiveServer:
     """The live server with a staff account and three leads."""
+    from quiz.storage.database import db
     from quiz.storage.models import StaffUser
-    from quiz.web.extensions import db
 
     with server.app.app_context():
         exists = db.session.execute(db.select(StaffUser.id)).first()

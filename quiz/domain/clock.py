@@ -1,0 +1,17 @@
+"""Time as the whole app reads and writes it: aware, in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime (what every stored time is)."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime | None) -> str:
+    """ISO 8601 in UTC with a Z, to the second, or "" for None."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
