@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=4)
     args = parser.parse_args()
 
-    from quiz.domain.content import load_content
+    from quiz.domain.content_file import load_content
     from quiz.domain.scoring import Answers, score
 
     now = load_content()

@@ -8,27 +8,27 @@ from typing import Any
 
 from flask import Flask
 
+from quiz import patient
+from quiz.domain.content_file import DEFAULT_CONTENT, load_content
+from quiz.embed import bundle, demo, loader
+from quiz.funnel.counter import register as register_funnel
+from quiz.leads import cli as leads_cli
+from quiz.notifications import cli as outbox_cli
+from quiz.notifications import settings as notification_settings
+from quiz.settings.loading import load_config
+from quiz.settings.spa import spa_from_config
+from quiz.staff import register as register_staff
+from quiz.storage.database import configure_engine, db
+from quiz.web import deployment, errors, health
+from quiz.web.extensions import csrf, limiter, migrate
+from quiz.web.headers import apply_security_headers
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, content, database, blueprints, CLI."""
     app = Flask(__name__, instance_relative_config=True)
-
-    from quiz.domain.content import DEFAULT_CONTENT, load_content
-    from quiz.embed import bundle as assets
-    from quiz.embed import demo
-    from quiz.embed import loader as embed
-    from quiz.funnel.counter import register as register_funnel
-    from quiz.leads import cli
-    from quiz.notifications import cli as outbox_cli
-    from quiz.notifications import settings as outbox_settings
-    from quiz.patient import views as patient
-    from quiz.settings.loading import load_config
-    from quiz.settings.spa import spa_from_config
-    from quiz.staff import register as register_staff
-    from quiz.storage.database import configure_engine, db
-    from quiz.web import deployment, errors, health
-    from quiz.web.extensions import csrf, limiter, migrate
-    from quiz.web.headers import apply_security_headers
 
     load_config(app, test_config)
     # Content and spa details are checked once here: a broken file stops start-up.
@@ -36,27 +36,25 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["QUIZ_CONTENT_FILE"] or DEFAULT_CONTENT
     )
     app.extensions["quiz_spa"] = spa_from_config(app.config)
-    outbox_settings.init_app(app)  # notification settings
+    notification_settings.init_app(app)
     deployment.init_app(app)  # ProxyFix hops, TRUSTED_HOSTS
 
     db.init_app(app)
-    migrate.init_app(
-        app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True
-    )
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     configure_engine(app)
 
-    assets.register(app)
-    embed.register(app)  # /embed.js and the themed stylesheet
+    bundle.register(app)  # /quiz/widget.js
+    loader.register(app)  # /embed.js and the themed stylesheet
     app.register_blueprint(demo.bp)
     app.register_blueprint(patient.bp)
     csrf.exempt(patient.bp)  # cookie-less; protected by its own signed token
     register_funnel(app)  # anonymous step counts on the patient path
     register_staff(app)  # /staff console and `flask staff`
     errors.register(app)
-    cli.register(app)
     app.register_blueprint(health.bp)
+    leads_cli.register(app)
     outbox_cli.register(app)
     app.after_request(apply_security_headers)
 

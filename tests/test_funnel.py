@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
 from quiz import create_app
-from quiz.funnel.counter import EVENTS, recorder, report
+from quiz.funnel.counter import EVENTS, recorder
+from quiz.funnel.report import report
 from quiz.storage.database import db
 from quiz.storage.models import FunnelCount
 from tests.conftest import RESULT_QUERY, TEST_SECRET, valid_callback

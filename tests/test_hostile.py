@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from quiz.patient.forms import BEST_TIMES
+from quiz.domain.callback import BEST_TIMES
 from quiz.storage.database import db
 from quiz.storage.models import Lead, OutboxMessage
 from tests.conftest import IN_CI, callback_fields, callback_page, leads

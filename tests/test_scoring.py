@@ -13,7 +13,7 @@ from itertools import combinations
 
 import pytest
 
-from quiz.domain.content import load_content
+from quiz.domain.content_file import load_content
 from quiz.domain.scoring import AnswerError, Answers, Result, parse_answers, score
 
 CONTENT = load_content()

@@ -27,15 +27,14 @@ import atexit
 import os
 import threading
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from flask import Flask, Response, request
-from sqlalchemy import select
+from flask import Flask, Response, current_app, request
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from quiz.domain.content import OUTCOMES
+from quiz.storage.database import write_transaction
 from quiz.storage.models import FunnelCount
 
 STEPS = ("intro", "concern", "area", "goal", "result", "form")
@@ -109,8 +108,6 @@ class FunnelRecorder:
 
 
 def _upsert(counts: Counter[tuple[date, str]]) -> None:
-    from quiz.storage.database import write_transaction
-
     with write_transaction() as session:
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -129,8 +126,6 @@ def recorder(app: Flask) -> FunnelRecorder:
 
 def record_event(event: str) -> None:
     """Count an event from inside a request; a failure is logged, never raised."""
-    from flask import current_app
-
     try:
         recorder(current_app).record(event)
     except Exception:  # counting must never break a patient's page
@@ -149,86 +144,3 @@ def register(app: Flask) -> None:
     app.extensions["quiz_funnel"] = FunnelRecorder(app)
     # Per app, not on the shared Blueprint object: it runs for the patient's pages only.
     app.after_request_funcs.setdefault("patient", []).append(_count_step_view)
-
-
-# --- reporting ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    key: str
-    label: str
-    views: int
-    exits: int  # left at this step: its views minus the next step's
-
-    @property
-    def drop_off(self) -> float | None:
-        """Exits ÷ views, or None when nobody reached the step."""
-        return self.exits / self.views if self.views else None
-
-
-@dataclass(frozen=True)
-class FunnelReport:
-    since: date
-    until: date
-    steps: tuple[Step, ...]
-    outcomes: dict[str, int]
-    shown: int  # the widget was shown (intro)
-    started: int
-    callbacks: int
-
-    @property
-    def conversion(self) -> float | None:
-        """Callbacks ÷ patients who started the quiz."""
-        return self.callbacks / self.started if self.started else None
-
-    @property
-    def conversion_from_shown(self) -> float | None:
-        return self.callbacks / self.shown if self.shown else None
-
-
-STEP_LABELS = {
-    "intro": "Saw the widget",
-    "concern": "Started: question 1 (concern)",
-    "area": "Question 2 (where)",
-    "goal": "Question 3 (goal)",
-    "result": "Saw a result",
-    "form": "Opened the callback form",
-    "callback": "Asked for a callback",
-}
-
-
-def totals(since: date, until: date) -> dict[str, int]:
-    """Each event's total over the days since..until (inclusive)."""
-    from quiz.storage.database import db
-
-    rows = db.session.execute(
-        select(FunnelCount.event, FunnelCount.count).where(
-            FunnelCount.day >= since, FunnelCount.day <= until
-        )
-    )
-    found: Counter[str] = Counter()
-    for event, count in rows:
-        found[event] += count
-    return {event: found.get(event, 0) for event in EVENTS}
-
-
-def report(since: date, until: date) -> FunnelReport:
-    """The funnel for a period: views per step, exits, drop-off and conversion."""
-    counts = totals(since, until)
-    chain = [*(f"view:{s}" for s in STEPS), "callback"]
-    keys = [*STEPS, "callback"]
-    steps = []
-    for i, key in enumerate(keys):
-        views = counts[chain[i]]
-        following = counts[chain[i + 1]] if i + 1 < len(chain) else views
-        steps.append(Step(key, STEP_LABELS[key], views, max(views - following, 0)))
-    return FunnelReport(
-        since=since,
-        until=until,
-        steps=tuple(steps),
-        outcomes={o: counts[f"outcome:{o}"] for o in OUTCOMES},
-        shown=counts["view:intro"],
-        started=counts["view:concern"],
-        callbacks=counts["callback"],
-    )

@@ -12,22 +12,9 @@ from flask import current_app
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from quiz.domain.callback import BEST_TIMES
 from quiz.web.forms import TextForm
 
-BEST_TIMES = {
-    "anytime": "Any time",
-    "morning": "Morning (9 am to noon)",
-    "afternoon": "Afternoon (noon to 5 pm)",
-    "evening": "Early evening (5 to 7 pm)",
-}
-# How the thank-you sentence names each choice.
-BEST_TIME_PHRASES = {
-    "anytime": "at any time of day, as you said suits you",
-    "morning": "in the morning",
-    "afternoon": "in the afternoon",
-    "evening": "in the early evening",
-}
-HONEYPOT = "website"
 # What a ticked checkbox sends (ours sends "yes"; "on" is the browser default).
 CONSENT_VALUES = {"yes", "on", "true", "1", "y"}
 MAX_NAME = 100

@@ -2,14 +2,18 @@
 
 Every view here needs a signed-in, active staff account (see `auth`), every
 POST carries Flask-WTF's CSRF token, and every response is `no-store` and may
-not be framed (`quiz.security` gives non-widget pages `frame-ancestors 'none'`
+not be framed (`quiz.web.headers` gives non-widget pages `frame-ancestors 'none'`
 and `X-Frame-Options: DENY`).
 """
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from flask import Blueprint, Flask
 from werkzeug.routing import IntegerConverter
+
+from quiz.settings.loading import ConfigError
 
 
 class RowId(IntegerConverter):
@@ -21,16 +25,13 @@ class RowId(IntegerConverter):
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
+# The views register themselves on bp.
 from quiz.staff import auth, exports, funnel_views, helpers, outbox_views, views  # noqa: E402,F401
+from quiz.staff.cli import staff_cli  # noqa: E402
 
 
 def register(app: Flask) -> None:
     """Register the staff blueprint and the `flask staff` commands."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from quiz.settings.loading import ConfigError
-    from quiz.staff.cli import staff_cli
-
     name = app.config.get("STAFF_TIMEZONE") or "UTC"
     try:
         app.extensions["staff_tz"] = ZoneInfo(name)

@@ -9,7 +9,8 @@ from flask import current_app, make_response, request
 from flask import render_template as render
 from werkzeug.wrappers import Response
 
-from quiz.funnel.counter import FunnelReport, recorder, report
+from quiz.funnel.counter import recorder
+from quiz.funnel.report import FunnelReport, report
 from quiz.staff import bp
 from quiz.staff.forms import PeriodForm
 from quiz.staff.helpers import staff_tz

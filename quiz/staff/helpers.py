@@ -10,9 +10,9 @@ from flask import Response, current_app, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from quiz.domain.callback import BEST_TIMES
 from quiz.domain.clock import iso, utcnow
 from quiz.leads.query import LeadFilter
-from quiz.patient.forms import BEST_TIMES
 from quiz.staff import bp
 from quiz.staff.forms import OUTCOME_LABELS, STATUS_LABELS, FilterForm, LoginForm
 from quiz.storage.models import Lead

@@ -19,6 +19,7 @@ from flask import (
 from sqlalchemy import func, select
 
 from quiz.domain.clock import utcnow
+from quiz.leads.erasure import erase_lead
 from quiz.leads.query import LeadFilter
 from quiz.staff import bp
 from quiz.staff.auth import current_staff, safe_next
@@ -190,8 +191,6 @@ def set_note(lead_id: int) -> Response:
 @bp.route("/leads/<id:lead_id>/erase", methods=["GET", "POST"])
 def erase(lead_id: int) -> Response | str:
     """Ask to confirm, then erase the lead and everything queued about it."""
-    from quiz.leads.erasure import erase_lead
-
     found = db.get_or_404(Lead, lead_id)
     form = EmptyForm()
     if form.validate_on_submit():

@@ -1,33 +1,23 @@
-"""The patient's path: intro, three questions, result, callback request.
+"""The callback request: the form (one step from the result), and storing the lead.
 
-Every GET is a pure function of its URL (plus `HX-Request`): the full page for a
-browser, only the step's fragment for htmx. Nothing here reads or sets a cookie.
+The form carries a signed, time-stamped token (quiz.patient.tokens), so it is
+never cached; the result it comes from stays cacheable. A form shown again keeps
+the token it was sent with, so its clock runs from the first showing.
 """
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlencode
-
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    make_response,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Response, abort, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from quiz.domain.content import Content
-from quiz.domain.scoring import AnswerError, Answers, Result, parse_answers, score
+from quiz.domain.callback import BEST_TIME_PHRASES, BEST_TIMES
+from quiz.domain.scoring import AnswerError, Result
 from quiz.funnel.counter import record_event
 from quiz.leads.store import Consent, Contact, store_lead
-from quiz.patient.face_map import face_map
-from quiz.patient.forms import BEST_TIME_PHRASES, BEST_TIMES, CallbackForm
+from quiz.patient import bp
+from quiz.patient.forms import CallbackForm
 from quiz.patient.params import QuizParams, read_params
+from quiz.patient.rendering import content, problem, render_step, scored, step_url, wants_fragment
 from quiz.patient.tokens import (
     TokenError,
     check_form_token,
@@ -39,9 +29,6 @@ from quiz.patient.tokens import (
 from quiz.storage.database import db
 from quiz.web.extensions import limiter
 
-bp = Blueprint("patient", __name__, url_prefix="/quiz")
-
-STEPS = ("concern", "area", "goal")
 TOKEN_MESSAGES = {
     "too_fast": "That was very quick! Please check your details and press the button again.",
     "expired": "This form was open for a long time. Please check your details and send it again.",
@@ -49,152 +36,12 @@ TOKEN_MESSAGES = {
 }
 
 
-@bp.app_template_global()
-def step_url(endpoint: str, params: QuizParams, upto: str = "goal") -> str:
-    """URL of a quiz step carrying the answers up to `upto` and the tracking values."""
-    query = urlencode(params.query(upto=upto))
-    return url_for(endpoint) + (f"?{query}" if query else "")
-
-
-def content() -> Content:
-    return current_app.extensions["quiz_content"]
-
-
-def wants_fragment() -> bool:
-    """True for an htmx swap; a history restore needs the whole page."""
-    return "HX-Request" in request.headers and "HX-History-Restore-Request" not in request.headers
-
-
-def render_step(partial: str, status: int = 200, *, cache: bool = True, **context: Any) -> Response:
-    """Render the full page or, for htmx, just the partial; set caching headers."""
-    template = partial if wants_fragment() else "patient/page.html"
-    html = render_template(template, partial=partial, fragment=wants_fragment(), **context)
-    response = make_response(html, status)
-    response.vary.add("HX-Request")
-    response.vary.add("HX-History-Restore-Request")
-    if cache and status == 200:
-        response.cache_control.public = True
-        response.cache_control.max_age = current_app.config["QUIZ_CACHE_SECONDS"]
-        response.add_etag()
-        response.make_conditional(request)
-    else:
-        response.cache_control.no_store = True
-    return response
-
-
-def problem(message: str, params: QuizParams) -> Response:
-    """The 400 page: what was wrong with the link, and a way to start again."""
-    return render_step(
-        "patient/_problem.html", 400, title="Let's start that again", message=message, params=params
-    )
-
-
-@bp.get("/")
-def intro() -> Response:
-    """The widget's first screen: what the quiz is, and a start button."""
-    return render_step(
-        "patient/_intro.html", title=content().copy["intro_title"], params=read_params(request.args)
-    )
-
-
-@bp.get("/concern")
-def concern() -> Response:
-    """Question 1: what bothers you."""
-    return _question("concern")
-
-
-@bp.get("/area")
-def area() -> Response:
-    """Question 2: where on the face (one or more)."""
-    return _question("area")
-
-
-@bp.get("/goal")
-def goal() -> Response:
-    """Question 3: prevent, repair or both."""
-    return _question("goal")
-
-
-def _question(step: str) -> Response:
-    params = read_params(request.args)
-    index = STEPS.index(step)
-    try:
-        parse_answers(content(), params.concern, params.areas, params.goal, need=STEPS[:index])
-    except AnswerError as err:
-        if err.missing and STEPS.index(err.field) == index - 1:
-            # The previous question was sent without an answer: ask it again.
-            return _render_question(err.field, params, error=str(err), status=400)
-        return problem(str(err), params)
-    return _render_question(step, params)
-
-
-def _render_question(
-    step: str, params: QuizParams, *, error: str = "", status: int = 200
-) -> Response:
-    index = STEPS.index(step)
-    question = content().question(step)
-    selected = {"concern": {params.concern}, "area": set(params.areas), "goal": {params.goal}}[step]
-    nxt = STEPS[index + 1] if index + 1 < len(STEPS) else None
-    action = url_for(f"patient.{nxt}") if nxt else url_for("patient.result")
-    # Back links and hidden fields keep every answer, so going back and
-    # forth never loses one.
-    back = (
-        step_url(f"patient.{STEPS[index - 1]}", params)
-        if index
-        else step_url("patient.intro", params, "none")
-    )
-    return render_step(
-        "patient/_question.html",
-        status,
-        title=f"{question.title} (question {index + 1} of {len(STEPS)})",
-        question=question,
-        step_number=index + 1,
-        step_count=len(STEPS),
-        selected=selected,
-        action=action,
-        back=back,
-        carry=[(k, v) for k, v in params.query() if k != step],
-        error=error,
-        params=params,
-    )
-
-
-@bp.get("/result")
-def result() -> Response:
-    """The scored, explained result: a pure function of its URL, so it is cacheable."""
-    params = read_params(request.args)
-    try:
-        res = _scored(params)
-    except AnswerError as err:
-        if err.missing and err.field == "goal" and params.concern and params.areas:
-            return _render_question("goal", params, error=str(err), status=400)
-        return problem(str(err), params)
-    record_event(f"outcome:{res.outcome}")
-    spa = current_app.extensions["quiz_spa"]
-    return render_step(
-        "patient/_result.html",
-        title=content().outcomes[res.outcome].headline,
-        result=res,
-        params=params,
-        face_map=face_map(res),
-        booking_url=spa.booking_url(res.outcome),
-        callback_url=step_url("patient.callback_form", params),
-        back=step_url("patient.goal", params),
-    )
-
-
-def _scored(params: QuizParams) -> Result:
-    concern, areas, goal = parse_answers(content(), params.concern, params.areas, params.goal)
-    assert concern is not None and goal is not None
-    return score(content(), Answers(concern, areas, goal))
-
-
 @bp.get("/callback")
 def callback_form() -> Response:
     """The callback form for these answers: in the result for htmx, its own page without."""
     params = read_params(request.args)
     try:
-        res = _scored(params)
+        res = scored(params)
     except AnswerError as err:
         return problem(str(err), params)
     return _render_form(res, params, CallbackForm(formdata=None), token=issue_form_token())
@@ -246,7 +93,7 @@ def callback() -> Response:
         abort(403, "This form can only be sent from the quiz itself.")
     params = read_params(request.values)
     try:
-        res = _scored(params)
+        res = scored(params)
     except AnswerError as err:
         return _whole_widget(problem(str(err), params))
 
@@ -308,7 +155,7 @@ def database_unavailable(err: SQLAlchemyError) -> Response:
     spa = current_app.extensions["quiz_spa"]
     params = read_params(request.values)
     try:
-        res = _scored(params)
+        res = scored(params)
     except AnswerError:
         abort(503)
     notice = (

@@ -1,0 +1,262 @@
+"""Read the content file once, check every key, and freeze it into `Content`.
+
+A broken file raises `ContentError` naming the file and the key, so start-up
+stops with a message an editor of the file can act on.
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from quiz.domain.content import (
+    MULTIPLE,
+    OUTCOMES,
+    QUESTION_IDS,
+    TREATMENTS,
+    Content,
+    ContentError,
+    Option,
+    Outcome,
+    Question,
+    Treatment,
+)
+
+DEFAULT_CONTENT = Path(__file__).resolve().parent.parent / "content" / "quiz.toml"
+
+# Copy keys the templates rely on; missing ones stop start-up rather than render blank.
+COPY_KEYS = (
+    "intro_title",
+    "intro_text",
+    "start",
+    "professional_note",
+    "prevent_vs_repair",
+    "goal_reason",
+    "callback_title",
+    "callback_intro",
+    "consent_text",
+    "consent_version",
+    "thanks_title",
+    "thanks_text",
+)
+# Copy texts the app fills in with str.format, and the names each may use.
+PLACEHOLDERS = {
+    "consent_text": {"spa_name"},
+    "thanks_text": {"spa_name", "window", "best_time"},
+}
+# Rules say which answers changed what the weights alone would say: {answers}.
+RULE_KEYS = ("added_relax", "added_fill", "dropped_relax", "dropped_fill")
+TREATMENT_KEYS = ("name", "what", "how", "where")
+OUTCOME_KEYS = ("headline", "summary")
+LEAD_KEYS = {"relax": "lead_relax", "fill": "lead_fill", "even": "lead_even"}
+
+
+class _Reader:
+    """Typed access to the parsed TOML that reports the dotted key on error."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> ContentError:
+        return ContentError(f"{self.source}: {key}: {problem}")
+
+    def table(self, data: Any, key: str) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise self.fail(key, "must be a table")
+        return data
+
+    def text(self, data: dict[str, Any], key: str, path: str, *, required: bool = True) -> str:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(f"{path}.{key}", "missing text")
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(f"{path}.{key}", f"must be text, got {value!r}")
+        value = value.strip()
+        if required and not value:
+            raise self.fail(f"{path}.{key}", "missing text (it is empty)")
+        return value
+
+    def number(self, data: dict[str, Any], key: str, path: str) -> float:
+        value = data.get(key, 0)
+        # bool is an int subclass in Python; `relax = true` is a mistake, not a 1.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(f"{path}.{key}", f"weight must be a number, got {value!r}")
+        if value < 0:
+            raise self.fail(f"{path}.{key}", f"weight must not be negative, got {value!r}")
+        return float(value)
+
+
+def load_content(path: str | Path = DEFAULT_CONTENT) -> Content:
+    """Read and validate the content file; raise ContentError naming file and key."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ContentError(f"{source}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ContentError(f"{source}: not valid TOML: {exc}") from None
+    return parse_content(raw, source)
+
+
+def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
+    """Validate parsed TOML into frozen Content."""
+    r = _Reader(source)
+    margin = r.number(raw, "margin", "content") if "margin" in raw else 1.0
+
+    questions_raw = raw.get("questions")
+    if not isinstance(questions_raw, list) or not questions_raw:
+        raise r.fail("questions", "missing: the file needs [[questions]] entries")
+    seen_questions: set[str] = set()
+    questions: list[Question] = []
+    for i, q_raw in enumerate(questions_raw):
+        q_raw = r.table(q_raw, f"questions[{i}]")
+        qid = r.text(q_raw, "id", f"questions[{i}]")
+        qpath = f"questions.{qid}"
+        if qid in seen_questions:
+            raise r.fail(qpath, "duplicate question id")
+        if qid not in QUESTION_IDS:
+            raise r.fail(qpath, f"unknown question id; expected one of {', '.join(QUESTION_IDS)}")
+        seen_questions.add(qid)
+        questions.append(_parse_question(r, q_raw, qid, qpath))
+    missing = [q for q in QUESTION_IDS if q not in seen_questions]
+    if missing:
+        raise r.fail("questions", f"missing question(s): {', '.join(missing)}")
+    questions.sort(key=lambda q: QUESTION_IDS.index(q.id))
+
+    for opt in questions[1].options:
+        if opt.leaning == "both":
+            # Each area must point one way: the per-area advice is built on it.
+            raise r.fail(
+                f"questions.area.options.{opt.id}",
+                "an area's relax and fill weights must differ",
+            )
+
+    treatments_raw = r.table(raw.get("treatments", {}), "treatments")
+    treatments = {}
+    for tid in TREATMENTS:
+        t_raw = (
+            r.table(treatments_raw.get(tid), f"treatments.{tid}") if tid in treatments_raw else None
+        )
+        if t_raw is None:
+            raise r.fail(f"treatments.{tid}", "missing text")
+        products = t_raw.get("products")
+        if (
+            not isinstance(products, list)
+            or not products
+            or not all(isinstance(p, str) and p.strip() for p in products)
+        ):
+            raise r.fail(f"treatments.{tid}.products", "must be a non-empty list of names")
+        treatments[tid] = Treatment(
+            id=tid,
+            products=tuple(p.strip() for p in products),
+            **{k: r.text(t_raw, k, f"treatments.{tid}") for k in TREATMENT_KEYS},
+        )
+
+    outcomes_raw = r.table(raw.get("outcomes", {}), "outcomes")
+    outcomes = {}
+    for oid in OUTCOMES:
+        if oid not in outcomes_raw:
+            raise r.fail(f"outcomes.{oid}", "missing text")
+        o_raw = r.table(outcomes_raw[oid], f"outcomes.{oid}")
+        leads = (
+            {k: r.text(o_raw, key, f"outcomes.{oid}") for k, key in LEAD_KEYS.items()}
+            if oid == "both"
+            else {}
+        )
+        outcomes[oid] = Outcome(
+            id=oid,
+            leads=leads,
+            **{k: r.text(o_raw, k, f"outcomes.{oid}") for k in OUTCOME_KEYS},
+        )
+
+    rules_raw = r.table(raw.get("rules", {}), "rules")
+    rules = {k: r.text(rules_raw, k, "rules") for k in RULE_KEYS}
+    for k in RULE_KEYS:
+        _check_placeholders(r, f"rules.{k}", rules[k], {"answers"})
+    copy_raw = r.table(raw.get("copy", {}), "copy")
+    copy = {k: r.text(copy_raw, k, "copy") for k in COPY_KEYS}
+    # Optional extra copy keys are kept as text too, so templates can grow.
+    for k in copy_raw:
+        if k not in copy:
+            copy[k] = r.text(copy_raw, k, "copy")
+    for k, names in PLACEHOLDERS.items():
+        _check_placeholders(r, f"copy.{k}", copy[k], names)
+
+    return Content(
+        source=source,
+        margin=margin,
+        questions=tuple(questions),
+        treatments=treatments,
+        outcomes=outcomes,
+        rules=rules,
+        copy=copy,
+    )
+
+
+def _parse_question(r: _Reader, q_raw: dict[str, Any], qid: str, qpath: str) -> Question:
+    options_raw = q_raw.get("options")
+    if not isinstance(options_raw, list) or not options_raw:
+        raise r.fail(f"{qpath}.options", "missing: a question needs [[questions.options]]")
+    seen: set[str] = set()
+    options = []
+    for j, o_raw in enumerate(options_raw):
+        o_raw = r.table(o_raw, f"{qpath}.options[{j}]")
+        oid = r.text(o_raw, "id", f"{qpath}.options[{j}]")
+        opath = f"{qpath}.options.{oid}"
+        if oid in seen:
+            raise r.fail(opath, "duplicate option id")
+        if not oid.replace("_", "").isalnum() or not oid.isascii() or oid != oid.lower():
+            raise r.fail(opath, "an option id must be lower-case letters, digits and _")
+        seen.add(oid)
+        common = {
+            "id": oid,
+            "label": r.text(o_raw, "label", opath),
+            "hint": r.text(o_raw, "hint", opath, required=False),
+            "relax": r.number(o_raw, "relax", opath),
+            "fill": r.number(o_raw, "fill", opath),
+        }
+        if qid == "goal":
+            # The goal never adds a treatment; it only shapes what the result says.
+            why_raw = r.table(o_raw.get("why"), f"{opath}.why")
+            why_by_outcome = {o: r.text(why_raw, o, f"{opath}.why") for o in OUTCOMES}
+            options.append(Option(**common, why="", why_by_outcome=why_by_outcome))
+            continue
+        treats: tuple[str, ...] = ()
+        if qid == "concern":
+            treats = _treatments(r, o_raw.get("treats"), f"{opath}.treats")
+        options.append(Option(**common, why=r.text(o_raw, "why", opath), treats=treats))
+    return Question(
+        id=qid,
+        title=r.text(q_raw, "title", qpath),
+        hint=r.text(q_raw, "hint", qpath, required=False),
+        multiple=MULTIPLE[qid],
+        options=tuple(options),
+    )
+
+
+def _treatments(r: _Reader, value: Any, key: str) -> tuple[str, ...]:
+    """A concern's `treats`: one or both of TREATMENTS, each once, in TREATMENTS' order."""
+    if not isinstance(value, list) or not value:
+        raise r.fail(key, 'must list the treatments the article ties to it, e.g. ["fill"]')
+    for item in value:
+        if item not in TREATMENTS:
+            raise r.fail(key, f"unknown treatment {item!r}; use relax or fill")
+    if len(set(value)) != len(value):
+        raise r.fail(key, "names a treatment twice")
+    return tuple(t for t in TREATMENTS if t in value)
+
+
+def _check_placeholders(r: _Reader, key: str, text: str, allowed: set[str]) -> None:
+    """Refuse a {placeholder} the app cannot fill (a typo would break every result page)."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise r.fail(key, f"braces do not match ({exc}); write {{{{ and }}}} for a brace") from None
+    for name in fields:
+        if name not in allowed:
+            raise r.fail(key, f"unknown placeholder {{{name}}}; use {', '.join(sorted(allowed))}")

@@ -1,0 +1,65 @@
+"""What every patient page shares: step URLs, the page-or-fragment rendering, the 400 page.
+
+Every GET is a pure function of its URL (plus `HX-Request`): the full page for a
+browser, only the step's fragment for htmx. Nothing here reads or sets a cookie.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, current_app, make_response, render_template, request, url_for
+
+from quiz.domain.content import Content
+from quiz.domain.scoring import Answers, Result, parse_answers, score
+from quiz.patient import bp
+from quiz.patient.params import QuizParams
+
+
+@bp.app_template_global()
+def step_url(endpoint: str, params: QuizParams, upto: str = "goal") -> str:
+    """URL of a quiz step carrying the answers up to `upto` and the tracking values."""
+    query = urlencode(params.query(upto=upto))
+    return url_for(endpoint) + (f"?{query}" if query else "")
+
+
+def content() -> Content:
+    """The quiz content loaded at start-up."""
+    return current_app.extensions["quiz_content"]
+
+
+def wants_fragment() -> bool:
+    """True for an htmx swap; a history restore needs the whole page."""
+    return "HX-Request" in request.headers and "HX-History-Restore-Request" not in request.headers
+
+
+def render_step(partial: str, status: int = 200, *, cache: bool = True, **context: Any) -> Response:
+    """Render the full page or, for htmx, just the partial; set caching headers."""
+    template = partial if wants_fragment() else "patient/page.html"
+    html = render_template(template, partial=partial, fragment=wants_fragment(), **context)
+    response = make_response(html, status)
+    response.vary.add("HX-Request")
+    response.vary.add("HX-History-Restore-Request")
+    if cache and status == 200:
+        response.cache_control.public = True
+        response.cache_control.max_age = current_app.config["QUIZ_CACHE_SECONDS"]
+        response.add_etag()
+        response.make_conditional(request)
+    else:
+        response.cache_control.no_store = True
+    return response
+
+
+def problem(message: str, params: QuizParams) -> Response:
+    """The 400 page: what was wrong with the link, and a way to start again."""
+    return render_step(
+        "patient/_problem.html", 400, title="Let's start that again", message=message, params=params
+    )
+
+
+def scored(params: QuizParams) -> Result:
+    """The scored result for complete answers; AnswerError for missing or unknown ones."""
+    concern, areas, goal = parse_answers(content(), params.concern, params.areas, params.goal)
+    assert concern is not None and goal is not None
+    return score(content(), Answers(concern, areas, goal))
