@@ -13,7 +13,6 @@ from flask import Flask
 
 from quiz.domain.colour import MIN_CONTRAST, contrast_ratio, parse_hex_colour
 from quiz.settings import defaults
-from quiz.storage.database import default_sqlite_uri
 
 # Values that people paste from examples; none of them is a secret.
 _PLACEHOLDER_KEYS = {"dev", "secret", "changeme", "change-me", "change_me", "your-secret-key", "x"}
@@ -35,7 +34,9 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if app.config.get("TESTING"):
         app.config["ENV"] = "testing"
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = default_sqlite_uri(app.instance_path)
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{app.instance_path}/quiz.db"  # the embedded default
+        )
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         # Plain HTTP on 127.0.0.1 in development: a Secure cookie would never come back.
         app.config["SESSION_COOKIE_SECURE"] = not is_development(app)

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, event
+from sqlalchemy import DateTime, Dialect, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -67,11 +67,6 @@ BUSY_TIMEOUT_MS = 10_000
 _BEGIN_OPTION = "sqlite_begin"
 
 
-def default_sqlite_uri(instance_path: str) -> str:
-    """The embedded default: a SQLite file in the instance folder."""
-    return f"sqlite:///{instance_path}/quiz.db"
-
-
 def configure_engine(app: Flask) -> None:
     """Install the SQLite connection settings on the app's engine."""
     with app.app_context():
@@ -113,9 +108,3 @@ def write_transaction() -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
-
-
-def engine_of(app: Flask) -> Engine:
-    """The app's engine (for health checks and benches)."""
-    with app.app_context():
-        return db.engine
