@@ -96,6 +96,7 @@ def settings_from_config(config: Mapping[str, Any], development: bool) -> Outbox
             secret=secret,
             timeout=_number(config, "WEBHOOK_TIMEOUT_SECONDS", float, 0.1, 300),
             include_lead_fields=bool(config.get("WEBHOOK_INCLUDE_LEAD_FIELDS")),
+            ca_file=str(config.get("WEBHOOK_CA_FILE") or ""),
         )
     base = str(config.get("STAFF_BASE_URL") or "").strip().rstrip("/")
     if base and urlsplit(base).scheme not in ("http", "https"):

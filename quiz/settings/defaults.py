@@ -111,6 +111,7 @@ SMTP_CA_FILE = ""  # a PEM bundle to trust instead of the system's (a private ma
 SMTP_TIMEOUT_SECONDS = 15
 WEBHOOK_URL = ""  # JSON POST, signed with WEBHOOK_SECRET (README, "Deployment")
 WEBHOOK_SECRET = ""
+WEBHOOK_CA_FILE = ""  # a PEM bundle to trust instead of the system's (a private receiver)
 WEBHOOK_TIMEOUT_SECONDS = 10
 # Adds name, phone, email, answers and source to the webhook: see the README's privacy note.
 WEBHOOK_INCLUDE_LEAD_FIELDS = False
