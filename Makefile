@@ -8,7 +8,7 @@ HTMX := quiz/static/vendor/htmx.min.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench docs clean
 
 setup: $(STAMP) $(HTMX)
 
@@ -52,6 +52,10 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# docs/configuration.md is generated from quiz/settings/schema.py (a test checks it is current).
+docs: setup
+	$(BIN)/python -m quiz.settings.docs --write
 
 bench: setup
 	$(BIN)/python bench/sizes.py

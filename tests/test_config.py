@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from quiz import create_app
-from quiz.settings.loading import ConfigError, parse_origins
+from quiz.settings import ConfigError
+from quiz.settings.checks import check_origins
 
 PRODUCTION = {"ENV": "production", "TESTING": False, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
 
@@ -64,7 +65,7 @@ def test_embed_origins_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 )
 def test_malformed_embed_origin_is_refused(value: object) -> None:
     with pytest.raises(ConfigError, match="EMBED_ORIGINS"):
-        parse_origins(value)
+        check_origins(value)
 
 
 def test_invalid_spa_phone_stops_start_up() -> None:

@@ -18,7 +18,8 @@ from markupsafe import escape
 from werkzeug.routing import IntegerConverter
 
 from quiz import create_app
-from quiz.settings.loading import ConfigError, parse_origins
+from quiz.settings import ConfigError
+from quiz.settings.checks import check_origins
 from tests.conftest import RESULT_QUERY, base_config, leads, valid_callback
 
 SPA = "https://www.myspa.com"
@@ -138,7 +139,7 @@ def test_without_embed_origins_only_the_app_itself_may_frame_the_widget(
     ],
 )
 def test_embed_origins_are_kept_as_browsers_write_origins(given: object, kept: list[str]) -> None:
-    assert parse_origins(given) == kept
+    assert check_origins(given) == kept
 
 
 @pytest.mark.parametrize(
@@ -158,7 +159,7 @@ def test_embed_origins_are_kept_as_browsers_write_origins(given: object, kept: l
 )
 def test_malformed_embed_origin_names_the_entry_and_the_fix(value: object, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
-        parse_origins(value)
+        check_origins(value)
 
 
 def test_malformed_embed_origins_stop_start_up(

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from quiz.settings import defaults
+from quiz.settings.schema import BY_NAME
 from quiz.staff.passwords import common_passwords
 from quiz.storage.database import db
 from quiz.storage.models import AuditLog, StaffUser
@@ -45,7 +45,7 @@ def test_create_reads_the_password_from_stdin_and_stores_only_a_hash(app: Flask)
 
 
 def test_the_default_hash_is_scrypt_with_owasp_parameters(app_config: dict[str, Any]) -> None:
-    assert defaults.STAFF_PASSWORD_METHOD == "scrypt:131072:8:1"  # N=2**17, r=8, p=1
+    assert BY_NAME["STAFF_PASSWORD_METHOD"].default == "scrypt:131072:8:1"  # N=2**17, r=8, p=1
 
 
 @pytest.mark.parametrize("app_config", [{}])  # the real default, once

@@ -16,7 +16,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 
 from quiz.notifications.channels import SmtpSettings, WebhookSettings
-from quiz.settings.loading import ConfigError, is_development
+from quiz.settings import ConfigError
+from quiz.settings.loading import is_development
 
 CHANNELS = ("email", "webhook")
 
@@ -61,9 +62,7 @@ def settings_from_config(config: Mapping[str, Any], development: bool) -> Outbox
         if not sender:
             raise ConfigError("NOTIFY_EMAIL_FROM must be set when NOTIFY_EMAIL_TO is.")
         _email_list([sender.rpartition("<")[2].rstrip(">")], "NOTIFY_EMAIL_FROM")
-        security = str(config.get("SMTP_SECURITY") or "starttls").lower()
-        if security not in ("starttls", "tls", "none"):
-            raise ConfigError(f"SMTP_SECURITY must be starttls, tls or none, got {security!r}.")
+        security = config["SMTP_SECURITY"]  # one of starttls, tls, none (quiz.settings.schema)
         host = str(config.get("SMTP_HOST") or "").strip()
         if not host:
             raise ConfigError("SMTP_HOST must be set when NOTIFY_EMAIL_TO is.")
@@ -71,12 +70,12 @@ def settings_from_config(config: Mapping[str, Any], development: bool) -> Outbox
             raise ConfigError("SMTP_SECURITY=none would send the SMTP password in clear text.")
         email = SmtpSettings(
             host=host,
-            port=_number(config, "SMTP_PORT", int, 1, 65535),
+            port=config["SMTP_PORT"],
             security=security,
             username=str(config.get("SMTP_USERNAME") or ""),
             password=str(config.get("SMTP_PASSWORD") or ""),
             ca_file=str(config.get("SMTP_CA_FILE") or ""),
-            timeout=_number(config, "SMTP_TIMEOUT_SECONDS", float, 0.1, 300),
+            timeout=config["SMTP_TIMEOUT_SECONDS"],
             sender=sender,
             recipients=recipients,
         )
@@ -94,7 +93,7 @@ def settings_from_config(config: Mapping[str, Any], development: bool) -> Outbox
         webhook = WebhookSettings(
             url=url,
             secret=secret,
-            timeout=_number(config, "WEBHOOK_TIMEOUT_SECONDS", float, 0.1, 300),
+            timeout=config["WEBHOOK_TIMEOUT_SECONDS"],
             include_lead_fields=bool(config.get("WEBHOOK_INCLUDE_LEAD_FIELDS")),
             ca_file=str(config.get("WEBHOOK_CA_FILE") or ""),
         )
@@ -109,12 +108,12 @@ def settings_from_config(config: Mapping[str, Any], development: bool) -> Outbox
         email=email,
         webhook=webhook,
         staff_base_url=base,
-        max_attempts=_number(config, "OUTBOX_MAX_ATTEMPTS", int, 1, 1000),
-        retry_base_seconds=_number(config, "OUTBOX_RETRY_BASE_SECONDS", float, 1, 86400),
-        retry_max_seconds=_number(config, "OUTBOX_RETRY_MAX_SECONDS", float, 1, 7 * 86400),
-        lease_seconds=_number(config, "OUTBOX_LEASE_SECONDS", float, 1, 86400),
-        batch_size=_number(config, "OUTBOX_BATCH_SIZE", int, 1, 1000),
-        poll_seconds=_number(config, "OUTBOX_POLL_SECONDS", float, 0.05, 3600),
+        max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
+        retry_base_seconds=config["OUTBOX_RETRY_BASE_SECONDS"],
+        retry_max_seconds=config["OUTBOX_RETRY_MAX_SECONDS"],
+        lease_seconds=config["OUTBOX_LEASE_SECONDS"],
+        batch_size=config["OUTBOX_BATCH_SIZE"],
+        poll_seconds=config["OUTBOX_POLL_SECONDS"],
     )
     slowest = max([c.timeout for c in (email, webhook) if c] or [0])
     if out.lease_seconds <= slowest:
@@ -136,16 +135,6 @@ def _email_list(value: Any, name: str) -> list[str]:
         except EmailNotValidError:
             raise ConfigError(f"{name}: {entry!r} is not an email address.") from None
     return addresses
-
-
-def _number(config: Mapping[str, Any], name: str, kind: type, low: float, high: float) -> Any:
-    try:
-        value = kind(config.get(name))
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {config.get(name)!r}.") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}.")
-    return value
 
 
 def _is_loopback(host: str) -> bool:

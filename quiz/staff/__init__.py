@@ -8,12 +8,10 @@ and `X-Frame-Options: DENY`).
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask
 from werkzeug.routing import IntegerConverter
-
-from quiz.settings.loading import ConfigError
 
 
 class RowId(IntegerConverter):
@@ -32,13 +30,8 @@ from quiz.staff.cli import staff_cli  # noqa: E402
 
 def register(app: Flask) -> None:
     """Register the staff blueprint and the `flask staff` commands."""
-    name = app.config.get("STAFF_TIMEZONE") or "UTC"
-    try:
-        app.extensions["staff_tz"] = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"STAFF_TIMEZONE {name!r} is not a time zone; use a name such as 'America/New_York'."
-        ) from None
+    # STAFF_TIMEZONE was checked at start-up (quiz.settings.checks).
+    app.extensions["staff_tz"] = ZoneInfo(app.config["STAFF_TIMEZONE"])
     app.url_map.converters["id"] = RowId
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)

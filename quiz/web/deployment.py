@@ -17,30 +17,15 @@ from flask import Flask, Response
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from quiz.settings.loading import ConfigError
-
 
 def init_app(app: Flask) -> None:
-    """Wrap the app in ProxyFix when PROXY_FIX_HOPS says so; normalise TRUSTED_HOSTS."""
-    try:
-        hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"PROXY_FIX_HOPS must be a whole number, got {app.config['PROXY_FIX_HOPS']!r}."
-        ) from None
-    if not 0 <= hops <= 5:
-        raise ConfigError(f"PROXY_FIX_HOPS must be between 0 and 5, got {hops}.")
+    """Wrap the app in ProxyFix when PROXY_FIX_HOPS says so (both settings are checked already)."""
+    hops = app.config["PROXY_FIX_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
     app.register_error_handler(SecurityError, _untrusted_host)
-    hosts = app.config.get("TRUSTED_HOSTS")
-    if isinstance(hosts, str):
-        hosts = [h.strip() for h in hosts.split(",")]
-    if hosts is not None:
-        hosts = [str(h).strip().lower() for h in hosts if str(h).strip()]
-        app.config["TRUSTED_HOSTS"] = hosts or None
 
 
 def _untrusted_host(_error: SecurityError) -> Response:

@@ -1,0 +1,100 @@
+"""Checks of single settings that need more than a type and a range.
+
+Each takes the value and returns it normalised, or raises ConfigError with a
+message that names the setting and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+
+from quiz.settings import ConfigError
+
+
+def check_origins(value: Any) -> list[str]:
+    """Validate EMBED_ORIGINS: a list (or JSON list) of scheme://host[:port] origins."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ConfigError(
+                f"EMBED_ORIGINS must be a JSON list of origins, got {value!r}; "
+                "for example QUIZ_EMBED_ORIGINS='[\"https://www.myspa.com\"]'"
+            ) from None
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"EMBED_ORIGINS must be a list of origins, got {value!r}")
+    origins = [_check_origin(entry) for entry in value]
+    return list(dict.fromkeys(origins))  # duplicates dropped, order kept
+
+
+def _check_origin(entry: Any) -> str:
+    problem = None
+    if not isinstance(entry, str) or not entry:
+        problem = "is not text"
+    else:
+        parts = urlsplit(entry)
+        if parts.scheme not in ("http", "https"):
+            problem = "must start with https:// (or http://)"
+        elif not parts.hostname or any(c in entry for c in " ;,'\"*"):
+            problem = "must be a plain origin such as https://www.myspa.com"
+        elif parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            problem = "must be an origin only: no path, query or credentials"
+        else:
+            try:
+                parts.port  # noqa: B018 - raises on a bad port
+            except ValueError:
+                problem = "has an invalid port"
+    if problem:
+        raise ConfigError(f"EMBED_ORIGINS entry {entry!r} {problem}")
+    return _normal_origin(urlsplit(entry))
+
+
+def _normal_origin(parts: SplitResult) -> str:
+    # Written the way browsers serialise an origin (what postMessage and CSP
+    # compare against): lower case, punycode host, no default port.
+    host = parts.hostname or ""
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ConfigError(f"EMBED_ORIGINS entry has an invalid host name: {host!r}") from None
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    port = parts.port
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def check_region(value: str) -> str:
+    """A region phonenumbers knows, such as US or GB."""
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(
+            f"PHONE_DEFAULT_REGION must be a two-letter region such as US, got {value!r}."
+        )
+    return region
+
+
+def check_time_zone(value: str) -> str:
+    """An IANA time zone name."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"STAFF_TIMEZONE {value!r} is not a time zone; use a name such as 'America/New_York'."
+        ) from None
+    return value
+
+
+def check_trusted_hosts(value: list[str] | str) -> list[str] | None:
+    """Host names, lower case; a comma-separated string is accepted too; empty means any."""
+    if isinstance(value, str):
+        value = value.split(",")
+    hosts = [str(h).strip().lower() for h in value if str(h).strip()]
+    return hosts or None
