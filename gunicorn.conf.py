@@ -2,7 +2,7 @@
 
 Every value can be changed from the environment (GUNICORN_*) or on the command
 line (`--workers 8` wins over this file). The app's own settings come from
-QUIZ_* variables and instance/config.py, as usual. See README, "Deployment".
+QUIZ_* variables and instance/config.py, as usual. See docs/operations.md, "Deployment".
 """
 
 from __future__ import annotations

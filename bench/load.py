@@ -527,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     try:
         result = run(options)
-    except Exception as err:  # noqa: BLE001 - a harness failure, reported as such
+    except Exception as err:  # a harness failure, reported as such
         print(f"load harness could not run: {err}", file=sys.stderr)
         return 2
     print(json.dumps(asdict(result), indent=2) if args.json else report(result))

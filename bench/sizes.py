@@ -1,4 +1,4 @@
-"""Transfer sizes of the patient path against design §8's budgets.
+"""Transfer sizes of the patient path against the budgets (bench/README.md).
 
 Three figures, each request measured raw and gzip-compressed (level 6, what a
 typical reverse proxy sends; brotli too when the `brotli` module is installed):
@@ -55,7 +55,7 @@ FIRST_QUESTION_BUDGET = 7 * KB
 WHOLE_QUIZ_BUDGET = 30 * KB
 WHOLE_QUIZ_REQUESTS = 7
 
-# The quiz as design §3 defines it: intro, then three questions, then the result.
+# The quiz's path: intro, then three questions, then the result.
 FIRST_QUESTION = "/quiz/concern"
 START = "/quiz/"
 LATER_STEPS = (
@@ -390,7 +390,7 @@ def print_report(mode: str, scenarios: list[Scenario]) -> None:
     compression = f"gzip level {GZIP_LEVEL}" + (
         f", brotli quality {BROTLI_QUALITY}" if with_br else ""
     )
-    print("Relax or Fill: transfer sizes against design §8")
+    print("Relax or Fill: transfer sizes against the budgets")
     print(f"app:   {mode}")
     print(f"sizes: response bodies, raw and {compression}; 1 KB = {KB:,} B; favicon aside")
     for number, scenario in enumerate(scenarios, 1):

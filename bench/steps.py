@@ -1,4 +1,4 @@
-"""In-process cost of each quiz step and of a callback (design §8: a step ≤ 0.5 ms).
+"""In-process cost of each quiz step and of a callback (budget: a step ≤ 0.5 ms).
 
 Calls the WSGI app directly (no test client, no network), so the figure is the
 server's own work per request. Uses a temporary, migrated SQLite file.

@@ -1,6 +1,6 @@
 """The widget's one script: htmx and our small widget.js, served as a single file.
 
-One file keeps the whole quiz within design §8's request budget (page,
+One file keeps the whole quiz within its request budget (page,
 stylesheet, script, then one request per step). htmx comes from the npm
 registry; the setup step copies it to quiz/static/vendor/ (it is not committed).
 The bundle is built once at start-up and served with a content hash in its URL,

@@ -8,7 +8,7 @@ and revalidated with its ETag.
 `GET /quiz/style.css` is quiz/static/quiz.css followed by the theme from
 configuration (THEME_*) as CSS custom properties, and, with `?accent=rrggbb`,
 the container's own accent. Theming rides in the one stylesheet the page
-already links, so it costs no extra request (design §8), needs no inline
+already links, so it costs no extra request, needs no inline
 `<style>` (the CSP stays `style-src 'self'`), and each page stays a pure
 function of its URL: the accent travels in the URL like the answers do.
 """

@@ -4,10 +4,12 @@ Each notification carries an idempotency key (the outbox message's `key`): in th
 email's Message-ID and `X-Quiz-Delivery` header, in the webhook's body (`id`) and
 its `X-Quiz-Delivery` and `Idempotency-Key` headers. A deliverer that dies after
 sending but before recording it sends the message again once its lease runs out;
-the receiver recognises the key and keeps one copy (README, "Deployment").
+the receiver recognises the key and keeps one copy (docs/operations.md, "The
+webhook and how to verify it").
 
 The webhook is signed with HMAC-SHA256 over `"{timestamp}.{body}"`; `verify_signature`
-is what a receiver runs (and what the tests run).
+is a receiver's check written in Python (the tests check the signature with their
+own code, from the documented scheme).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from werkzeug.routing import IntegerConverter
 class RowId(IntegerConverter):
     """A row id in a URL: a larger number is a 404, not a database overflow."""
 
-    def __init__(self, map, **kwargs) -> None:  # noqa: A002 - Werkzeug's signature
+    def __init__(self, map, **kwargs) -> None:  # `map` is Werkzeug's own name
         super().__init__(map, min=1, max=2**31 - 1, **kwargs)
 
 

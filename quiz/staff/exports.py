@@ -32,7 +32,7 @@ def _download_name(ext: str) -> str:
 
 @bp.get("/export.csv")
 def export_csv() -> Response:
-    """The filtered leads as CSV, streamed (design §4 columns, formula-safe)."""
+    """The filtered leads as CSV, streamed (the contract's columns, formula-safe)."""
     where = _export_filter()
     query, count = export_snapshot(where)
     audit.record_export("csv", where.describe(), count, staff=current_staff())
