@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import string
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,19 +112,12 @@ def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
     questions_raw = raw.get("questions")
     if not isinstance(questions_raw, list) or not questions_raw:
         raise r.fail("questions", "missing: the file needs [[questions]] entries")
-    seen_questions: set[str] = set()
     questions: list[Question] = []
-    for i, q_raw in enumerate(questions_raw):
-        q_raw = r.table(q_raw, f"questions[{i}]")
-        qid = r.text(q_raw, "id", f"questions[{i}]")
-        qpath = f"questions.{qid}"
-        if qid in seen_questions:
-            raise r.fail(qpath, "duplicate question id")
+    for q_raw, qid, qpath in _entries(r, questions_raw, "questions", "question"):
         if qid not in QUESTION_IDS:
             raise r.fail(qpath, f"unknown question id; expected one of {', '.join(QUESTION_IDS)}")
-        seen_questions.add(qid)
         questions.append(_parse_question(r, q_raw, qid, qpath))
-    missing = [q for q in QUESTION_IDS if q not in seen_questions]
+    missing = [q for q in QUESTION_IDS if q not in {q.id for q in questions}]
     if missing:
         raise r.fail("questions", f"missing question(s): {', '.join(missing)}")
     questions.sort(key=lambda q: QUESTION_IDS.index(q.id))
@@ -202,17 +196,10 @@ def _parse_question(r: _Reader, q_raw: dict[str, Any], qid: str, qpath: str) -> 
     options_raw = q_raw.get("options")
     if not isinstance(options_raw, list) or not options_raw:
         raise r.fail(f"{qpath}.options", "missing: a question needs [[questions.options]]")
-    seen: set[str] = set()
     options = []
-    for j, o_raw in enumerate(options_raw):
-        o_raw = r.table(o_raw, f"{qpath}.options[{j}]")
-        oid = r.text(o_raw, "id", f"{qpath}.options[{j}]")
-        opath = f"{qpath}.options.{oid}"
-        if oid in seen:
-            raise r.fail(opath, "duplicate option id")
+    for o_raw, oid, opath in _entries(r, options_raw, f"{qpath}.options", "option"):
         if not oid.replace("_", "").isalnum() or not oid.isascii() or oid != oid.lower():
             raise r.fail(opath, "an option id must be lower-case letters, digits and _")
-        seen.add(oid)
         common = {
             "id": oid,
             "label": r.text(o_raw, "label", opath),
@@ -237,6 +224,20 @@ def _parse_question(r: _Reader, q_raw: dict[str, Any], qid: str, qpath: str) -> 
         multiple=MULTIPLE[qid],
         options=tuple(options),
     )
+
+
+def _entries(
+    r: _Reader, items: list[Any], path: str, kind: str
+) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """Each table in a TOML array with its id and dotted path; a repeated id is an error."""
+    seen: set[str] = set()
+    for i, raw in enumerate(items):
+        table = r.table(raw, f"{path}[{i}]")
+        entry_id = r.text(table, "id", f"{path}[{i}]")
+        if entry_id in seen:
+            raise r.fail(f"{path}.{entry_id}", f"duplicate {kind} id")
+        seen.add(entry_id)
+        yield table, entry_id, f"{path}.{entry_id}"
 
 
 def _treatments(r: _Reader, value: Any, key: str) -> tuple[str, ...]:

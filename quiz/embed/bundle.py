@@ -9,26 +9,19 @@ so browsers and proxies may keep it for a year.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, request, url_for
+from flask import Blueprint, Flask, Response, current_app, url_for
+
+from quiz.embed.served import Served, versioned_response
 
 bp = Blueprint("assets", __name__)
 
 STATIC = Path(__file__).parent.parent / "static"
 PARTS = (STATIC / "vendor" / "htmx.min.js", STATIC / "widget.js")
-YEAR = 365 * 24 * 60 * 60
 
 
-@dataclass(frozen=True)
-class Bundle:
-    body: bytes
-    version: str
-
-
-def build_bundle(app: Flask) -> Bundle:
+def build_bundle(app: Flask) -> Served:
     """Concatenate the script parts; without htmx the quiz still works, as plain pages."""
     chunks = []
     for part in PARTS:
@@ -37,21 +30,14 @@ def build_bundle(app: Flask) -> Bundle:
         else:
             app.logger.warning("%s is missing (run `make setup`); the widget runs without it", part)
     body = b";\n".join(chunks)
-    return Bundle(body=body, version=hashlib.sha256(body).hexdigest()[:12])
+    return Served.of(body)
 
 
 @bp.get("/quiz/widget.js")
 def widget_js() -> Response:
     """htmx plus widget.js, one cacheable file."""
-    bundle: Bundle = current_app.extensions["quiz_bundle"]
-    response = Response(bundle.body, mimetype="text/javascript")
-    response.set_etag(bundle.version)
-    response.cache_control.public = True
-    # Only a URL carrying the current version may be cached for good.
-    response.cache_control.max_age = YEAR if request.args.get("v") == bundle.version else 300
-    if request.args.get("v") == bundle.version:
-        response.cache_control.immutable = True
-    return response.make_conditional(request)
+    bundle: Served = current_app.extensions["quiz_bundle"]
+    return versioned_response(bundle.body, "text/javascript", bundle.version)
 
 
 def register(app: Flask) -> None:

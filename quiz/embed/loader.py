@@ -15,8 +15,6 @@ function of its URL: the accent travels in the URL like the answers do.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from flask import Blueprint, Flask, Response, current_app, has_request_context, 
 from werkzeug.exceptions import HTTPException
 
 from quiz.domain.colour import mix_with_white, read_accent
+from quiz.embed.served import Served, versioned_response
 
 bp = Blueprint("embed", __name__)
 
@@ -31,18 +30,7 @@ STATIC = Path(__file__).parent.parent / "static"
 LOADER_SOURCE = STATIC / "embed.js"
 STYLESHEET_SOURCE = STATIC / "quiz.css"
 LOADER_MAX_AGE = 60 * 60
-YEAR = 365 * 24 * 60 * 60
 TINT_SHARE = 0.08  # how much accent is in the light background behind chosen answers
-
-
-@dataclass(frozen=True)
-class Served:
-    body: bytes
-    version: str
-
-
-def _served(body: bytes) -> Served:
-    return Served(body=body, version=hashlib.sha256(body).hexdigest()[:12])
 
 
 def shrink_script(source: str) -> str:
@@ -84,15 +72,7 @@ def stylesheet() -> Response:
     base: Served = current_app.extensions["quiz_stylesheet"]
     accent = read_accent(request.args.get("accent"))
     body = base.body + theme_rule(accent).encode() if accent else base.body
-    response = Response(body, mimetype="text/css")
-    response.set_etag(hashlib.sha256(body).hexdigest()[:16])
-    response.cache_control.public = True
-    # Only a URL carrying the current version may be cached for good.
-    current = request.args.get("v") == base.version
-    response.cache_control.max_age = YEAR if current else 300
-    if current:
-        response.cache_control.immutable = True
-    return response.make_conditional(request)
+    return versioned_response(body, "text/css", base.version)
 
 
 def stylesheet_url(accent: str | None = None) -> str:
@@ -103,7 +83,7 @@ def stylesheet_url(accent: str | None = None) -> str:
 
 def register(app: Flask) -> None:
     """Build the loader and the stylesheet once, register the routes and template values."""
-    app.extensions["quiz_loader"] = _served(
+    app.extensions["quiz_loader"] = Served.of(
         shrink_script(LOADER_SOURCE.read_text(encoding="utf-8")).encode()
     )
     css = (
@@ -111,7 +91,7 @@ def register(app: Flask) -> None:
         + "\n"
         + theme_rule(config=app.config)
     )
-    app.extensions["quiz_stylesheet"] = _served(css.encode())
+    app.extensions["quiz_stylesheet"] = Served.of(css.encode())
     app.register_blueprint(bp)
 
     @app.context_processor

@@ -54,17 +54,9 @@ COLUMNS = (
     "utm_content",
     "referrer",
 )
-FREE_TEXT = {
-    "name",
-    "email",
-    "source_url",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "referrer",
-}
+# Free text: the patient's own words and the page's URLs and tags (every column
+# from source_url on); everything else is validated (see the module docstring).
+FREE_TEXT = {"name", "email", *COLUMNS[COLUMNS.index("source_url") :]}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 

@@ -13,22 +13,13 @@ from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from quiz.domain.callback import BEST_TIMES
-from quiz.web.forms import TextForm
+from quiz.web.forms import TextForm, single_line, strip
 
 # What a ticked checkbox sends (ours sends "yes"; "on" is the browser default).
 CONSENT_VALUES = {"yes", "on", "true", "1", "y"}
 MAX_NAME = 100
 MAX_PHONE_INPUT = 40
 MAX_EMAIL = 254
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _no_control_characters(_form: TextForm, field: StringField) -> None:
-    if field.data and not field.data.isprintable():
-        raise ValidationError("Please remove the unusual characters from this field.")
 
 
 class CallbackForm(TextForm):
@@ -39,16 +30,16 @@ class CallbackForm(TextForm):
 
     name = StringField(
         "Your name",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired("Please tell us your name."),
             Length(max=MAX_NAME, message=f"Please keep your name under {MAX_NAME} characters."),
-            _no_control_characters,
+            single_line,
         ],
     )
     phone = StringField(
         "Phone number",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired("Please give a phone number we can call."),
             Length(max=MAX_PHONE_INPUT, message="That phone number is too long."),
@@ -56,7 +47,7 @@ class CallbackForm(TextForm):
     )
     email = StringField(
         "Email (optional)",
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=MAX_EMAIL, message="That email address is too long.")],
     )
     # Rendered as radio buttons from BEST_TIMES; checked in validate_best_time.
@@ -66,7 +57,7 @@ class CallbackForm(TextForm):
         false_values=(),
         validators=[DataRequired("Please tick the box so that we may call you.")],
     )
-    website = StringField("Leave this field empty", filters=[_strip])  # honeypot
+    website = StringField("Leave this field empty", filters=[strip])  # honeypot
     token = HiddenField()
 
     # Filled by validation: the number in E.164 form, the normalised email.

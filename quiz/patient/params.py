@@ -74,11 +74,11 @@ def read_tracking(values: MultiDict[str, str]) -> dict[str, str]:
     kept: dict[str, str] = {}
     for key in URL_KEYS:
         value = (values.get(key) or "").strip()
-        if value and len(value) <= MAX_URL and _printable(value) and _is_web_url(value):
+        if value and len(value) <= MAX_URL and value.isprintable() and _is_web_url(value):
             kept[key] = value
     for key in UTM_KEYS:
         value = (values.get(key) or "").strip()
-        if value and len(value) <= MAX_UTM and _printable(value):
+        if value and len(value) <= MAX_UTM and value.isprintable():
             kept[key] = value
     return kept
 
@@ -87,10 +87,6 @@ def _first_id(values: MultiDict[str, str], key: str) -> str | None:
     # An over-long id cannot be a real option; truncating keeps the 400 message short.
     value = values.get(key)
     return value[: MAX_ID + 1] if value else None
-
-
-def _printable(value: str) -> bool:
-    return value.isprintable()
 
 
 def _is_web_url(value: str) -> bool:

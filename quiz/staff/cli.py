@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import Any
 
 import click
 from email_validator import EmailNotValidError, validate_email
@@ -88,11 +89,7 @@ def set_password_command(email: str) -> None:
     """Set a new password; every session of the account ends."""
     staff = _find(_email(email))
     password_hash = hash_password(_read_password(staff.email))
-    with write_transaction() as tx:
-        staff = tx.merge(staff)
-        staff.password_hash = password_hash
-        staff.session_version += 1
-        audit.record(tx, "staff_password", actor=audit.CLI_ACTOR, detail={"staff_id": staff.id})
+    _change(staff, "staff_password", password_hash=password_hash, end_sessions=True)
     click.echo(f"Password changed for {staff.email}; its sessions have ended.")
 
 
@@ -101,11 +98,7 @@ def set_password_command(email: str) -> None:
 def disable_command(email: str) -> None:
     """Disable an account: it cannot sign in and its sessions end now."""
     staff = _find(_email(email))
-    with write_transaction() as tx:
-        staff = tx.merge(staff)
-        staff.active = False
-        staff.session_version += 1
-        audit.record(tx, "staff_disable", actor=audit.CLI_ACTOR, detail={"staff_id": staff.id})
+    _change(staff, "staff_disable", active=False, end_sessions=True)
     click.echo(f"Disabled {staff.email}; its sessions have ended.")
 
 
@@ -114,11 +107,19 @@ def disable_command(email: str) -> None:
 def enable_command(email: str) -> None:
     """Enable a disabled account again (its old sessions stay ended)."""
     staff = _find(_email(email))
+    _change(staff, "staff_enable", active=True)
+    click.echo(f"Enabled {staff.email}.")
+
+
+def _change(staff: StaffUser, action: str, *, end_sessions: bool = False, **values: Any) -> None:
+    """Set `values` on the account, end its sessions if asked, audit it: one transaction."""
     with write_transaction() as tx:
         staff = tx.merge(staff)
-        staff.active = True
-        audit.record(tx, "staff_enable", actor=audit.CLI_ACTOR, detail={"staff_id": staff.id})
-    click.echo(f"Enabled {staff.email}.")
+        for name, value in values.items():
+            setattr(staff, name, value)
+        if end_sessions:
+            staff.session_version += 1
+        audit.record(tx, action, actor=audit.CLI_ACTOR, detail={"staff_id": staff.id})
 
 
 @staff_cli.command("list")

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from quiz.domain.content import OUTCOMES
 from quiz.storage.models import LEAD_STATUSES
-from quiz.web.forms import TextForm, sane_day
+from quiz.web.forms import TextForm, sane_day, single_line, strip
 
 STATUS_LABELS = {
     "new": "New",
@@ -21,16 +21,12 @@ MAX_NOTE = 2000
 MAX_SEARCH = 100
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class LoginForm(TextForm):
     """Email and password."""
 
     email = EmailField(
         "Email",
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired("Enter your email address."), Length(max=254)],
     )
     password = PasswordField(
@@ -57,14 +53,9 @@ class NoteForm(TextForm):
 
     note = TextAreaField(
         "Note",
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=MAX_NOTE, message=f"Keep the note under {MAX_NOTE} characters.")],
     )
-
-
-def _printable(_form: TextForm, field: StringField) -> None:
-    if field.data and not field.data.isprintable():
-        raise ValidationError("Remove the unusual characters from the search.")
 
 
 class FilterForm(TextForm):
@@ -87,10 +78,10 @@ class FilterForm(TextForm):
     until = DateField("To", validators=[Optional(), sane_day])
     q = StringField(
         "Search",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Length(max=MAX_SEARCH, message=f"Keep the search under {MAX_SEARCH} characters."),
-            _printable,
+            single_line,
         ],
     )
 

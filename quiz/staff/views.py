@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from quiz.domain.clock import utcnow
 from quiz.leads.erasure import erase_lead
@@ -140,24 +141,28 @@ def set_status(lead_id: int) -> Response:
     if not form.validate():
         return _respond_after_change(found, "Choose one of the listed statuses.", 400)
     with write_transaction() as tx:
-        found = tx.get(Lead, lead_id, populate_existing=True)
-        if found is None:
-            abort(404)
+        found = _fresh(tx, lead_id)
         if form.status.data != found.status:
-            tx.add(
-                LeadEvent(
-                    lead_id=found.id,
-                    at=utcnow(),
-                    staff_id=current_staff().id,
-                    kind="status",
-                    old_status=found.status,
-                    new_status=form.status.data,
-                )
-            )
+            _history(tx, found, "status", old_status=found.status, new_status=form.status.data)
             found.status = form.status.data
     if "HX-Request" not in request.headers:
         flash(f"Lead #{found.id} is now “{STATUS_LABELS[found.status]}”.")
     return _respond_after_change(found, saved="Status saved")
+
+
+def _fresh(tx: Session, lead_id: int) -> Lead:
+    """The lead as it is now, inside the write transaction (404 if it was just erased)."""
+    found = tx.get(Lead, lead_id, populate_existing=True)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _history(tx: Session, lead: Lead, kind: str, **details: str) -> None:
+    """Add a line to the lead's history: what changed, who, when."""
+    tx.add(
+        LeadEvent(lead_id=lead.id, at=utcnow(), staff_id=current_staff().id, kind=kind, **details)
+    )
 
 
 @bp.post("/leads/<id:lead_id>/note")
@@ -168,20 +173,10 @@ def set_note(lead_id: int) -> Response:
     if not form.validate():
         return _respond_after_change(found, form.note.errors[0], 422)
     with write_transaction() as tx:
-        found = tx.get(Lead, lead_id, populate_existing=True)
-        if found is None:
-            abort(404)
+        found = _fresh(tx, lead_id)
         text = form.note.data or ""
         if text != found.notes:
-            tx.add(
-                LeadEvent(
-                    lead_id=found.id,
-                    at=utcnow(),
-                    staff_id=current_staff().id,
-                    kind="note",
-                    text=text,
-                )
-            )
+            _history(tx, found, "note", text=text)
             found.notes = text
     if "HX-Request" not in request.headers:
         flash(f"Note saved on lead #{found.id}.")

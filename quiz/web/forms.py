@@ -26,6 +26,21 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 CONTROL_MESSAGE = "Please remove the unusual characters from this field."
 
 
+def strip(value: str | None) -> str | None:
+    """Field filter: surrounding white space off (a pasted name often carries some)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def single_line(_form: FlaskForm, field: Field) -> None:
+    """Validator for one-line fields (a name, a search): nothing a keyboard doesn't type.
+
+    TextForm already refuses control characters in every field; a one-line field
+    also refuses line breaks, tabs and invisible format characters.
+    """
+    if field.data and not field.data.isprintable():
+        raise ValidationError(CONTROL_MESSAGE)
+
+
 class TextForm(FlaskForm):
     """A FlaskForm that reads text fields only and refuses control characters in them."""
 
