@@ -36,10 +36,11 @@ run: setup instance/config.py
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-# The whole suite on SQLite, then again on PostgreSQL (tests/conftest.py reads
-# QUIZ_TEST_DATABASE). Without a PostgreSQL server the second pass is skipped with
-# a message, except under CI=true, where it fails. `make test TEST_DATABASES=sqlite`
-# runs one pass only.
+# The whole suite on SQLite, then the tests that use a database again on PostgreSQL
+# (tests/conftest.py reads QUIZ_TEST_DATABASE and picks them: the fixtures they ask
+# for, or @pytest.mark.database). Without a PostgreSQL server the second pass is
+# skipped with a message, except under CI=true, where it fails.
+# `make test TEST_DATABASES=sqlite` runs one pass only.
 TEST_DATABASES ?= sqlite postgresql
 
 test: setup

@@ -1,22 +1,27 @@
-"""Shared fixtures: an app on a real, migrated database per test.
+"""Shared fixtures and hooks: an app on a real, migrated database per test.
 
 The database is a SQLite file (copied from one migrated template) unless
-QUIZ_TEST_DATABASE=postgresql: then the whole suite runs on one PostgreSQL
-database made for the session (at QUIZ_TEST_POSTGRES_URL's server, migrated
-once, dropped at the end) and every table is emptied before each test.
+QUIZ_TEST_DATABASE=postgresql: then one PostgreSQL database is made for the
+session (at QUIZ_TEST_POSTGRES_URL's server, migrated once, dropped at the end)
+and every table is emptied before each test.
+
+The PostgreSQL pass runs only the tests that use a database: those that ask
+for a fixture in DATABASE_FIXTURES (directly or through another fixture) and
+those marked `@pytest.mark.database` (they make their own database). Pure
+tests (scoring, content, configuration) ran in the SQLite pass already. The
+browser tests and those marked `sqlite_only` stay in the SQLite pass too: the
+live server keeps its own SQLite file, so a second run would test nothing new.
 Without a reachable server that pass is skipped with a message, except under
-CI=true, where it fails. The browser tests stay in the SQLite pass: their live
-server keeps its own SQLite file, so a second run would test nothing new.
+CI=true, where it fails.
+
+Helpers the tests import live in tests/support/, not here.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import uuid
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,29 +32,37 @@ from flask.testing import FlaskClient
 
 from quiz import create_app
 from quiz.storage.database import db
-from quiz.storage.models import Lead
-
-TEST_SECRET = "test-secret-key-not-for-production-0123456789"
-TEST_DATABASE = os.environ.get("QUIZ_TEST_DATABASE", "sqlite").strip().lower() or "sqlite"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "QUIZ_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.support.app import base_config
+from tests.support.browser import BROWSER_TESTS
+from tests.support.clock import FrozenClock
+from tests.support.database import (
+    POSTGRES_ADMIN_URL,
+    TEST_DATABASE,
+    empty_postgres,
+    fresh_postgres_database,
+    postgres_admin,
+    postgres_missing_message,
+    unreachable_uri,
 )
-IN_CI = os.environ.get("CI", "").strip().lower() == "true"
-if TEST_DATABASE not in ("sqlite", "postgresql"):
-    raise pytest.UsageError(f"QUIZ_TEST_DATABASE is sqlite or postgresql, not {TEST_DATABASE!r}")
+from tests.support.environment import IN_CI
 
-RESULT_QUERY = "concern=expression&area=between_brows&area=cheeks&goal=prevent"
-
-
-def base_config(uri: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "TESTING": True,
-        "SECRET_KEY": TEST_SECRET,
-        "SQLALCHEMY_DATABASE_URI": uri,
-        "MIN_FILL_SECONDS": 0,
-        "RATELIMIT_ENABLED": False,
-        **overrides,
+# A test that asks for one of these (directly or through another fixture) uses the
+# suite's database, so it runs in the PostgreSQL pass as well.
+DATABASE_FIXTURES = frozenset(
+    {
+        "database_uri",
+        "postgres_database",
+        "app",
+        "client",
+        "runner",
+        "unmigrated_database_uri",
+        "unreachable_database_uri",
     }
+)
+SELECTION = pytest.StashKey[dict[str, int]]()
+
+
+# --- the database and the app -----------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -61,57 +74,6 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
         flask_migrate.upgrade()
         db.engine.dispose()
     return path
-
-
-@pytest.fixture
-def app_config() -> dict[str, Any]:
-    """Per-test overrides; a test module may override this fixture."""
-    return {}
-
-
-def postgres_admin() -> Any | None:
-    """An autocommit connection to the PostgreSQL server's admin database, or None."""
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        return None
-    dsn = POSTGRES_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        return psycopg.connect(dsn, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        return None
-
-
-def postgres_missing_message() -> str:
-    return (
-        f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: start it, or set "
-        "QUIZ_TEST_POSTGRES_URL to a server where the user may create databases"
-    )
-
-
-@contextmanager
-def fresh_postgres_database(prefix: str) -> Iterator[str]:
-    """Create a migrated PostgreSQL database, yield its URL, drop it afterwards.
-
-    Skips (or, under CI=true, fails) when no server answers.
-    """
-    admin = postgres_admin()
-    if admin is None:
-        if IN_CI:
-            pytest.fail(f"CI=true but {postgres_missing_message()}", pytrace=False)
-        pytest.skip(postgres_missing_message())
-    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        app = create_app(base_config(url))
-        with app.app_context():
-            flask_migrate.upgrade()
-            db.engine.dispose()
-        yield url
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture(scope="session")
@@ -126,27 +88,33 @@ def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database for one test: a SQLite file, or the emptied PostgreSQL one."""
     if TEST_DATABASE == "postgresql":
         url = request.getfixturevalue("postgres_database")
-        _empty_postgres(url)
+        empty_postgres(url)
         return url
     db_path = tmp_path / "quiz.db"
     shutil.copy(request.getfixturevalue("migrated_sqlite"), db_path)
     return f"sqlite:///{db_path}"
 
 
-def _empty_postgres(url: str) -> None:
-    import psycopg
+@pytest.fixture
+def unmigrated_database_uri(tmp_path: Path) -> Iterator[str]:
+    """A database the app can reach whose schema was never migrated (no tables at all)."""
+    if TEST_DATABASE == "postgresql":
+        with fresh_postgres_database("quiz_unmigrated", migrated=False) as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path}/unmigrated.db"
 
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'"
-            )
-        ]
-        if tables:
-            names = ", ".join(f'"{t}"' for t in tables)
-            conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+@pytest.fixture
+def unreachable_database_uri(tmp_path: Path) -> str:
+    """A database URL that cannot be opened: a missing directory, or a missing database."""
+    return unreachable_uri(tmp_path)
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Per-test overrides; a test module may override this fixture."""
+    return {}
 
 
 @pytest.fixture
@@ -156,53 +124,6 @@ def app(database_uri: str, app_config: dict[str, Any]) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-
-
-# Tests about SQLite's own settings; new ones carry @pytest.mark.sqlite_only instead.
-SQLITE_ONLY = {
-    "tests/test_storage.py::test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys",
-    "tests/test_storage.py::test_storing_a_lead_begins_immediate_and_reads_do_not",
-}
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "sqlite_only: pins SQLite behaviour; left out of the PostgreSQL pass"
-    )
-
-
-def pytest_report_header(config: pytest.Config) -> str:
-    if TEST_DATABASE == "postgresql":
-        return f"database: PostgreSQL at {POSTGRES_ADMIN_URL} (browser tests: SQLite pass only)"
-    return "database: SQLite (QUIZ_TEST_DATABASE=postgresql runs the suite on PostgreSQL)"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In the PostgreSQL pass, leave out what only the SQLite pass can test.
-
-    The browser tests' live server keeps its own SQLite file, and some tests pin
-    SQLite's settings; running them again would test nothing new.
-    """
-    if TEST_DATABASE != "postgresql":
-        return
-    if not IN_CI:
-        admin = postgres_admin()
-        if admin is None:
-            # Nothing here can run on PostgreSQL: say so once per test, quickly.
-            skip = pytest.mark.skip(reason=postgres_missing_message())
-            for item in items:
-                item.add_marker(skip)
-            return
-        admin.close()
-    browser_dir = Path(__file__).resolve().parent / "browser"
-    keep, drop = [], []
-    for item in items:
-        sqlite_only = item.nodeid in SQLITE_ONLY or item.get_closest_marker("sqlite_only")
-        in_browser = browser_dir in Path(str(item.path)).resolve().parents
-        (drop if sqlite_only or in_browser else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
 
 
 @pytest.fixture
@@ -216,53 +137,87 @@ def runner(app: Flask):
     return app.test_cli_runner()
 
 
-def leads(app: Flask) -> list[Lead]:
-    """Every stored lead, oldest first."""
-    with app.app_context():
-        rows = db.session.execute(db.select(Lead).order_by(Lead.id)).scalars().all()
-        db.session.expunge_all()
-        return list(rows)
+@pytest.fixture
+def frozen_time(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    """`time.time` stands still until the test advances it (rate limits, form timing)."""
+    clock = FrozenClock(time.time())
+    monkeypatch.setattr(time, "time", clock.time)
+    return clock
 
 
-def callback_fields(html: str) -> dict[str, list[str]]:
-    """The hidden fields of the callback form in a page (answers, tracking, token)."""
-    form = html[html.index('id="callback"') :]
-    form = form[: form.index("</form>")]
-    fields: dict[str, list[str]] = {}
-    for tag in re.findall(r"<input[^>]*>", form):
-        if 'type="hidden"' not in tag:
-            continue
-        name = re.search(r'name="([^"]+)"', tag).group(1)  # type: ignore[union-attr]
-        value = re.search(r'value="([^"]*)"', tag).group(1)  # type: ignore[union-attr]
-        fields.setdefault(name, []).append(value.replace("&amp;", "&"))
-    return fields
+# --- hooks ------------------------------------------------------------------------------
 
 
-def callback_link(html: str) -> str:
-    """Where a result page's "Request a call back" leads (the form's own page)."""
-    found = re.search(r'<a [^>]*id="request-callback" href="([^"]+)"', html)
-    assert found, "no 'Request a call back' link in the page"
-    return found.group(1).replace("&amp;", "&")
-
-
-def callback_page(client: FlaskClient, query: str = RESULT_QUERY, **headers: str) -> str:
-    """The callback form as a patient reaches it: the result, then "Request a call back"."""
-    result = client.get(f"/quiz/result?{query}")
-    assert result.status_code == 200
-    page = client.get(callback_link(result.get_data(as_text=True)), headers=headers)
-    assert page.status_code == 200
-    return page.get_data(as_text=True)
-
-
-def valid_callback(client: FlaskClient, query: str = RESULT_QUERY, **fields: Any) -> dict[str, Any]:
-    """A complete, valid callback submission from a real form, reached from the result."""
-    data: dict[str, Any] = dict(callback_fields(callback_page(client, query)))
-    data.update(
-        name="Jane Patient",
-        phone="(301) 810-5740",
-        email="jane@example.com",
-        best_time="morning",
-        consent="yes",
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: pins SQLite behaviour; left out of the PostgreSQL pass"
     )
-    data.update(fields)
-    return {k: v for k, v in data.items() if v is not None}
+    config.addinivalue_line(
+        "markers",
+        "database: uses a database without the fixtures that say so (it makes its own); "
+        "kept in the PostgreSQL pass",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if TEST_DATABASE == "postgresql":
+        return (
+            f"database: PostgreSQL at {POSTGRES_ADMIN_URL}; this pass runs only the tests "
+            "that use a database (not the browser or sqlite_only ones)"
+        )
+    return "database: SQLite (QUIZ_TEST_DATABASE=postgresql runs the database tests on PostgreSQL)"
+
+
+def uses_database(item: pytest.Item) -> bool:
+    """Does this test touch the suite's database (or make its own)?"""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(fixtures & DATABASE_FIXTURES) or item.get_closest_marker("database") is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the PostgreSQL pass, keep only the tests that use a database.
+
+    Left out: pure tests (no database: the SQLite pass ran them), the browser
+    tests (their live server keeps its own SQLite file) and the sqlite_only ones.
+    """
+    if TEST_DATABASE != "postgresql":
+        return
+    if not IN_CI:
+        admin = postgres_admin()
+        if admin is None:
+            # Nothing here can run on PostgreSQL: say so once per test, quickly.
+            skip = pytest.mark.skip(reason=postgres_missing_message())
+            for item in items:
+                item.add_marker(skip)
+            return
+        admin.close()
+    counts = {"collected": len(items), "pure": 0, "browser": 0, "sqlite_only": 0}
+    keep, drop = [], []
+    for item in items:
+        if BROWSER_TESTS in Path(str(item.path)).resolve().parents:
+            reason = "browser"
+        elif item.get_closest_marker("sqlite_only"):
+            reason = "sqlite_only"
+        elif not uses_database(item):
+            reason = "pure"
+        else:
+            keep.append(item)
+            continue
+        counts[reason] += 1
+        drop.append(item)
+    counts["kept"] = len(keep)
+    config.stash[SELECTION] = counts
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
+    counts = config.stash.get(SELECTION, None)
+    if counts is None:
+        return None
+    return (
+        f"PostgreSQL pass: kept {counts['kept']} of {counts['collected']} tests, those that "
+        f"use a database (left out: {counts['pure']} pure, {counts['browser']} browser, "
+        f"{counts['sqlite_only']} sqlite_only)"
+    )

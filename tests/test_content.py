@@ -9,7 +9,7 @@ import pytest
 from quiz import create_app
 from quiz.domain.content import QUESTION_IDS, ContentError
 from quiz.domain.content_file import DEFAULT_CONTENT, load_content
-from tests.conftest import base_config
+from tests.support.app import base_config
 
 GOOD = DEFAULT_CONTENT.read_text(encoding="utf-8")
 

@@ -20,7 +20,8 @@ from werkzeug.routing import IntegerConverter
 from quiz import create_app
 from quiz.settings import ConfigError
 from quiz.settings.checks import check_origins
-from tests.conftest import RESULT_QUERY, base_config, leads, valid_callback
+from tests.support.app import base_config, leads
+from tests.support.patient import RESULT_QUERY, valid_callback
 
 SPA = "https://www.myspa.com"
 ORIGINS = [SPA, "http://localhost:8001"]

@@ -6,15 +6,21 @@ import csv
 import io
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from sqlalchemy import event
 
+from quiz import create_app
+from quiz.leads import query as lead_query
 from quiz.leads.export import COLUMNS, neutralise
 from quiz.storage.database import db
 from quiz.storage.models import Lead
-from tests.test_staff_support import add_lead
+from tests.support.app import base_config
+from tests.support.patient import valid_callback
+from tests.support.staff import add_lead
 
 CONTRACT = (
     "id,created_at,status,name,phone,email,best_time,outcome,concern,areas,goal,"
@@ -47,8 +53,6 @@ def test_columns_start_with_the_contract_in_order(app: Flask, runner: FlaskCliRu
 
 
 def test_a_lead_from_the_quiz_appears_in_the_export(app: Flask, runner: FlaskCliRunner) -> None:
-    from tests.conftest import valid_callback
-
     client = app.test_client(use_cookies=False)
     response = client.post("/quiz/callback", data=valid_callback(client, name="Maria Lopez"))
     assert response.status_code == 200
@@ -134,7 +138,8 @@ def test_plain_text_is_untouched() -> None:
     assert neutralise("") == ""
 
 
-def test_export_streams_in_batches(app: Flask, runner: FlaskCliRunner) -> None:
+def store_leads(app: Flask, count: int) -> None:
+    """`count` leads stored at once, p0 to p{count-1}, oldest first."""
     with app.app_context():
         now = datetime(2026, 11, 20, tzinfo=UTC)
         db.session.add_all(
@@ -154,9 +159,13 @@ def test_export_streams_in_batches(app: Flask, runner: FlaskCliRunner) -> None:
                 consent_text="t",
                 consent_text_hash="h",
             )
-            for i in range(2500)
+            for i in range(count)
         )
         db.session.commit()
+
+
+def test_export_writes_thousands_of_leads_oldest_first(app: Flask, runner: FlaskCliRunner) -> None:
+    store_leads(app, 2500)
     rows = export_rows(runner)
     assert len(rows) == 2501
     assert [r[0] for r in rows[1:4]] == ["1", "2", "3"]
@@ -164,11 +173,63 @@ def test_export_streams_in_batches(app: Flask, runner: FlaskCliRunner) -> None:
     assert len(COLUMNS) == len(rows[0])
 
 
-def test_export_before_the_schema_exists_says_what_to_do(tmp_path: Path) -> None:
-    from quiz import create_app
-    from tests.conftest import base_config
+class CountingCursor:
+    """A database cursor that records how many rows each fetch brought back."""
 
-    app = create_app(base_config(f"sqlite:///{tmp_path}/empty.db"))
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+        self.fetched: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def fetchone(self) -> Any:
+        row = self._cursor.fetchone()
+        self.fetched.append(0 if row is None else 1)
+        return row
+
+    def fetchmany(self, *size: int) -> list[Any]:
+        rows = self._cursor.fetchmany(*size)
+        self.fetched.append(len(rows))
+        return rows
+
+    def fetchall(self) -> list[Any]:
+        rows = self._cursor.fetchall()
+        self.fetched.append(len(rows))
+        return rows
+
+
+def test_export_reads_the_leads_from_the_database_in_batches(
+    app: Flask, runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays flat: never the whole table at once, at most BATCH rows per fetch."""
+    monkeypatch.setattr(lead_query, "BATCH", 100)
+    store_leads(app, 450)
+    cursors: list[CountingCursor] = []
+
+    def count_fetches(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        if statement.startswith("SELECT") and "FROM lead" in statement and "ORDER BY" in statement:
+            context.cursor = CountingCursor(cursor)  # what the result will fetch from
+            cursors.append(context.cursor)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "after_cursor_execute", count_fetches)
+    try:
+        rows = export_rows(runner)
+    finally:
+        event.remove(engine, "after_cursor_execute", count_fetches)
+    assert len(rows) == 451 and rows[-1][3] == "p449"
+    [cursor] = cursors  # the export's one query
+    assert sum(cursor.fetched) == 450
+    assert max(cursor.fetched) == 100  # batches of BATCH rows ...
+    assert len([n for n in cursor.fetched if n]) >= 5  # ... so at least five fetches for 450
+
+
+def test_export_before_the_schema_exists_says_what_to_do(unmigrated_database_uri: str) -> None:
+    app = create_app(base_config(unmigrated_database_uri))
     result = app.test_cli_runner().invoke(args=["leads", "export"])
     assert result.exit_code == 1
     assert "run `flask db upgrade`" in result.output

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from quiz.leads.export import COLUMNS
 from quiz.storage.database import db
 from quiz.storage.models import AuditLog
-from tests.test_staff_support import EMAIL, STAFF_CONFIG, add_lead, create_staff, signed_in_client
+from tests.support.staff import EMAIL, STAFF_CONFIG, add_lead, create_staff, signed_in_client
 
 CONTRACT = (
     "id,created_at,status,name,phone,email,best_time,outcome,concern,areas,goal,"

@@ -10,8 +10,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,20 +20,14 @@ from flask import Flask
 
 from quiz import create_app
 from quiz.storage import database as quiz_database
-from tests.conftest import (
-    IN_CI,
-    POSTGRES_ADMIN_URL,
-    TEST_DATABASE,
-    base_config,
-    leads,
-    valid_callback,
-)
-from tests.peers import WebhookPeer
-from tests.test_outbox import SECRET, messages, submit
+from tests.support.app import base_config, leads
+from tests.support.environment import REDIS_URL, redis_client
+from tests.support.outbox import SECRET, messages, submit
+from tests.support.patient import valid_callback
+from tests.support.peers import WebhookPeer
+from tests.support.waiting import WAIT_SECONDS, ProcessOutput, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-WAIT = 20  # seconds: the longest any step below may take
-
 
 # --- a deliverer killed mid-batch -------------------------------------------------------
 
@@ -66,47 +60,6 @@ def start_deliverer(database_uri: str, webhook: WebhookPeer) -> subprocess.Popen
     )
 
 
-class LogLines:
-    """Collects a child process's output lines in a thread, so a test can wait for one."""
-
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, args=(process,), daemon=True)
-        self._reader.start()
-
-    def _read(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            with self._changed:
-                self.lines.append(raw.decode(errors="replace"))
-                self._changed.notify_all()
-
-    def wait_for(self, text: str, *, count: int = 1) -> None:
-        """Block until `text` has appeared on `count` lines; fail after WAIT seconds."""
-        with self._changed:
-            found = self._changed.wait_for(
-                lambda: sum(text in line for line in self.lines) >= count, timeout=WAIT
-            )
-        if not found:
-            seen = "".join(self.lines)
-            raise AssertionError(f"gave up after {WAIT} s waiting for {text!r}; output:\n{seen}")
-
-    def text(self) -> str:
-        """All the output: call it once the process has ended."""
-        self._reader.join(WAIT)
-        with self._changed:
-            return "".join(self.lines)
-
-
-def wait_for(condition, what: str) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {WAIT} s waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_a_deliverer_killed_mid_batch_then_restarted_loses_and_repeats_nothing(
     database_uri: str, webhook: WebhookPeer
 ) -> None:
@@ -122,13 +75,13 @@ def test_a_deliverer_killed_mid_batch_then_restarted_loses_and_repeats_nothing(
 
     first = start_deliverer(database_uri, webhook)
     try:
-        assert webhook.holding.wait(WAIT), "the deliverer never reached the third message"
+        assert webhook.holding.wait(WAIT_SECONDS), "the deliverer never reached the third message"
         first.send_signal(signal.SIGKILL)
-        first.wait(WAIT)
+        first.wait(WAIT_SECONDS)
     finally:
         if first.poll() is None:
             first.kill()
-            first.wait(WAIT)
+            first.wait(WAIT_SECONDS)
     webhook.release.set()
     after_kill = messages(app)
     assert [m.status for m in after_kill].count("delivered") == 2
@@ -138,13 +91,13 @@ def test_a_deliverer_killed_mid_batch_then_restarted_loses_and_repeats_nothing(
 
     second = start_deliverer(database_uri, webhook)
     try:
-        wait_for(lambda: {m.status for m in messages(app)} == {"delivered"}, "every delivery")
+        wait_until(lambda: {m.status for m in messages(app)} == {"delivered"}, "every delivery")
         second.send_signal(signal.SIGTERM)  # a clean stop: finish the message in hand, leave
-        assert second.wait(WAIT) == 0
+        assert second.wait(WAIT_SECONDS) == 0
     finally:
         if second.poll() is None:
             second.kill()
-            second.wait(WAIT)
+            second.wait(WAIT_SECONDS)
 
     keys = webhook.keys_received()
     assert len(keys) == 12  # nothing lost
@@ -155,9 +108,11 @@ def test_a_deliverer_killed_mid_batch_then_restarted_loses_and_repeats_nothing(
     assert all(r.signed for r in webhook.receipts)
 
 
-def test_the_deliverer_outlives_a_database_outage(tmp_path: Path, webhook: WebhookPeer) -> None:
-    deliverer = start_deliverer(unreachable_database(tmp_path), webhook)
-    lines = LogLines(deliverer)
+def test_the_deliverer_outlives_a_database_outage(
+    unreachable_database_uri: str, webhook: WebhookPeer
+) -> None:
+    deliverer = start_deliverer(unreachable_database_uri, webhook)
+    lines = ProcessOutput(deliverer)
     try:
         # The deliverer's own word that it failed twice and kept going. The first
         # line comes after its SIGTERM handler is installed, so the signal below
@@ -165,11 +120,11 @@ def test_the_deliverer_outlives_a_database_outage(tmp_path: Path, webhook: Webho
         lines.wait_for("database error (OperationalError)", count=2)
         assert deliverer.poll() is None  # still running, waiting to try again
         deliverer.send_signal(signal.SIGTERM)
-        deliverer.wait(WAIT)
+        deliverer.wait(WAIT_SECONDS)
     finally:
         if deliverer.poll() is None:
             deliverer.kill()
-            deliverer.wait(WAIT)
+            deliverer.wait(WAIT_SECONDS)
     assert deliverer.returncode == 0
     log = lines.text()
     assert "database error (OperationalError)" in log and "stopped" in log
@@ -179,17 +134,10 @@ def test_the_deliverer_outlives_a_database_outage(tmp_path: Path, webhook: Webho
 # --- the database can't take the callback ----------------------------------------------
 
 
-def unreachable_database(tmp_path: Path) -> str:
-    if TEST_DATABASE == "postgresql":
-        # The real server, a database that isn't there: refused at once.
-        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/quiz_no_such_database"
-    return f"sqlite:///{tmp_path}/no/such/directory/quiz.db"
-
-
 def test_callback_when_the_database_is_down_gets_a_calm_503_with_the_phone(
-    tmp_path: Path,
+    unreachable_database_uri: str,
 ) -> None:
-    app = create_app(base_config(unreachable_database(tmp_path)))
+    app = create_app(base_config(unreachable_database_uri))
     client = app.test_client(use_cookies=False)
     response = client.post("/quiz/callback", data=valid_callback(client, name="Jane Patient"))
     assert response.status_code == 503
@@ -204,8 +152,8 @@ def test_callback_when_the_database_is_down_gets_a_calm_503_with_the_phone(
     assert "Set-Cookie" not in response.headers
 
 
-def test_callback_as_an_htmx_swap_gets_the_503_fragment(tmp_path: Path) -> None:
-    app = create_app(base_config(unreachable_database(tmp_path)))
+def test_callback_as_an_htmx_swap_gets_the_503_fragment(unreachable_database_uri: str) -> None:
+    app = create_app(base_config(unreachable_database_uri))
     client = app.test_client(use_cookies=False)
     data = valid_callback(client)
     response = client.post("/quiz/callback", data=data, headers={"HX-Request": "true"})
@@ -260,28 +208,25 @@ def test_callbacks_are_stored_when_the_rate_limit_store_is_down(database_uri: st
     assert len(leads(app)) == 1
 
 
-def _redis_url() -> str:
-    url = os.environ.get("QUIZ_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except Exception as err:  # noqa: BLE001 - any failure means "not available here"
-        message = f"Redis not reachable at {url} ({type(err).__name__}): start redis-server"
-        if IN_CI:
-            pytest.fail(f"CI=true but {message}")
-        pytest.skip(message)
-    return url
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix for this test's rate-limit counters in Redis; its keys go afterwards."""
+    redis = redis_client()
+    prefix = f"quiz-test-{os.getpid()}-{uuid.uuid4().hex}"
+    yield prefix
+    for key in redis.scan_iter(match=f"*{prefix}*", count=500):
+        redis.delete(key)
+    redis.close()
 
 
-def test_two_hosts_share_one_rate_limit_through_redis(database_uri: str) -> None:
-    url = _redis_url()
+def test_two_hosts_share_one_rate_limit_through_redis(database_uri: str, redis_prefix: str) -> None:
     config = base_config(
         database_uri,
         RATELIMIT_ENABLED=True,
-        RATELIMIT_STORAGE_URI=url,
-        RATELIMIT_KEY_PREFIX=f"quiz-test-{os.getpid()}-{time.monotonic_ns()}",
-        CALLBACK_RATE_LIMIT="2 per minute",
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_KEY_PREFIX=redis_prefix,
+        # Redis keeps the window on its own clock: an hour, so a slow run stays inside it.
+        CALLBACK_RATE_LIMIT="2 per hour",
     )
     host_a, host_b = create_app(config), create_app(config)
     client_a = host_a.test_client(use_cookies=False)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+import flask_migrate
 import pytest
 from flask import Flask
+from werkzeug.test import TestResponse
 
 from quiz import create_app
-from quiz.settings.loading import ConfigError
-from tests.conftest import base_config, leads, valid_callback
-from tests.test_faults import unreachable_database
+from quiz.settings import ConfigError
+from quiz.storage.database import db
+from tests.support.app import base_config, leads
+from tests.support.patient import valid_callback
 
 
 def test_healthz_reports_a_working_database_and_the_queue(app: Flask) -> None:
@@ -36,19 +38,51 @@ def test_healthz_counts_notifications_waiting(app: Flask) -> None:
     assert body["status"] == "ok" and body["outbox"]["pending"] == 1
 
 
-def test_healthz_says_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
-    app = create_app(base_config(unreachable_database(tmp_path)))
+def test_healthz_says_unavailable_when_the_database_cannot_be_reached(
+    unreachable_database_uri: str,
+) -> None:
+    app = create_app(base_config(unreachable_database_uri))
     response = app.test_client(use_cookies=False).get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "unavailable", "database": "unavailable"}
     assert "no_such" not in response.get_data(as_text=True)  # no URL or path leaks out
 
 
-def test_healthz_says_503_when_the_schema_is_not_migrated(tmp_path: Path) -> None:
-    app = create_app(base_config(f"sqlite:///{tmp_path}/empty.db"))
+def test_healthz_says_schema_not_migrated_for_a_database_never_migrated(
+    unmigrated_database_uri: str,
+) -> None:
+    """The database answers, but `flask db upgrade` was never run: no tables at all."""
+    app = create_app(base_config(unmigrated_database_uri))
     response = app.test_client(use_cookies=False).get("/healthz")
     assert response.status_code == 503
-    assert response.get_json()["database"] in ("unavailable", "schema not migrated")
+    body = response.get_json()
+    assert (body["status"], body["database"]) == ("unavailable", "schema not migrated")
+
+
+def test_healthz_says_schema_not_migrated_for_a_database_behind_the_code(
+    unmigrated_database_uri: str,
+) -> None:
+    """The last `flask db upgrade` ran before the newest migration was deployed."""
+    app = create_app(base_config(unmigrated_database_uri))
+    with app.app_context():
+        flask_migrate.upgrade()
+        head = db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar()
+        db.session.remove()  # end this read, so the next one sees the downgrade
+        flask_migrate.downgrade(revision="-1")
+        older = db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar()
+        db.session.remove()
+    try:
+        response = app.test_client(use_cookies=False).get("/healthz")
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": "unavailable",
+        "database": "schema not migrated",
+        "schema": older,
+        "expected_schema": head,
+    }
 
 
 # --- reverse proxies ----------------------------------------------------------------------
@@ -60,7 +94,7 @@ PROXIED = {
 }
 
 
-def _post_through_proxy(app: Flask, **headers: Any):  # noqa: ANN202
+def _post_through_proxy(app: Flask, **headers: Any) -> TestResponse:
     client = app.test_client(use_cookies=False)
     data = valid_callback(client)
     return client.post("/quiz/callback", data=data, headers={**PROXIED, **headers})

@@ -12,7 +12,6 @@ run explores new ones. Examples are few per test to keep the suite quick.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -27,7 +26,9 @@ from werkzeug.datastructures import MultiDict
 from quiz.domain.callback import BEST_TIMES
 from quiz.storage.database import db
 from quiz.storage.models import Lead, OutboxMessage
-from tests.conftest import IN_CI, callback_fields, callback_page, leads
+from tests.support.app import leads
+from tests.support.environment import IN_CI
+from tests.support.patient import callback_fields, callback_page
 
 settings.register_profile(
     "hostile",
@@ -96,11 +97,6 @@ def query_strings(draw: st.DrawFn) -> str:
     if draw(st.booleans()):
         query += draw(st.sampled_from(["&&", "&=", "&area", "%", "%zz", "&goal=%C0%AF", ";"]))
     return query
-
-
-@pytest.fixture
-def hostile_app(app: Flask) -> Iterator[Flask]:
-    yield app
 
 
 def public_get_routes(app: Flask) -> list[str]:
@@ -347,10 +343,27 @@ def test_an_oversized_multipart_upload_gets_413(client: FlaskClient, app: Flask)
     assert leads(app) == []
 
 
-def test_many_tiny_parameters_are_refused_not_parsed_for_ever(app: Flask) -> None:
+def test_many_tiny_urlencoded_parameters_are_read_within_the_size_limit_and_refused(
+    app: Flask,
+) -> None:
+    # 64 KB of "area=N": parsing is bounded by MAX_CONTENT_LENGTH, and none is an answer.
     client = app.test_client(use_cookies=False)
     body = "&".join(f"area={i}" for i in range(12_000)).encode()[: 64 * 1024]
     response = client.post("/quiz/callback", data=body,
                            content_type="application/x-www-form-urlencoded")  # fmt: skip
-    assert_calm(response)
-    assert leads(app) == []
+    assert response.status_code == 400
+    assert "Start the quiz again" in assert_calm(response)
+    assert count_rows(app) == (0, 0)
+
+
+def test_many_tiny_multipart_parts_are_refused_with_413_not_parsed_for_ever(app: Flask) -> None:
+    # 1,001 parts in 52 KB (under MAX_CONTENT_LENGTH): parsing stops at the 1,000-part limit.
+    client = app.test_client(use_cookies=False)
+    part = b'--b\r\nContent-Disposition: form-data; name="area"\r\n\r\n1\r\n'
+    body = part * 1001 + b"--b--\r\n"
+    assert len(body) < 64 * 1024
+    response = client.post("/quiz/callback", data=body,
+                           content_type="multipart/form-data; boundary=b")  # fmt: skip
+    assert response.status_code == 413
+    assert "more than this form accepts" in assert_calm(response)
+    assert count_rows(app) == (0, 0)

@@ -13,10 +13,11 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from tests.conftest import TEST_DATABASE
+from tests.support.database import TEST_DATABASE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +34,7 @@ def _harness() -> ModuleType:
 load = _harness()
 
 
-def run(database_uri: str, **options: object):  # noqa: ANN201 - the harness's Result
+def run(database_uri: str, **options: object) -> Any:  # the harness's Result
     settings = {"workers": 4, "concurrency": 32, "mode": "callback", "duration": 180, **options}
     # duration is a ceiling: a run stops after its callbacks, in seconds.
     result = load.run(load.Options(database=TEST_DATABASE, database_uri=database_uri, **settings))

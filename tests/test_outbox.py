@@ -8,7 +8,8 @@ moved past the backoff, so no test sleeps through one.
 from __future__ import annotations
 
 import json
-import ssl
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,20 +17,36 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from quiz import create_app
 from quiz.notifications import delivery
-from quiz.notifications.channels import sign, verify_signature
 from quiz.notifications.settings import settings
-from quiz.settings.loading import ConfigError
+from quiz.settings import ConfigError
 from quiz.storage.database import db
-from quiz.storage.models import Lead, OutboxMessage
-from tests.conftest import IN_CI, base_config, leads, valid_callback
-from tests.peers import SmtpPeer, WebhookPeer, self_signed_certificate
-
-SECRET = "webhook-secret-for-the-tests-0123456789"
-STAFF = "desk@alazzo.example"
+from quiz.storage.models import Lead
+from tests.support.app import base_config, leads
+from tests.support.outbox import (
+    SECRET,
+    STAFF,
+    as_utc,
+    deliver,
+    messages,
+    notify_config,
+    soon,
+    submit,
+)
+from tests.support.patient import valid_callback
+from tests.support.peers import (
+    DELIVERY_HEADER,
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SmtpPeer,
+    WebhookPeer,
+    server_tls,
+    signature_verifies,
+)
 
 
 @pytest.fixture
@@ -46,55 +63,9 @@ def webhook() -> Iterator[WebhookPeer]:
     peer.stop()
 
 
-def notify_config(smtp: SmtpPeer | None, webhook: WebhookPeer | None, **extra: Any) -> dict:
-    config: dict[str, Any] = {"STAFF_BASE_URL": "https://quiz.alazzo.example"}
-    if smtp is not None:
-        config.update(
-            NOTIFY_EMAIL_TO=[STAFF],
-            NOTIFY_EMAIL_FROM="Relax or Fill <quiz@alazzo.example>",
-            SMTP_HOST="127.0.0.1",
-            SMTP_PORT=smtp.port,
-            SMTP_SECURITY="none",
-            SMTP_TIMEOUT_SECONDS=3,
-        )
-    if webhook is not None:
-        config.update(WEBHOOK_URL=webhook.url, WEBHOOK_SECRET=SECRET, WEBHOOK_TIMEOUT_SECONDS=3)
-    return {**config, **extra}
-
-
 @pytest.fixture
 def app_config(smtp: SmtpPeer, webhook: WebhookPeer) -> dict[str, Any]:
     return notify_config(smtp, webhook)
-
-
-def submit(app: Flask, count: int = 1, **fields: Any) -> list[int]:
-    """Send `count` valid callback requests; return the new leads' ids."""
-    client = app.test_client(use_cookies=False)
-    before = {lead.id for lead in leads(app)}
-    for _ in range(count):
-        response = client.post("/quiz/callback", data=valid_callback(client, **fields))
-        assert response.status_code == 200 and 'id="thanks"' in response.get_data(as_text=True)
-    return sorted({lead.id for lead in leads(app)} - before)
-
-
-def messages(app: Flask) -> list[OutboxMessage]:
-    with app.app_context():
-        rows = db.session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars()
-        result = list(rows)
-        db.session.expunge_all()
-        return result
-
-
-def deliver(app: Flask, now: datetime | None = None, **kwargs: Any) -> delivery.DeliveryReport:
-    with app.app_context():
-        try:
-            return delivery.deliver_due(now=now, **kwargs)
-        finally:
-            db.session.remove()
-
-
-def soon(seconds: float) -> datetime:
-    return datetime.now(UTC) + timedelta(seconds=seconds)
 
 
 # --- queueing ---------------------------------------------------------------------
@@ -181,26 +152,11 @@ def test_mail_server_down_then_back_gets_each_email_once(app: Flask, smtp: SmtpP
     assert len(smtp.messages) == 2
 
 
-def _tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
-    made = self_signed_certificate(tmp_path)
-    if made is None:
-        message = (
-            "the openssl command is needed to make a test certificate (apt-get install openssl)"
-        )
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    cert, key = made
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    return context, cert
-
-
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 def test_email_over_starttls_and_tls(
     tmp_path: Path, database_uri: str, smtp: SmtpPeer, security: str
 ) -> None:
-    context, cert = _tls_contexts(tmp_path)
+    context, cert = server_tls(tmp_path)
     if security == "tls":
         smtp.start(tls=context)
     else:
@@ -215,7 +171,7 @@ def test_email_over_starttls_and_tls(
 def test_email_is_not_sent_to_a_server_with_an_untrusted_certificate(
     tmp_path: Path, database_uri: str, smtp: SmtpPeer
 ) -> None:
-    context, _cert = _tls_contexts(tmp_path)
+    context, _cert = server_tls(tmp_path)
     smtp.start(starttls=context)
     app = create_app(
         base_config(database_uri, **notify_config(smtp, None, SMTP_SECURITY="starttls"))
@@ -234,25 +190,34 @@ def test_webhook_is_signed_and_carries_no_patient_details(app: Flask, webhook: W
     [lead_id] = submit(app, name="Jane Patient")
     deliver(app)
     [receipt] = webhook.receipts
-    assert receipt.signed and receipt.status == 200
+    assert receipt.signed and receipt.status == 200  # as docs/operations.md says to check
     body = json.loads(receipt.body)
     assert body["id"] == receipt.key and body["event"] == "lead.created"
+    assert receipt.header(DELIVERY_HEADER) == receipt.header(IDEMPOTENCY_HEADER) == receipt.key
     assert body["lead"]["id"] == lead_id
     assert body["lead"]["staff_url"].endswith(f"/staff/leads/{lead_id}")
     assert set(body["lead"]) == {"id", "created_at", "staff_url"}
     assert b"Jane" not in receipt.body and b"+1301" not in receipt.body
 
 
-def test_a_receiver_can_tell_a_forged_or_replayed_webhook() -> None:
-    body = b'{"id":"k","event":"lead.created","lead":{"id":1}}'
-    now = 1_800_000_000
-    good = sign(SECRET, now, body)
-    assert verify_signature(SECRET, str(now), body, good, now=now + 10)
-    assert not verify_signature(SECRET, str(now), body.replace(b"1}", b"2}"), good, now=now)
-    assert not verify_signature("another-secret-0123456789", str(now), body, good, now=now)
-    assert not verify_signature(SECRET, str(now + 1), body, good, now=now)
-    assert not verify_signature(SECRET, str(now), body, good, now=now + 301)  # too old
-    assert not verify_signature(SECRET, "soon", body, good, now=now)
+def test_a_receiver_can_tell_a_forged_or_replayed_webhook(app: Flask, webhook: WebhookPeer) -> None:
+    """The signature binds the body, the time of sending and the secret (docs/operations.md)."""
+    webhook.start()
+    submit(app)
+    before = int(time.time())
+    deliver(app)
+    after = time.time()
+    [receipt] = webhook.receipts
+    body, sent_at = receipt.body, int(receipt.header(TIMESTAMP_HEADER))
+    assert before <= sent_at <= after  # stamped when sent: what makes a replay look old
+    signed = {TIMESTAMP_HEADER: str(sent_at), SIGNATURE_HEADER: receipt.header(SIGNATURE_HEADER)}
+    assert signature_verifies(SECRET, signed, body, now=sent_at + 10)
+    forged_body = body.replace(b'"lead.created"', b'"lead.deleted"')
+    assert not signature_verifies(SECRET, signed, forged_body, now=sent_at)
+    assert not signature_verifies("another-secret-0123456789", signed, body, now=sent_at)
+    moved = {**signed, TIMESTAMP_HEADER: str(sent_at + 1)}
+    assert not signature_verifies(SECRET, moved, body, now=sent_at)
+    assert not signature_verifies(SECRET, signed, body, now=sent_at + 301)  # replayed later
 
 
 def test_webhook_includes_lead_fields_only_when_allowed(
@@ -276,18 +241,21 @@ def test_webhook_answering_500_is_retried_with_growing_waits_then_arrives_once(
     webhook.answers = ["error", "error"]
     webhook.start()
     submit(app)
-    deliver(app)
+    # Each run gets its clock from the test, so the waits are exact however slow the machine.
+    first = datetime.now(UTC)
+    deliver(app, now=first)
     hook = next(m for m in messages(app) if m.channel == "webhook")
     assert hook.attempts == 1 and "HTTP 500" in hook.last_error
-    first_wait = _as_utc(hook.next_attempt_at) - datetime.now(UTC)
-    assert timedelta(seconds=25) < first_wait <= timedelta(seconds=30)
+    assert as_utc(hook.next_attempt_at) == first + timedelta(seconds=30)
+    assert deliver(app, now=first + timedelta(seconds=29)).attempted == 0  # not due yet
 
-    deliver(app, now=soon(31))
+    second = first + timedelta(seconds=30)
+    deliver(app, now=second)
     hook = next(m for m in messages(app) if m.channel == "webhook")
-    second_wait = _as_utc(hook.next_attempt_at) - soon(31)
-    assert hook.attempts == 2 and timedelta(seconds=55) < second_wait <= timedelta(seconds=60)
+    assert hook.attempts == 2 and as_utc(hook.next_attempt_at) == second + timedelta(seconds=60)
+    assert deliver(app, now=second + timedelta(seconds=59)).attempted == 0
 
-    deliver(app, now=soon(31 + 61))
+    deliver(app, now=second + timedelta(seconds=60))
     hook = next(m for m in messages(app) if m.channel == "webhook")
     assert hook.status == "delivered" and hook.attempts == 3
     assert "HTTP 500" in hook.last_error  # kept, so staff can see what happened
@@ -322,6 +290,43 @@ def test_a_redirecting_webhook_is_a_failure_not_followed(app: Flask, webhook: We
     hook = next(m for m in messages(app) if m.channel == "webhook")
     assert hook.status == "pending" and "HTTP 307" in hook.last_error
     assert len(webhook.receipts) == 1  # the POST was not re-sent to the new location
+
+
+@pytest.fixture
+def https_webhook(tmp_path: Path) -> Iterator[tuple[WebhookPeer, Path]]:
+    """A receiver serving HTTPS with a self-signed certificate (for 127.0.0.1), and the cert."""
+    context, cert = server_tls(tmp_path)
+    peer = WebhookPeer(SECRET, tls=context).start()
+    yield peer, cert
+    peer.stop()
+
+
+def test_webhook_over_https_to_a_receiver_trusted_through_webhook_ca_file(
+    database_uri: str, https_webhook: tuple[WebhookPeer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver, cert = https_webhook
+    assert receiver.url.startswith("https://127.0.0.1:")
+    monkeypatch.setenv("QUIZ_WEBHOOK_CA_FILE", str(cert))  # as an operator sets it
+    app = create_app(base_config(database_uri, **notify_config(None, receiver)))
+    [lead_id] = submit(app)
+    assert deliver(app).delivered == 1
+    [receipt] = receiver.receipts
+    assert receipt.signed and receipt.status == 200
+    assert json.loads(receipt.body)["lead"]["id"] == lead_id
+    assert [m.status for m in messages(app)] == ["delivered"]
+
+
+def test_webhook_to_a_self_signed_receiver_is_refused_without_webhook_ca_file(
+    database_uri: str, https_webhook: tuple[WebhookPeer, Path]
+) -> None:
+    receiver, _cert = https_webhook
+    app = create_app(base_config(database_uri, **notify_config(None, receiver)))
+    submit(app)
+    assert deliver(app).retrying == 1
+    [hook] = messages(app)
+    assert hook.status == "pending" and hook.attempts == 1
+    assert "certificate verify failed" in hook.last_error  # the system's CAs don't know it
+    assert receiver.receipts == []  # nothing was sent to a receiver that could not be verified
 
 
 def test_gives_up_after_the_last_attempt_and_staff_can_retry(
@@ -369,8 +374,6 @@ def test_a_channel_that_fails_is_not_hammered_in_the_same_run(
 def test_several_deliverers_at_once_send_each_message_once(
     database_uri: str, webhook: WebhookPeer
 ) -> None:
-    import threading
-
     webhook.start()
     config = notify_config(None, webhook, OUTBOX_BATCH_SIZE=3)
     app = create_app(base_config(database_uri, **config))
@@ -480,7 +483,3 @@ def test_email_list_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     with app.app_context():
         assert settings().email.recipients == ("desk@spa.example", "Owner@spa.example")
         assert settings().channels == ("email",)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import time
 from itertools import combinations
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -13,14 +12,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from quiz import create_app
-from quiz.settings.loading import ConfigError
-from tests.conftest import (
+from quiz.settings import ConfigError
+from tests.support.app import base_config, leads
+from tests.support.clock import FrozenClock
+from tests.support.patient import (
     RESULT_QUERY,
-    base_config,
     callback_fields,
     callback_link,
     callback_page,
-    leads,
     valid_callback,
 )
 
@@ -232,12 +231,10 @@ def test_bad_answers_in_an_htmx_post_replace_the_whole_widget(client: FlaskClien
 
 @pytest.mark.parametrize("app_config", [{"MIN_FILL_SECONDS": 5}])
 def test_a_corrected_form_sent_at_once_is_stored(
-    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, frozen_time: FrozenClock
 ) -> None:
     data = valid_callback(client, consent=None)  # the box left unticked
-    opened = time.time()
-    # The patient takes 20 seconds over the form, then sends it.
-    monkeypatch.setattr(time, "time", lambda: opened + 20)
+    frozen_time.advance(20)  # the patient takes 20 seconds over the form, then sends it
     refused = post(client, data)
     assert refused.status_code == 422
     assert "Please tick the box so that we may call you." in text(refused)
@@ -254,11 +251,10 @@ def test_a_corrected_form_sent_at_once_is_stored(
 
 @pytest.mark.parametrize("app_config", [{"MIN_FILL_SECONDS": 5}])
 def test_a_bot_posting_at_once_is_held_to_the_first_showing(
-    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, frozen_time: FrozenClock
 ) -> None:
     data = valid_callback(client)
-    opened = time.time()
-    monkeypatch.setattr(time, "time", lambda: opened + 1)
+    frozen_time.advance(1)
     first = post(client, data)
     assert first.status_code == 400 and "That was very quick!" in text(first)
     # Posting the re-shown form at once again is still too fast: the clock did not restart...
@@ -266,7 +262,7 @@ def test_a_bot_posting_at_once_is_held_to_the_first_showing(
     assert post(client, data).status_code == 400
     assert leads(app) == []
     # ... and it runs on from the first showing, so a person who waits is accepted.
-    monkeypatch.setattr(time, "time", lambda: opened + 6)
+    frozen_time.advance(5)  # 6 seconds after the form was first shown
     assert post(client, data).status_code == 200
     assert len(leads(app)) == 1
 

@@ -7,7 +7,7 @@ import pytest
 from quiz import create_app
 from quiz.settings import ConfigError
 from quiz.settings.docs import TARGET, render
-from quiz.settings.schema import SETTINGS
+from quiz.settings.schema import SETTINGS, Setting
 
 BASE = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
 
@@ -30,7 +30,7 @@ def test_every_setting_is_documented_once() -> None:
 @pytest.mark.parametrize(
     "setting", [s for s in SETTINGS if s.kind in ("int", "number")], ids=lambda s: s.name
 )
-def test_every_number_is_checked_at_start_up(setting) -> None:  # noqa: ANN001
+def test_every_number_is_checked_at_start_up(setting: Setting) -> None:
     for bad in ("many", True, setting.low - 1, setting.high + 1):
         with pytest.raises(ConfigError, match=setting.name):
             create_app({**BASE, setting.name: bad})
@@ -42,7 +42,7 @@ def test_staff_page_size_zero_stops_start_up_instead_of_dividing_by_it() -> None
 
 
 @pytest.mark.parametrize("setting", [s for s in SETTINGS if s.kind == "bool"], ids=lambda s: s.name)
-def test_every_switch_takes_true_or_false_only(setting) -> None:  # noqa: ANN001
+def test_every_switch_takes_true_or_false_only(setting: Setting) -> None:
     with pytest.raises(ConfigError, match=f"{setting.name} must be true or false"):
         create_app({**BASE, setting.name: "maybe"})
 

@@ -12,7 +12,7 @@ from quiz.settings.schema import BY_NAME
 from quiz.staff.passwords import common_passwords
 from quiz.storage.database import db
 from quiz.storage.models import AuditLog, StaffUser
-from tests.test_staff_support import EMAIL, PASSWORD, STAFF_CONFIG, cli, create_staff, sign_in
+from tests.support.staff import EMAIL, PASSWORD, STAFF_CONFIG, cli, create_staff, sign_in
 
 
 @pytest.fixture

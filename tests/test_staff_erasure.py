@@ -14,8 +14,9 @@ from sqlalchemy import select, text
 
 from quiz.storage.database import db
 from quiz.storage.models import AuditLog, Lead, LeadEvent, OutboxMessage
-from tests.conftest import leads, valid_callback
-from tests.test_staff_support import (
+from tests.support.app import leads
+from tests.support.patient import valid_callback
+from tests.support.staff import (
     STAFF_CONFIG,
     add_lead,
     cli,

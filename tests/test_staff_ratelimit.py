@@ -1,10 +1,12 @@
 """The sign-in limit holds across gunicorn workers when they share Redis.
 
 Two real gunicorn workers on loopback, Flask-Limiter storing its counters in
-the Redis at 127.0.0.1:6379 under a key prefix unique to this run (deleted at
-the end). The failed sign-ins are sent two at a time, so both workers serve
-some of them (the access log names each request's worker), and the attempt
-after the limit is refused with 429 whichever worker gets it.
+the Redis at 127.0.0.1:6379 (QUIZ_TEST_REDIS_URL) under a key prefix unique to
+this run (deleted at the end). The test starts once both workers have loaded
+the app (each writes its pid to a file from gunicorn's post_worker_init hook).
+The failed sign-ins are sent two at a time, so both workers serve some of them
+(the access log names each request's worker), and the attempt after the limit
+is refused with 429 whichever worker gets it.
 
 Without Redis this test is skipped with a message, except under CI=true,
 where it fails.
@@ -19,7 +21,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,27 +33,20 @@ import pytest
 from flask import Flask
 
 from quiz.storage.database import db
-from tests.conftest import TEST_SECRET
-from tests.test_staff_support import EMAIL, PASSWORD, create_staff
+from tests.support.app import TEST_SECRET
+from tests.support.environment import REDIS_URL, redis_client
+from tests.support.staff import EMAIL, PASSWORD, create_staff
+from tests.support.waiting import lines_in, wait_for_lines, wait_until
 
-IN_CI = os.environ.get("CI", "").strip().lower() == "true"
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 LIMIT = 4
+WORKERS = 2
 GUNICORN = Path(sys.executable).with_name("gunicorn")
-
-
-def redis_client():  # noqa: ANN201 - redis is imported lazily
-    try:
-        import redis
-
-        client = redis.Redis(REDIS_HOST, REDIS_PORT, socket_timeout=2, socket_connect_timeout=2)
-        client.ping()
-        return client
-    except Exception as err:  # noqa: BLE001 - any failure means "no Redis here"
-        message = f"Redis not reachable at {REDIS_HOST}:{REDIS_PORT} ({err}); start redis-server"
-        if IN_CI:
-            pytest.fail(f"CI=true but {message}", pytrace=False)
-        pytest.skip(message)
+# gunicorn's hook, called in each worker once it has loaded the app: "this worker is ready".
+READY_HOOK = """
+def post_worker_init(worker):
+    with open({ready!r}, "a", encoding="utf-8") as ready:
+        ready.write(f"ready {{worker.pid}}\\n")
+"""
 
 
 def free_port() -> int:
@@ -107,13 +101,15 @@ def gunicorn_two_workers(app: Flask, tmp_path: Path) -> Iterator[tuple[str, Path
         db.engine.dispose()
 
     port = free_port()
-    log = tmp_path / "access.log"
+    log, ready = tmp_path / "access.log", tmp_path / "ready.log"
+    config = tmp_path / "gunicorn_test.conf.py"
+    config.write_text(READY_HOOK.format(ready=str(ready)), encoding="utf-8")
     env = {
         **os.environ,
         "QUIZ_SECRET_KEY": TEST_SECRET,
         "QUIZ_SQLALCHEMY_DATABASE_URI": database_uri,
         "QUIZ_RATELIMIT_ENABLED": "true",
-        "QUIZ_RATELIMIT_STORAGE_URI": f"redis://{REDIS_HOST}:{REDIS_PORT}/0",
+        "QUIZ_RATELIMIT_STORAGE_URI": REDIS_URL,
         "QUIZ_RATELIMIT_KEY_PREFIX": prefix,
         "QUIZ_STAFF_LOGIN_ACCOUNT_RATE_LIMIT": f"{LIMIT} per 15 minutes",
         "QUIZ_STAFF_LOGIN_RATE_LIMIT": "100 per 15 minutes",
@@ -122,31 +118,29 @@ def gunicorn_two_workers(app: Flask, tmp_path: Path) -> Iterator[tuple[str, Path
     process = subprocess.Popen(
         [
             str(GUNICORN),
-            "--workers=2",
+            f"--config={config}",  # only the ready hook, not the repository's gunicorn.conf.py
+            f"--workers={WORKERS}",
             f"--bind=127.0.0.1:{port}",
             "--timeout=60",
             f"--access-logfile={log}",
             "--access-logformat=%(p)s %(m)s %(U)s %(s)s",
             "quiz:create_app()",
         ],
-        cwd=tmp_path,  # away from the repository's gunicorn.conf.py
+        cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/staff/login", timeout=2):
-                    break
-            except OSError:  # not listening yet, or still booting
-                if process.poll() is not None or time.monotonic() > deadline:
-                    _, err = process.communicate(timeout=5)
-                    pytest.fail(f"gunicorn did not start: {err.decode()[-2000:]}")
-                time.sleep(0.2)
-        yield base, log
+
+        def workers_ready() -> bool:
+            if process.poll() is not None:
+                _, err = process.communicate(timeout=5)
+                pytest.fail(f"gunicorn did not start: {err.decode()[-2000:]}")
+            return len(lines_in(ready, "ready ")) >= WORKERS
+
+        wait_until(workers_ready, f"{WORKERS} gunicorn workers to load the app")
+        yield f"http://127.0.0.1:{port}", log
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -170,8 +164,9 @@ def test_failed_sign_ins_are_limited_across_two_workers(
     assert Browser(base).sign_in("wrong again") == 429
     assert Browser(base).sign_in(PASSWORD) == 429  # the account waits, even for the owner
 
-    time.sleep(0.5)  # gunicorn writes the access log after each response
-    posts = [line.split() for line in log.read_text().splitlines() if "POST /staff/login" in line]
+    # gunicorn writes each request's access-log line just after its response: wait for all six.
+    lines = wait_for_lines(log, "POST /staff/login", LIMIT + 2)
+    posts = [line.split() for line in lines]
     assert [p[-1] for p in posts].count("429") == 2
     workers = {pid for pid, *_ in posts}
     assert len(workers) == 2, f"one worker served every sign-in: {posts}"

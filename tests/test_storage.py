@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import event, text
 
 from quiz.storage.database import db
-from tests.conftest import valid_callback
+from tests.support.patient import valid_callback
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app: Flask) -> None:
     with app.app_context():
         conn = db.session.connection()
@@ -18,13 +22,14 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app: Flask) ->
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
+@pytest.mark.sqlite_only
 def test_storing_a_lead_begins_immediate_and_reads_do_not(app: Flask) -> None:
     statements: list[str] = []
     with app.app_context():
         engine = db.engine
 
     @event.listens_for(engine, "before_cursor_execute")
-    def record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
     client = app.test_client(use_cookies=False)

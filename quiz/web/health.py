@@ -28,18 +28,35 @@ def healthz() -> Response:
     """The database's state (and the notification queue's) as JSON; 503 when unusable."""
     body: dict[str, object] = {"status": "ok", "database": "ok"}
     try:
-        revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        body["outbox"] = outbox.summary()
+        db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as err:
         db.session.rollback()
         # The error's class only: its text may carry the database URL.
         current_app.logger.warning("healthz: database unavailable (%s)", type(err).__name__)
         body.update(status="unavailable", database="unavailable")
-    else:
-        heads = schema_heads(current_app.extensions["migrate"].directory)
-        if revision not in heads:
-            body.update(status="unavailable", database="schema not migrated",
-                        schema=revision, expected_schema=" or ".join(heads))  # fmt: skip
+        return _answer(body)
+    # It answers; a missing alembic_version table means `flask db upgrade` never ran.
+    revision = _schema_revision()
+    heads = schema_heads(current_app.extensions["migrate"].directory)
+    if revision not in heads:
+        body.update(status="unavailable", database="schema not migrated")
+        if revision is not None:
+            body.update(schema=revision, expected_schema=" or ".join(heads))
+        return _answer(body)
+    body["outbox"] = outbox.summary()
+    return _answer(body)
+
+
+def _schema_revision() -> str | None:
+    """The database's migration revision, or None when it has never been migrated."""
+    try:
+        return db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
+
+
+def _answer(body: dict[str, object]) -> Response:
     response = jsonify(body)
     response.status_code = 200 if body["status"] == "ok" else 503
     response.cache_control.no_store = True

@@ -13,26 +13,20 @@ must never pass by silently skipping its browser tests.
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.support.browser import BROWSER_TESTS, CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer
+from tests.support.environment import IN_CI
+
 if TYPE_CHECKING:
     from flask import Flask
     from playwright.sync_api import Browser, BrowserContext, Page
 
-    from quiz.storage.models import Lead
-
-HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-AXE_PATH = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
-DEFAULT_TIMEOUT_MS = 5000
 ENABLE_HINT = (
     "Browser tests need Debian's Chromium and Playwright: run `apt-get install -y chromium` "
     "and `make test` (which installs playwright and pytest-playwright into .venv; never run "
@@ -57,10 +51,6 @@ def _missing_requirements() -> list[str]:
 MISSING = _missing_requirements()
 
 
-def _running_in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() == "true"
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip (or, under CI=true, fail) the browser tests when they cannot run.
@@ -69,10 +59,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     (whose `browser` and `page` fixtures the tests use) is reported here with
     the hint instead of as a confusing "fixture not found" error.
     """
-    if not MISSING or HERE not in Path(str(item.path)).resolve().parents:
+    if not MISSING or BROWSER_TESTS not in Path(str(item.path)).resolve().parents:
         return
     message = f"{ENABLE_HINT} ({'; '.join(MISSING)})"
-    if _running_in_ci():
+    if IN_CI:
         pytest.fail(f"CI=true but the browser tests cannot run: {message}", pytrace=False)
     pytest.skip(message)
 
@@ -85,38 +75,6 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         "executable_path": str(CHROMIUM),
         "args": ["--disable-gpu", "--disable-quic"],
     }
-
-
-@dataclass
-class LiveServer:
-    """The app served over real HTTP, plus helpers to look at what it stored."""
-
-    url: str
-    app: Flask
-
-    def leads(self) -> list[Lead]:
-        from quiz.storage.database import db
-        from quiz.storage.models import Lead
-
-        with self.app.app_context():
-            try:
-                leads = list(db.session.execute(db.select(Lead).order_by(Lead.id)).scalars())
-                for lead in leads:
-                    db.session.expunge(lead)  # keep attributes readable after the context
-                return leads
-            finally:
-                db.session.remove()
-
-    def clear_leads(self) -> None:
-        from quiz.storage.database import db
-        from quiz.storage.models import Lead
-
-        with self.app.app_context():
-            try:
-                db.session.execute(db.delete(Lead))
-                db.session.commit()
-            finally:
-                db.session.remove()
 
 
 def _migrate_schema(app: Flask) -> None:

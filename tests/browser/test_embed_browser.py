@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer
+from tests.support.browser import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer
+from tests.support.waiting import wait_until
 
 try:
     from playwright.sync_api import expect
@@ -283,18 +283,6 @@ def widget_frame(page: Page, selector: str = IFRAME) -> Frame:
 
 def iframe_height(page: Page, selector: str = IFRAME) -> float:
     return page.locator(selector).evaluate("f => f.getBoundingClientRect().height")
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 5.0) -> Any:
-    """Poll `check` until it returns something true; bounded in time."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting until {what}")
-        time.sleep(0.05)
 
 
 def expect_fitted(page: Page, frame: Frame, where: str) -> None:

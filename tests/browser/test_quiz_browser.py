@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from tests.browser.conftest import AXE_PATH, LiveServer
+from tests.support.browser import AXE_PATH, LiveServer
 
 try:
     from playwright.sync_api import expect

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.conftest import AXE_PATH, LiveServer
-from tests.test_staff_support import EMAIL, PASSWORD, add_lead, create_staff
+from tests.support.browser import AXE_PATH, LiveServer
+from tests.support.staff import EMAIL, PASSWORD, add_lead, create_staff
 
 try:
     from playwright.sync_api import expect

@@ -1,7 +1,7 @@
-"""Helpers for the staff tests (no tests here): accounts, signed-in clients, leads.
+"""Staff accounts, signed-in clients and leads stored directly, for the staff tests.
 
 Staff tests hash passwords with a cheap scrypt cost (`FAST_HASH`) so the suite
-stays fast; one test checks that the default is OWASP's N=2**17, r=8, p=1.
+stays fast; tests/test_staff_cli.py checks that the default is OWASP's N=2**17, r=8, p=1.
 """
 
 from __future__ import annotations
