@@ -81,6 +81,23 @@ def check_region(value: str) -> str:
     return region
 
 
+def check_regions(value: list[str] | str) -> list[str]:
+    """A list of regions phonenumbers knows (a comma-separated string is accepted)."""
+    if isinstance(value, str):
+        value = value.split(",")
+    regions = []
+    for entry in value:
+        region = str(entry).strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError(
+                f"PHONE_ALLOWED_REGIONS has {entry!r}; use two-letter regions such as US, CA."
+            )
+        regions.append(region)
+    if not regions:
+        raise ConfigError("PHONE_ALLOWED_REGIONS is empty; leave it unset for the default region.")
+    return regions
+
+
 def check_time_zone(value: str) -> str:
     """An IANA time zone name."""
     try:

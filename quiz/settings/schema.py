@@ -16,6 +16,7 @@ from typing import Any
 from quiz.settings.checks import (
     check_origins,
     check_region,
+    check_regions,
     check_time_zone,
     check_trusted_hosts,
 )
@@ -67,6 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("SPA_BOOKING_URLS", "spa", "python", {}, "Per outcome (`relax`, `fill`, `both`), the booking page for that service; an outcome not named uses SPA_BOOKING_URL. Every link gets `utm_source=relax-or-fill` and the outcome as `utm_content`."),
     S("SPA_CALLBACK_WINDOW", "spa", "text", "within one business day", 'The thank-you screen\'s promise ("… will call you within one business day, in the morning").'),
     S("PHONE_DEFAULT_REGION", "spa", "text", "US", "Region for phone numbers typed without +country (a two-letter code).", check=check_region),
+    S("PHONE_ALLOWED_REGIONS", "spa", "list", None, 'Regions whose numbers the callback form accepts, e.g. `["US", "CA"]`; unset means PHONE_DEFAULT_REGION only. Premium-rate, shared-cost and satellite numbers are always refused.', optional=True, check=check_regions),
     # --- the quiz and the form
     S("MIN_FILL_SECONDS", "quiz", "number", 3, "A callback form sent sooner after it was first shown is refused (bots).", low=0, high=3600),
     S("FORM_MAX_AGE_SECONDS", "quiz", "number", 7200, "An older form is refused, with the patient's input kept and a fresh form.", low=1, high=7 * 86400),
@@ -88,8 +90,10 @@ SETTINGS: tuple[Setting, ...] = (
     S("STAFF_PASSWORD_METHOD", "staff", "text", "scrypt:131072:8:1", "Werkzeug's password hash method (scrypt with OWASP's parameters)."),
     S("STAFF_PASSWORD_MIN_LENGTH", "staff", "int", 8, "Shortest password accepted.", low=8, high=256),
     S("STAFF_PASSWORD_MAX_LENGTH", "staff", "int", 256, "Longest password accepted.", low=8, high=4096),
-    S("STAFF_LOGIN_RATE_LIMIT", "staff", "text", "20 per 15 minutes", "Failed sign-ins allowed per IP (Flask-Limiter syntax)."),
-    S("STAFF_LOGIN_ACCOUNT_RATE_LIMIT", "staff", "text", "5 per 15 minutes", "Failed sign-ins allowed per account."),
+    S("STAFF_LOGIN_RATE_LIMIT", "staff", "text", "20 per 15 minutes", "Failed sign-ins allowed per network (an IPv4 address or an IPv6 /64), whatever the account (Flask-Limiter syntax)."),
+    S("STAFF_LOGIN_ACCOUNT_RATE_LIMIT", "staff", "text", "5 per 15 minutes", "Failed sign-ins allowed per account from one network: a stranger elsewhere cannot lock the owner out."),
+    S("STAFF_LOGIN_ACCOUNT_ALERT_LIMIT", "staff", "text", "50 per hour", "Failed sign-ins for one account from all networks together beyond which staff are alerted (audit log and the notification email); it never locks the account."),
+    S("STAFF_PASSWORD_CHECKS_AT_ONCE", "staff", "int", 1, "Password hashes one worker computes at a time; a sign-in beyond it gets a fast 429, so a sign-in flood cannot starve the quiz.", low=1, high=16),
     S("RETENTION_DAYS", "staff", "int", None, "`flask leads purge` without --older-than erases leads older than this; unset keeps them.", low=1, high=100_000, optional=True),
     S("SESSION_COOKIE_NAME", "staff", "text", "staff_session", "The staff session cookie's name."),
     S("SESSION_COOKIE_PATH", "staff", "text", "/staff", "The cookie is sent to the staff area only, so the patient's pages never see it."),
@@ -121,7 +125,9 @@ SETTINGS: tuple[Setting, ...] = (
     S("OUTBOX_POLL_SECONDS", "notifications", "number", 5, "`flask outbox deliver --loop` looks for due messages this often.", low=0.05, high=3600),
     # --- deployment and limits
     S("PROXY_FIX_HOPS", "deployment", "int", 0, "How many reverse proxies stand in front of the app (0: none). Never more than there are, or a client can forge its address.", low=0, high=5),
-    S("TRUSTED_HOSTS", "deployment", "list", None, 'Host names the app answers to, e.g. `["quiz.myspa.com"]`; unset accepts any.', optional=True, check=check_trusted_hosts),
+    S("TRUSTED_HOSTS", "deployment", "list", None, 'Host names the app answers to, e.g. `["quiz.myspa.com"]`. Required in production (any other Host header gets a 400); unset in development accepts any.', optional=True, check=check_trusted_hosts),
+    S("HSTS_SECONDS", "deployment", "int", 31_536_000, "Strict-Transport-Security max-age, sent in production on HTTPS requests (behind a proxy: with PROXY_FIX_HOPS); 0 sends none.", low=0, high=63_072_000),
+    S("HEALTH_TOKEN", "deployment", "text", "", "A bearer token that unlocks /healthz's detail (schema revision, outbox counts); without it /healthz says only its status.", secret=True),
     S("RATELIMIT_ENABLED", "deployment", "bool", True, "`false` switches rate limits off (load tests)."),
     S("RATELIMIT_STORAGE_URI", "deployment", "text", "memory://", "`memory://` counts per process; use `redis://127.0.0.1:6379` when several workers or hosts serve."),
     S("RATELIMIT_HEADERS_ENABLED", "deployment", "bool", False, "Send X-RateLimit headers."),
