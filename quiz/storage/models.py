@@ -11,6 +11,7 @@ from quiz.domain.clock import utcnow
 from quiz.storage.database import UtcDateTime, db
 
 LEAD_STATUSES = ("new", "contacted", "booked", "closed", "do_not_contact")
+STAFF_ROLES = ("desk", "admin")
 
 
 class Lead(db.Model):
@@ -67,7 +68,10 @@ class LeadEvent(db.Model):
     __tablename__ = "lead_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    # None for a message about no lead (an alert to staff, e.g. a sign-in attack).
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lead.id", ondelete="CASCADE"), index=True, nullable=True
+    )
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
@@ -91,6 +95,8 @@ class StaffUser(db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # Bumped on password change or disable: sessions carrying an older value end.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # "desk" works leads; "admin" also exports, erases, sees deliveries and the funnel.
+    role: Mapped[str] = mapped_column(String(10), default="desk", server_default="admin")
 
 
 class AuditLog(db.Model):
@@ -115,7 +121,10 @@ class OutboxMessage(db.Model):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    # None for a message about no lead (an alert to staff, e.g. a sign-in attack).
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lead.id", ondelete="CASCADE"), index=True, nullable=True
+    )
     channel: Mapped[str] = mapped_column(String(20))  # email | webhook
     payload: Mapped[str] = mapped_column(Text, default="")  # JSON
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|failed
