@@ -49,12 +49,10 @@ def store_lead(
 ) -> tuple[Lead, bool]:
     """Store the lead; return (lead, created). A resent form returns the stored lead.
 
-    The key is the form token's nonce plus a digest of what was sent: the same
-    form sent twice (double click, refresh, retry) stores one lead, while a
-    patient who goes back and corrects the phone number gets the correction
-    stored too, not silently dropped.
+    The key is the form token's nonce, whatever the form's contents: one form,
+    one lead. The same form sent twice (double click, refresh, retry) or sent
+    again with other details (a bot replaying one token) stores nothing more.
     """
-    nonce = f"{nonce}:{_digest(contact, result)}"
     existing = _by_nonce(nonce)
     if existing is not None:
         return existing, False
@@ -104,13 +102,6 @@ def store_lead(
 def _printable(header: str) -> str:
     """A request header's text without control characters (PostgreSQL refuses NUL)."""
     return "".join(ch for ch in header if ch.isprintable())
-
-
-def _digest(contact: Contact, result: Result) -> str:
-    answers = result.answers
-    parts = (contact.name, contact.phone, contact.email, contact.best_time,
-             answers.concern, ";".join(answers.areas), answers.goal)  # fmt: skip
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 def _by_nonce(nonce: str) -> Lead | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from phonenumbers import geocoder
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -20,6 +21,35 @@ CONSENT_VALUES = {"yes", "on", "true", "1", "y"}
 MAX_NAME = 100
 MAX_PHONE_INPUT = 40
 MAX_EMAIL = 254
+
+
+# Numbers that cost the caller (the spa) more than a call should, or that no one
+# answers at a front desk: premium-rate and shared-cost lines.
+COSTLY = {
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
+    phonenumbers.PhoneNumberType.SHARED_COST: "a shared-cost number",
+}
+NON_GEOGRAPHIC = "001"  # satellite phones and global services have no country
+
+
+def uncallable(number: phonenumbers.PhoneNumber, allowed_regions: list[str]) -> str:
+    """Why the spa should not call this valid number, in the patient's words; "" if it may."""
+    kind = COSTLY.get(phonenumbers.number_type(number))
+    if kind:
+        return f"That looks like {kind}, which we can't call. Please give your own phone number."
+    region = phonenumbers.region_code_for_number(number)
+    if region == NON_GEOGRAPHIC:
+        return "We can't call satellite or international service numbers. Please give another."
+    if region not in allowed_regions:
+        names = " or ".join(geocoder._region_display_name(r, "en") or r for r in allowed_regions)
+        return f"We can only call numbers in {names}. Please give a number there."
+    return ""
+
+
+def _country(region: str) -> str:
+    """A region's name in English ("United States"), or its code when unknown."""
+    example = phonenumbers.example_number(region)
+    return (geocoder.country_name_for_number(example, "en") if example else "") or region
 
 
 class CallbackForm(TextForm):
@@ -75,6 +105,10 @@ class CallbackForm(TextForm):
                 "Please enter a phone number we can call, with the area code, "
                 "for example (301) 810-5740."
             )
+        allowed = current_app.config["PHONE_ALLOWED_REGIONS"] or [region]
+        problem = uncallable(number, allowed)
+        if problem:
+            raise ValidationError(problem)
         self.phone_e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     def validate_email(self, field: StringField) -> None:
