@@ -161,6 +161,7 @@ def server_env(uri: str) -> dict[str, str]:
     env.update(
         QUIZ_ENV="production",
         QUIZ_SECRET_KEY=secrets.token_urlsafe(32),
+        QUIZ_TRUSTED_HOSTS='["127.0.0.1"]',
         QUIZ_SQLALCHEMY_DATABASE_URI=uri,
         QUIZ_MIN_FILL_SECONDS="0",
         QUIZ_RATELIMIT_ENABLED="false",

@@ -45,6 +45,7 @@ def start_deliverer(database_uri: str, webhook: WebhookPeer) -> subprocess.Popen
     env.update(
         QUIZ_ENV="production",
         QUIZ_SECRET_KEY="deliverer-test-secret-key-0123456789",
+        QUIZ_TRUSTED_HOSTS='["quiz.alazzo.example"]',
         QUIZ_SQLALCHEMY_DATABASE_URI=database_uri,
         QUIZ_WEBHOOK_URL=webhook.url,
         QUIZ_WEBHOOK_SECRET=SECRET,

@@ -457,7 +457,12 @@ def test_a_dead_deliverers_claim_is_respected_until_its_lease_ends(
     ],
 )
 def test_bad_notification_settings_stop_start_up(settings: dict, message: str) -> None:
-    config = {"SECRET_KEY": "a-real-production-secret-0123456789", "ENV": "production", **settings}
+    config = {
+        "SECRET_KEY": "a-real-production-secret-0123456789",
+        "ENV": "production",
+        "TRUSTED_HOSTS": ["quiz.alazzo.example"],
+        **settings,
+    }
     config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         create_app(config)
@@ -467,6 +472,7 @@ def test_production_notifications_need_the_staff_base_url() -> None:
     config = {
         "ENV": "production",
         "SECRET_KEY": "a-real-production-secret-0123456789",
+        "TRUSTED_HOSTS": ["quiz.alazzo.example"],
         "SQLALCHEMY_DATABASE_URI": "sqlite://",
         "WEBHOOK_URL": "https://crm.example/hook",
         "WEBHOOK_SECRET": SECRET,

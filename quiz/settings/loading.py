@@ -20,7 +20,8 @@ from quiz.settings.schema import SETTINGS, Setting
 
 # Values that people paste from examples; none of them is a secret.
 _PLACEHOLDER_KEYS = {"dev", "secret", "changeme", "change-me", "change_me", "your-secret-key", "x"}
-MIN_SECRET_KEY_LENGTH = 16
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_SYMBOLS = 10  # distinct characters: "aaaa…" or "abababab…" is not random
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -42,6 +43,7 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if app.config["SESSION_COOKIE_SECURE"] is None:
         # Plain HTTP on 127.0.0.1 in development: a Secure cookie would never come back.
         app.config["SESSION_COOKIE_SECURE"] = not is_development(app)
+    check_production(app)
     check_secret_key(app)
 
 
@@ -113,8 +115,29 @@ def _of_kind(setting: Setting, value: Any) -> Any:
 
 
 def is_development(app: Flask) -> bool:
-    """True for local development and tests, where relaxed defaults are allowed."""
-    return app.debug or app.config.get("ENV") in ("development", "testing")
+    """True for local development and tests, where relaxed defaults are allowed.
+
+    Only ENV decides: debug (QUIZ_DEBUG, FLASK_DEBUG) never relaxes a check.
+    """
+    return app.config.get("ENV") in ("development", "testing")
+
+
+def check_production(app: Flask) -> None:
+    """Production stays production: no debug, and the Host header is checked."""
+    if is_development(app):
+        return
+    if app.debug or app.config.get("DEBUG"):
+        raise ConfigError(
+            "Debug mode is on (QUIZ_DEBUG or FLASK_DEBUG) with ENV=production. The debugger "
+            "runs code for anyone who can reach it: switch debug off, or set "
+            "QUIZ_ENV=development on a machine of your own."
+        )
+    if not app.config.get("TRUSTED_HOSTS"):
+        raise ConfigError(
+            "TRUSTED_HOSTS must name the host names the quiz is served at in production, "
+            "so a forged Host header cannot pick links or redirects, for example:\n"
+            "  export QUIZ_TRUSTED_HOSTS='[\"quiz.myspa.com\"]'"
+        )
 
 
 def check_secret_key(app: Flask) -> None:
@@ -125,11 +148,7 @@ def check_secret_key(app: Flask) -> None:
             # Tokens signed with it do not survive a restart; fine for development.
             app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
         return
-    if (
-        not isinstance(key, str | bytes)
-        or len(key) < MIN_SECRET_KEY_LENGTH
-        or str(key).strip().lower() in _PLACEHOLDER_KEYS
-    ):
+    if not _strong(key):
         raise ConfigError(
             "SECRET_KEY is missing or too weak. Set a long random value, for example:\n"
             '  export QUIZ_SECRET_KEY="$(python3 -c '
@@ -137,3 +156,16 @@ def check_secret_key(app: Flask) -> None:
             "or put SECRET_KEY = '...' in instance/config.py. (For local development, "
             "set QUIZ_ENV=development or use `make run`.)"
         )
+
+
+def _strong(key: Any) -> bool:
+    """Long enough, varied enough, and not a placeholder pasted from an example."""
+    if not isinstance(key, str | bytes):
+        return False
+    text = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+    return (
+        len(text) >= MIN_SECRET_KEY_LENGTH
+        and len(set(text)) >= MIN_SECRET_KEY_SYMBOLS
+        and text.strip().lower() not in _PLACEHOLDER_KEYS
+        and not any(word in text.lower() for word in ("changeme", "change-me", "your-secret"))
+    )

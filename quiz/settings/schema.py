@@ -57,7 +57,7 @@ SYSTEM_FONTS = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", 
 SETTINGS: tuple[Setting, ...] = (
     # --- core
     S("ENV", "core", "text", "production", "`development` allows a generated secret key and non-Secure cookies over plain HTTP; `make run` sets it in instance/config.py.", choices=("production", "development", "testing")),
-    S("SECRET_KEY", "core", "text", None, "Signs the callback form's token and the staff session. Required outside development: 16+ characters, not a placeholder (`make run` writes a random one).", optional=True, secret=True),
+    S("SECRET_KEY", "core", "text", None, "Signs the callback form's token and the staff session. Required outside development: 32+ characters with at least 10 different ones, not a placeholder (`make run` writes a random one).", optional=True, secret=True),
     S("SQLALCHEMY_DATABASE_URI", "core", "text", None, "The database; unset means SQLite at instance/quiz.db. For several hosts: `postgresql+psycopg://user@host/db`.", optional=True),
     S("SQLALCHEMY_ENGINE_OPTIONS", "core", "python", {"pool_pre_ping": True}, "SQLAlchemy engine options; the default replaces a pooled connection that died (a database restart) instead of using it for a lead."),
     S("QUIZ_CONTENT_FILE", "core", "text", None, "The quiz's words and weights; unset means quiz/content/quiz.toml (see content.md).", optional=True),
