@@ -198,7 +198,9 @@ def app_path_uri(
 # --- the rate-limit store --------------------------------------------------------------
 
 
-def test_callbacks_are_stored_when_the_rate_limit_store_is_down(database_uri: str) -> None:
+def test_callbacks_are_stored_when_the_rate_limit_store_is_down(
+    database_uri: str, caplog: pytest.LogCaptureFixture
+) -> None:
     closed = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
     app = create_app(
         base_config(database_uri, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=closed)
@@ -207,6 +209,12 @@ def test_callbacks_are_stored_when_the_rate_limit_store_is_down(database_uri: st
     response = client.post("/quiz/callback", data=valid_callback(client))
     assert response.status_code == 200 and 'id="thanks"' in response.get_data(as_text=True)
     assert len(leads(app)) == 1
+    # Fail open, but not silently: the log says so, with the error's class only.
+    swallowed = [r for r in caplog.records if r.name == "flask-limiter"]
+    assert swallowed, "the rate-limit store's failure was not logged"
+    for record in swallowed:
+        assert record.exc_info is None and "ConnectionError" in record.getMessage()
+        assert "127.0.0.1:9" not in record.getMessage()  # no connection details
 
 
 @pytest.fixture

@@ -15,9 +15,17 @@ from quiz.storage.database import db
 from tests.support.app import base_config, leads
 from tests.support.patient import valid_callback
 
+HEALTH_TOKEN = "monitor-token-3f9a1c7e5b2d8046"
+MONITOR = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
+
+def health(app: Flask, headers: dict[str, str] | None = None) -> TestResponse:
+    return app.test_client(use_cookies=False).get("/healthz", headers=headers or MONITOR)
+
+
+@pytest.mark.parametrize("app_config", [{"HEALTH_TOKEN": HEALTH_TOKEN}])
 def test_healthz_reports_a_working_database_and_the_queue(app: Flask) -> None:
-    response = app.test_client(use_cookies=False).get("/healthz")
+    response = health(app)
     assert response.status_code == 200
     assert response.is_json
     assert response.get_json() == {
@@ -30,19 +38,20 @@ def test_healthz_reports_a_working_database_and_the_queue(app: Flask) -> None:
 
 
 @pytest.mark.parametrize("app_config", [{"WEBHOOK_URL": "http://127.0.0.1:9/hook",
-                                         "WEBHOOK_SECRET": "x" * 20}])  # fmt: skip
+                                         "WEBHOOK_SECRET": "x" * 20,
+                                         "HEALTH_TOKEN": HEALTH_TOKEN}])  # fmt: skip
 def test_healthz_counts_notifications_waiting(app: Flask) -> None:
     client = app.test_client(use_cookies=False)
     assert client.post("/quiz/callback", data=valid_callback(client)).status_code == 200
-    body = client.get("/healthz").get_json()
+    body = health(app).get_json()
     assert body["status"] == "ok" and body["outbox"]["pending"] == 1
 
 
 def test_healthz_says_unavailable_when_the_database_cannot_be_reached(
     unreachable_database_uri: str,
 ) -> None:
-    app = create_app(base_config(unreachable_database_uri))
-    response = app.test_client(use_cookies=False).get("/healthz")
+    app = create_app(base_config(unreachable_database_uri, HEALTH_TOKEN=HEALTH_TOKEN))
+    response = health(app)
     assert response.status_code == 503
     assert response.get_json() == {"status": "unavailable", "database": "unavailable"}
     assert "no_such" not in response.get_data(as_text=True)  # no URL or path leaks out
@@ -52,8 +61,8 @@ def test_healthz_says_schema_not_migrated_for_a_database_never_migrated(
     unmigrated_database_uri: str,
 ) -> None:
     """The database answers, but `flask db upgrade` was never run: no tables at all."""
-    app = create_app(base_config(unmigrated_database_uri))
-    response = app.test_client(use_cookies=False).get("/healthz")
+    app = create_app(base_config(unmigrated_database_uri, HEALTH_TOKEN=HEALTH_TOKEN))
+    response = health(app)
     assert response.status_code == 503
     body = response.get_json()
     assert (body["status"], body["database"]) == ("unavailable", "schema not migrated")
@@ -63,7 +72,7 @@ def test_healthz_says_schema_not_migrated_for_a_database_behind_the_code(
     unmigrated_database_uri: str,
 ) -> None:
     """The last `flask db upgrade` ran before the newest migration was deployed."""
-    app = create_app(base_config(unmigrated_database_uri))
+    app = create_app(base_config(unmigrated_database_uri, HEALTH_TOKEN=HEALTH_TOKEN))
     with app.app_context():
         flask_migrate.upgrade()
         head = db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar()
@@ -72,7 +81,7 @@ def test_healthz_says_schema_not_migrated_for_a_database_behind_the_code(
         older = db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar()
         db.session.remove()
     try:
-        response = app.test_client(use_cookies=False).get("/healthz")
+        response = health(app)
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -83,6 +92,29 @@ def test_healthz_says_schema_not_migrated_for_a_database_behind_the_code(
         "schema": older,
         "expected_schema": head,
     }
+
+
+@pytest.mark.parametrize("app_config", [{"HEALTH_TOKEN": HEALTH_TOKEN}])
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token", f"Basic {HEALTH_TOKEN}", HEALTH_TOKEN, "Bearer "],
+    ids=["none", "wrong", "basic", "bare", "empty"],
+)
+def test_healthz_tells_a_stranger_only_its_status(app: Flask, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = app.test_client(use_cookies=False).get("/healthz", headers=headers)
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_without_a_health_token_nobody_sees_the_detail(app: Flask) -> None:
+    assert health(app, {"Authorization": "Bearer "}).get_json() == {"status": "ok"}
+
+
+def test_a_stranger_still_learns_that_the_database_is_down(unreachable_database_uri: str) -> None:
+    app = create_app(base_config(unreachable_database_uri, HEALTH_TOKEN=HEALTH_TOKEN))
+    response = app.test_client(use_cookies=False).get("/healthz")
+    assert response.status_code == 503 and response.get_json() == {"status": "unavailable"}
 
 
 # --- reverse proxies ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import traceback
 
 from flask import Flask, Response, current_app, make_response, render_template, request
@@ -23,10 +24,33 @@ MESSAGES = {
 }
 
 
+class ExceptionClassOnly(logging.Filter):
+    """Logs name an exception's class, never its text or its traceback's messages.
+
+    An exception's text may quote a patient's details (SQL parameters, form
+    values) or a connection string; its class says enough to act on.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[0] is not None:
+            record.msg = f"{record.getMessage()} ({record.exc_info[0].__name__})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+# Libraries that log exceptions with their text; the app's own logger too.
+FILTERED_LOGGERS = ("flask-limiter", "sqlalchemy", "werkzeug")
+
+
 def register(app: Flask) -> None:
-    """Install the handlers for HTTP errors and unexpected exceptions."""
+    """Install the handlers for HTTP errors and unexpected exceptions, and the log filter."""
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
+    for logger in (app.logger, *map(logging.getLogger, FILTERED_LOGGERS)):
+        if not any(isinstance(f, ExceptionClassOnly) for f in logger.filters):
+            logger.addFilter(ExceptionClassOnly())
 
 
 def _render(code: int, message: str) -> Response:

@@ -14,6 +14,13 @@ _BASE_CSP = (
 )
 
 
+# Features no page here uses: a page cannot be made to ask for them.
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), "
+    "bluetooth=(), display-capture=(), browsing-topics=()"
+)
+
+
 def frame_ancestors(app: Flask) -> str:
     """The widget's frame-ancestors source list: this app itself and EMBED_ORIGINS."""
     return " ".join(["'self'", *app.config["EMBED_ORIGINS"]])
@@ -25,6 +32,12 @@ def apply_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    # A page this app opens, or that opens it, gets no handle on the other's window.
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    hsts = current_app.config["HSTS_SECONDS"]
+    if hsts and request.is_secure and current_app.config["ENV"] == "production":
+        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
     if widget:
         ancestors = frame_ancestors(current_app)
         headers.pop("X-Frame-Options", None)

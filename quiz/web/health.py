@@ -2,18 +2,22 @@
 
 200 when the database answers and its schema is the migrations' head; 503 when
 it does not answer or is behind (a load balancer should then send patients
-elsewhere). The outbox figures are information for monitoring, not a verdict:
-a mail server being down must not take the widget out of rotation.
+elsewhere). Anyone gets `{"status": …}` only; the detail (the database's state,
+the schema revision, the outbox counts, which hint at how many leads there are)
+is for requests carrying `Authorization: Bearer <HEALTH_TOKEN>`. The outbox
+figures are information for monitoring, not a verdict: a mail server being
+down must not take the widget out of rotation.
 """
 
 from __future__ import annotations
 
+import hmac
 from functools import cache
 from pathlib import Path
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -57,6 +61,8 @@ def _schema_revision() -> str | None:
 
 
 def _answer(body: dict[str, object]) -> Response:
+    if not _may_see_detail():
+        body = {"status": body["status"]}
     response = jsonify(body)
     response.status_code = 200 if body["status"] == "ok" else 503
     response.cache_control.no_store = True
@@ -69,3 +75,15 @@ def schema_heads(directory: str) -> tuple[str, ...]:
     config = Config()
     config.set_main_option("script_location", str(Path(directory)))
     return tuple(ScriptDirectory.from_config(config).get_heads())
+
+
+def _may_see_detail() -> bool:
+    """True for a request carrying the configured HEALTH_TOKEN as a bearer token."""
+    token = current_app.config["HEALTH_TOKEN"]
+    sent = request.headers.get("Authorization", "")
+    scheme, _, value = sent.partition(" ")
+    return (
+        bool(token)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(value.strip().encode(), token.encode())
+    )
