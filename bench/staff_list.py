@@ -8,8 +8,8 @@ Flask test client:
 - the lead list (`GET /staff/`): first page, a status + outcome filter, a
   search by name and by phone, and a deep page; median and worst of repeated
   runs, in milliseconds;
-- the CSV export of every lead (`GET /staff/export.csv`), streamed and read to
-  the end, and the Excel export (`GET /staff/export.xlsx`): wall time;
+- the CSV export of every lead (`POST /staff/export.csv`), streamed and read to
+  the end, and the Excel export (`POST /staff/export.xlsx`): wall time;
 - `flask leads export -o FILE` in a child process: wall time;
 - peak memory at N/10 and at N leads, to show it does not grow with the
   number of leads: the Python allocations during the staff CSV export
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -106,10 +107,10 @@ def fill(app: Any, count: int) -> None:
         db.session.commit()
 
 
-def signed_in(app: Any) -> Any:
-    import re
-
-    result = app.test_cli_runner().invoke(args=["staff", "create", EMAIL], input=PASSWORD + "\n")
+def signed_in(app: Any) -> tuple[Any, str]:
+    """A client signed in as an admin (exports are for admins), and its CSRF token."""
+    args = ["staff", "create", EMAIL, "--role", "admin"]
+    result = app.test_cli_runner().invoke(args=args, input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
     client = app.test_client()
     page = client.get("/staff/login").get_data(as_text=True)
@@ -118,7 +119,9 @@ def signed_in(app: Any) -> Any:
         "/staff/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token}
     )
     assert response.status_code == 303
-    return client
+    page = client.get("/staff/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return client, token
 
 
 def timed_get(client: Any, url: str, runs: int) -> tuple[float, float]:
@@ -132,7 +135,9 @@ def timed_get(client: Any, url: str, runs: int) -> tuple[float, float]:
     return statistics.median(times), max(times)
 
 
-def export(client: Any, url: str, *, trace: bool = False) -> tuple[float, int, int, float]:
+def export(
+    client: Any, url: str, token: str, *, trace: bool = False
+) -> tuple[float, int, int, float]:
     """Read an export to the end: (seconds, rows, bytes, peak MiB of Python allocations).
 
     With `trace`, tracemalloc records the peak of Python allocations during the
@@ -142,7 +147,7 @@ def export(client: Any, url: str, *, trace: bool = False) -> tuple[float, int, i
     if trace:
         tracemalloc.start()
     start = time.perf_counter()
-    response = client.get(url, buffered=False)
+    response = client.post(url, data={"csrf_token": token}, buffered=False)
     assert response.status_code == 200, response.status_code
     size = lines = 0
     for chunk in response.response:
@@ -180,9 +185,9 @@ def cli_export(uri: str, target: Path, fmt: str = "csv", *extra: str) -> tuple[f
     return seconds, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
-def memory_figures(client: Any, uri: str, tmp: str) -> dict[str, float]:
+def memory_figures(client: Any, token: str, uri: str, tmp: str) -> dict[str, float]:
     """Peak memory of the exports at the current number of leads."""
-    _, _, _, traced = export(client, "/staff/export.csv", trace=True)
+    _, _, _, traced = export(client, "/staff/export.csv", token, trace=True)
     _, csv_rss = cli_export(uri, Path(tmp) / "all.csv")
     _, xlsx_rss = cli_export(uri, Path(tmp) / "all.xlsx", "xlsx")
     _, none_rss = cli_export(uri, Path(tmp) / "none.csv", "csv", "--since", "2999-01-01")
@@ -209,11 +214,11 @@ def main() -> None:
         )
         with app.app_context():
             flask_migrate.upgrade()
-        client = signed_in(app)
+        client, token = signed_in(app)
 
         small = max(args.leads // 10, 1)
         fill(app, small)
-        at_small = memory_figures(client, uri, tmp)
+        at_small = memory_figures(client, token, uri, tmp)
         start = time.perf_counter()
         fill(app, args.leads - small)
         print(
@@ -233,19 +238,20 @@ def main() -> None:
             median, worst = timed_get(client, url, args.runs)
             print(f"  {label:<28} {median:8.1f} / {worst:8.1f}")
 
-        secs, rows, size, _ = export(client, "/staff/export.csv")
+        secs, rows, size, _ = export(client, "/staff/export.csv", token)
         print(
-            f"\nCSV export (GET /staff/export.csv, streamed): {rows:,} rows, {size / 2**20:.1f} MiB"
+            f"\nCSV export (POST /staff/export.csv, streamed): {rows:,} rows, "
+            f"{size / 2**20:.1f} MiB"
         )
         print(f"  {secs:.2f} s ({rows / secs:,.0f} rows/s)")
-        x_secs, _, x_size, _ = export(client, "/staff/export.xlsx")
+        x_secs, _, x_size, _ = export(client, "/staff/export.xlsx", token)
         print(
-            f"Excel export (GET /staff/export.xlsx): {x_secs:.2f} s, {x_size / 2**20:.1f} MiB file"
+            f"Excel export (POST /staff/export.xlsx): {x_secs:.2f} s, {x_size / 2**20:.1f} MiB file"
         )
         c_secs, _ = cli_export(uri, Path(tmp) / "all.csv")
         print(f"CLI CSV export (flask leads export -o FILE, whole process): {c_secs:.2f} s")
 
-        at_large = memory_figures(client, uri, tmp)
+        at_large = memory_figures(client, token, uri, tmp)
         print(f"\npeak memory           {small:>10,} leads {args.leads:>10,} leads")
         for key, label in [
             ("traced", "staff CSV, Python allocations (tracemalloc)"),

@@ -19,7 +19,14 @@ from sqlalchemy import select
 from quiz.leads.export import COLUMNS
 from quiz.storage.database import db
 from quiz.storage.models import AuditLog
-from tests.support.staff import EMAIL, STAFF_CONFIG, add_lead, create_staff, signed_in_client
+from tests.support.staff import (
+    EMAIL,
+    STAFF_CONFIG,
+    add_lead,
+    create_staff,
+    post_export,
+    signed_in_client,
+)
 
 CONTRACT = (
     "id,created_at,status,name,phone,email,best_time,outcome,concern,areas,goal,"
@@ -46,8 +53,8 @@ def app_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def desk(app: Flask) -> FlaskClient:
-    create_staff(app)
+def admin(app: Flask) -> FlaskClient:
+    create_staff(app, role="admin")
     return signed_in_client(app)
 
 
@@ -74,10 +81,10 @@ def xlsx_records(data: bytes) -> list[dict[str, Any]]:
 
 
 def test_csv_export_matches_the_contract_and_neutralises_formulas(
-    app: Flask, desk: FlaskClient
+    app: Flask, admin: FlaskClient
 ) -> None:
     lead_id = add_lead(app, created=CREATED, **PAYLOADS)
-    response = desk.get("/staff/export.csv")
+    response = post_export(admin, "csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="leads-')
@@ -92,9 +99,9 @@ def test_csv_export_matches_the_contract_and_neutralises_formulas(
         assert record[column] == expected, column
 
 
-def test_xlsx_export_has_typed_cells_and_no_formula_can_run(app: Flask, desk: FlaskClient) -> None:
+def test_xlsx_export_has_typed_cells_and_no_formula_can_run(app: Flask, admin: FlaskClient) -> None:
     lead_id = add_lead(app, created=CREATED, **PAYLOADS)
-    response = desk.get("/staff/export.xlsx")
+    response = post_export(admin, "xlsx")
     assert response.status_code == 200
     assert response.mimetype == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -118,49 +125,49 @@ def test_xlsx_export_has_typed_cells_and_no_formula_can_run(app: Flask, desk: Fl
     assert "<f>" not in sheet_xml and "<f " not in sheet_xml  # no formula anywhere
 
 
-def test_both_exports_hold_the_same_rows(app: Flask, desk: FlaskClient) -> None:
+def test_both_exports_hold_the_same_rows(app: Flask, admin: FlaskClient) -> None:
     for i in range(5):
         add_lead(app, name=f"Patient {i}", created=CREATED, outcome=["relax", "fill"][i % 2])
-    from_csv = csv_records(desk.get("/staff/export.csv"))
-    from_xlsx = xlsx_records(desk.get("/staff/export.xlsx").data)
+    from_csv = csv_records(post_export(admin, "csv"))
+    from_xlsx = xlsx_records(post_export(admin, "xlsx").data)
     assert len(from_csv) == len(from_xlsx) == 5
     for text_row, cell_row in zip(from_csv, from_xlsx, strict=True):
         for column in ("id", "status", "name", "phone", "outcome", "areas", "goal"):
             assert text_row[column] == str(cell_row[column].value), column
 
 
-def test_exports_honour_the_lists_filters(app: Flask, desk: FlaskClient) -> None:
+def test_exports_honour_the_lists_filters(app: Flask, admin: FlaskClient) -> None:
     add_lead(app, name="Fill New", outcome="fill", created=CREATED)
     add_lead(app, name="Fill Booked", outcome="fill", status="booked", created=CREATED)
     add_lead(app, name="Relax New", outcome="relax", created=CREATED)
     add_lead(app, name="Fill October", outcome="fill", created=datetime(2026, 10, 2, tzinfo=UTC))
-    query = "?outcome=fill&status=new&since=2026-11-01"
-    assert [r["name"] for r in csv_records(desk.get("/staff/export.csv" + query))] == ["Fill New"]
-    xlsx = xlsx_records(desk.get("/staff/export.xlsx" + query).data)
+    filters = {"outcome": "fill", "status": "new", "since": "2026-11-01"}
+    assert [r["name"] for r in csv_records(post_export(admin, "csv", **filters))] == ["Fill New"]
+    xlsx = xlsx_records(post_export(admin, "xlsx", **filters).data)
     assert [r["name"].value for r in xlsx] == ["Fill New"]
-    searched = csv_records(desk.get("/staff/export.csv?q=october"))
+    searched = csv_records(post_export(admin, "csv", q="october"))
     assert [r["name"] for r in searched] == ["Fill October"]
 
 
-def test_an_empty_export_still_has_its_header(app: Flask, desk: FlaskClient) -> None:
-    assert csv_records(desk.get("/staff/export.csv")) == []
-    assert xlsx_records(desk.get("/staff/export.xlsx").data) == []
+def test_an_empty_export_still_has_its_header(app: Flask, admin: FlaskClient) -> None:
+    assert csv_records(post_export(admin, "csv")) == []
+    assert xlsx_records(post_export(admin, "xlsx").data) == []
 
 
-def test_exports_with_bad_filters_are_refused(app: Flask, desk: FlaskClient) -> None:
+def test_exports_with_bad_filters_are_refused(app: Flask, admin: FlaskClient) -> None:
     add_lead(app)
-    for path in ("/staff/export.csv", "/staff/export.xlsx"):
-        response = desk.get(path + "?since=last-week")
+    for fmt in ("csv", "xlsx"):
+        response = post_export(admin, fmt, since="last-week")
         assert response.status_code == 400
         assert "filters are not valid" in response.get_data(as_text=True)
         assert "Jane" not in response.get_data(as_text=True)
 
 
-def test_each_export_is_audited_without_personal_data(app: Flask, desk: FlaskClient) -> None:
+def test_each_export_is_audited_without_personal_data(app: Flask, admin: FlaskClient) -> None:
     add_lead(app, name="Jane Patient", outcome="fill", created=CREATED)
     add_lead(app, name="John Other", outcome="fill", created=CREATED)
-    desk.get("/staff/export.csv?outcome=fill&q=Jane Patient&since=2026-11-01").get_data()
-    desk.get("/staff/export.xlsx?status=booked")
+    post_export(admin, "csv", outcome="fill", q="Jane Patient", since="2026-11-01").get_data()
+    post_export(admin, "xlsx", status="booked")
     with app.app_context():
         entries = list(
             db.session.execute(

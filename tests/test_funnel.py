@@ -93,9 +93,9 @@ def test_known_visits_give_known_numbers(app: Flask) -> None:
 
 def test_the_funnel_page_shows_the_numbers_as_a_chart_and_a_table(app: Flask) -> None:
     known_visits(app)  # not flushed: the page flushes its own process first
-    create_staff(app)
-    desk = signed_in_client(app)
-    response = desk.get("/staff/funnel")
+    create_staff(app, role="admin")  # the funnel is for admins
+    admin = signed_in_client(app)
+    response = admin.get("/staff/funnel")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert '<svg xmlns="http://www.w3.org/2000/svg" role="img"' in html
@@ -111,12 +111,12 @@ def test_the_funnel_page_shows_the_numbers_as_a_chart_and_a_table(app: Flask) ->
 
 def test_the_funnel_period_can_be_chosen(app: Flask) -> None:
     known_visits(app)
-    create_staff(app)
-    desk = signed_in_client(app)
-    page = words(desk.get("/staff/funnel?since=2020-01-01&until=2020-01-31"))
+    create_staff(app, role="admin")  # the funnel is for admins
+    admin = signed_in_client(app)
+    page = words(admin.get("/staff/funnel?since=2020-01-01&until=2020-01-31"))
     assert "From 2020-01-01 to 2020-01-31" in page
     assert "Started: question 1 (concern) 0" in page
-    bad = desk.get("/staff/funnel?since=someday")
+    bad = admin.get("/staff/funnel?since=someday")
     assert bad.status_code == 400
     assert "Not a valid date value" in words(bad)
 

@@ -26,6 +26,7 @@ from tests.support.staff import (
     csrf_token,
     get_lead,
     page_token,
+    post_export,
     sign_in,
     signed_in_client,
     text,
@@ -189,6 +190,7 @@ def test_session_cookie_is_secure_outside_development(app: Flask) -> None:
             "SECRET_KEY": TEST_SECRET,
             "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
             "ENV": "production",
+            "TRUSTED_HOSTS": ["quiz.example"],
             **STAFF_CONFIG,
         }
     )
@@ -319,13 +321,14 @@ def test_failed_sign_ins_per_account_are_limited(
     assert [attempt(app, EMAIL, f"guess {i}") for i in range(3)] == [200, 200, 200]
     assert attempt(app, EMAIL, "guess 4") == 429
     blocked = sign_in(app.test_client())
-    assert blocked.status_code == 429  # even the right password waits now
+    assert blocked.status_code == 429  # from this network, even the right password waits now
     assert "Too many failed sign-ins" in text(blocked)
+    assert int(blocked.headers["Retry-After"]) > 0
     assert attempt(app, "other@alazzo.example", "guess") == 200  # other accounts are not
 
 
 @pytest.mark.parametrize("app_config", [RATE_CONFIG])
-def test_failed_sign_ins_per_ip_are_limited(
+def test_failed_sign_ins_per_network_are_limited(
     app: Flask, staff: str, frozen_time: FrozenClock
 ) -> None:
     statuses = [attempt(app, f"guess{i}@alazzo.example", "password") for i in range(6)]
@@ -338,7 +341,10 @@ def test_staff_pages_cannot_be_framed_or_cached(app: Flask, staff: str) -> None:
     client = signed_in_client(app)
     anonymous = app.test_client()
     for path in ["/staff/login", "/staff/", f"/staff/leads/{lead_id}", "/staff/export.csv"]:
-        response = (anonymous if path == "/staff/login" else client).get(path)
+        if path == "/staff/export.csv":
+            response = post_export(client, "csv")  # exports are POSTs with the CSRF token
+        else:
+            response = (anonymous if path == "/staff/login" else client).get(path)
         assert response.status_code == 200, path
         assert response.headers["X-Frame-Options"] == "DENY", path
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], path

@@ -29,7 +29,8 @@ def accounts(app: Flask) -> list[StaffUser]:
 
 def test_there_is_no_default_account(app: Flask) -> None:
     assert accounts(app) == []
-    assert "No staff accounts yet" in cli(app, "staff", "list").output
+    listed = cli(app, "staff", "list").output
+    assert "No staff accounts yet" in listed and "flask staff create EMAIL --role admin" in listed
 
 
 def test_create_reads_the_password_from_stdin_and_stores_only_a_hash(app: Flask) -> None:
@@ -39,6 +40,7 @@ def test_create_reads_the_password_from_stdin_and_stores_only_a_hash(app: Flask)
     [staff] = accounts(app)
     assert staff.email == "desk@alazzo.example"  # stored lower-case
     assert staff.active
+    assert staff.role == "desk"  # without --role, even the first account
     assert PASSWORD not in staff.password_hash
     assert staff.password_hash.startswith(STAFF_CONFIG["STAFF_PASSWORD_METHOD"] + "$")
     assert sign_in(app.test_client(), "DESK@alazzo.example", PASSWORD).status_code == 303
@@ -130,26 +132,32 @@ def test_disable_and_enable(app: Flask) -> None:
     assert sign_in(app.test_client()).status_code == 303
 
 
-def test_list_shows_each_account_and_its_state(app: Flask) -> None:
-    create_staff(app)
-    create_staff(app, "manager@alazzo.example", "seven lucky harbour gulls")
+def test_list_shows_each_account_its_role_and_its_state(app: Flask) -> None:
+    create_staff(app, role="desk")
+    create_staff(app, "manager@alazzo.example", "seven lucky harbour gulls", role="admin")
     cli(app, "staff", "disable", "manager@alazzo.example")
     sign_in(app.test_client())
     lines = cli(app, "staff", "list").output.splitlines()
     assert len(lines) == 2
     desk = next(line for line in lines if line.startswith(EMAIL))
     manager = next(line for line in lines if line.startswith("manager@"))
-    assert " active " in desk and "never signed in" not in desk
-    assert " disabled " in manager and "never signed in" in manager
+    assert desk.split()[1:3] == ["desk", "active"] and "never signed in" not in desk
+    assert manager.split()[1:3] == ["admin", "disabled"] and "never signed in" in manager
     assert PASSWORD not in "\n".join(lines)
 
 
 def test_account_changes_are_audited_without_passwords(app: Flask) -> None:
     create_staff(app)
     cli(app, "staff", "set-password", EMAIL, input="harbour violet kites\n")
+    cli(app, "staff", "set-role", EMAIL, "desk")
     cli(app, "staff", "disable", EMAIL)
     with app.app_context():
         entries = list(db.session.execute(select(AuditLog).order_by(AuditLog.id)).scalars())
-    assert [e.action for e in entries] == ["staff_create", "staff_password", "staff_disable"]
+    assert [e.action for e in entries] == [
+        "staff_create",
+        "staff_password",
+        "staff_role",
+        "staff_disable",
+    ]
     assert {e.actor for e in entries} == {"cli"}
     assert all("harbour" not in e.detail and "lantern" not in e.detail for e in entries)

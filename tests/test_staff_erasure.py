@@ -42,21 +42,22 @@ def app_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def desk(app: Flask) -> FlaskClient:
-    create_staff(app)
+def admin(app: Flask) -> FlaskClient:
+    """Erasing a lead is for admins (tests/test_staff_roles.py: a desk account can't)."""
+    create_staff(app, role="admin")
     return signed_in_client(app)
 
 
-def worked_lead(app: Flask, desk: FlaskClient) -> int:
+def worked_lead(app: Flask, admin: FlaskClient) -> int:
     """A lead from the real quiz, worked by staff (status, note) with a queued notification."""
     patient = app.test_client(use_cookies=False)
     data = valid_callback(patient, name=NAME, phone=PHONE_TYPED, email=EMAIL)
     response = patient.post("/quiz/callback", data=data, headers={"User-Agent": USER_AGENT})
     assert response.status_code == 200
     [lead] = leads(app)
-    token = page_token(desk)
-    desk.post(f"/staff/leads/{lead.id}/status", data={"status": "contacted", "csrf_token": token})
-    desk.post(f"/staff/leads/{lead.id}/note", data={"note": NOTE, "csrf_token": token})
+    token = page_token(admin)
+    admin.post(f"/staff/leads/{lead.id}/status", data={"status": "contacted", "csrf_token": token})
+    admin.post(f"/staff/leads/{lead.id}/note", data={"note": NOTE, "csrf_token": token})
     with app.app_context():
         db.session.add(
             OutboxMessage(
@@ -88,24 +89,24 @@ def sqlite_files(app: Flask) -> list[Path]:
     return [p for p in (main, Path(f"{main}-wal")) if p.exists()]
 
 
-def test_erasing_asks_for_confirmation_first(app: Flask, desk: FlaskClient) -> None:
+def test_erasing_asks_for_confirmation_first(app: Flask, admin: FlaskClient) -> None:
     lead_id = add_lead(app, name=NAME)
-    page = desk.get(f"/staff/leads/{lead_id}/erase")
+    page = admin.get(f"/staff/leads/{lead_id}/erase")
     assert page.status_code == 200
     assert f"Erase lead #{lead_id}?" in words(page)
     assert "cannot be undone" in words(page)
     assert leads(app)  # looking at the question erases nothing
 
 
-def test_erasure_leaves_no_trace_of_the_person(app: Flask, desk: FlaskClient) -> None:
-    lead_id = worked_lead(app, desk)
+def test_erasure_leaves_no_trace_of_the_person(app: Flask, admin: FlaskClient) -> None:
+    lead_id = worked_lead(app, admin)
     stored = every_stored_value(app)
     assert all(trace in stored for trace in TRACES)  # the check below can see them
 
-    confirm = desk.get(f"/staff/leads/{lead_id}/erase").get_data(as_text=True)
-    response = desk.post(f"/staff/leads/{lead_id}/erase", data={"csrf_token": csrf_token(confirm)})
+    confirm = admin.get(f"/staff/leads/{lead_id}/erase").get_data(as_text=True)
+    response = admin.post(f"/staff/leads/{lead_id}/erase", data={"csrf_token": csrf_token(confirm)})
     assert response.status_code == 303
-    assert f"Lead #{lead_id} was erased" in words(desk.get(response.headers["Location"]))
+    assert f"Lead #{lead_id} was erased" in words(admin.get(response.headers["Location"]))
 
     with app.app_context():
         for model in (Lead, LeadEvent, OutboxMessage):
@@ -118,21 +119,21 @@ def test_erasure_leaves_no_trace_of_the_person(app: Flask, desk: FlaskClient) ->
         raw = path.read_bytes()
         for trace in TRACES:
             assert trace.encode() not in raw, (path.name, trace)
-    assert desk.get(f"/staff/leads/{lead_id}").status_code == 404
+    assert admin.get(f"/staff/leads/{lead_id}").status_code == 404
 
 
-def test_erasure_is_audited_by_id_only(app: Flask, desk: FlaskClient) -> None:
-    lead_id = worked_lead(app, desk)
-    desk.post(f"/staff/leads/{lead_id}/erase", data={"csrf_token": page_token(desk)})
+def test_erasure_is_audited_by_id_only(app: Flask, admin: FlaskClient) -> None:
+    lead_id = worked_lead(app, admin)
+    admin.post(f"/staff/leads/{lead_id}/erase", data={"csrf_token": page_token(admin)})
     with app.app_context():
         entry = db.session.execute(select(AuditLog).where(AuditLog.action == "erase")).scalar_one()
     assert json.loads(entry.detail) == {"lead_id": lead_id}
     assert entry.actor == "desk@alazzo.example" and entry.row_count == 1
 
 
-def test_erasing_needs_the_csrf_token(app: Flask, desk: FlaskClient) -> None:
+def test_erasing_needs_the_csrf_token(app: Flask, admin: FlaskClient) -> None:
     lead_id = add_lead(app)
-    assert desk.post(f"/staff/leads/{lead_id}/erase").status_code == 400
+    assert admin.post(f"/staff/leads/{lead_id}/erase").status_code == 400
     assert len(leads(app)) == 1
 
 

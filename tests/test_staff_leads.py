@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from quiz.storage.database import db
-from quiz.storage.models import LeadEvent
+from quiz.storage.models import AuditLog, LeadEvent
 from tests.support.staff import (
     EMAIL,
     STAFF_CONFIG,
@@ -20,6 +20,7 @@ from tests.support.staff import (
     create_staff,
     get_lead,
     page_token,
+    post_export,
     signed_in_client,
     text,
     words,
@@ -33,7 +34,15 @@ def app_config() -> dict[str, Any]:
 
 @pytest.fixture
 def desk(app: Flask) -> FlaskClient:
-    create_staff(app)
+    """A desk account: works leads (the list, the lead page, status and notes)."""
+    create_staff(app, role="desk")
+    return signed_in_client(app)
+
+
+@pytest.fixture
+def admin(app: Flask) -> FlaskClient:
+    """An admin account: also exports, erases, sees deliveries and the funnel."""
+    create_staff(app, role="admin")
     return signed_in_client(app)
 
 
@@ -136,10 +145,17 @@ def test_pagination(app: Flask, desk: FlaskClient) -> None:
     assert 'href="/staff/?status=new&page=3"' in kept  # filters survive paging
 
 
-def test_the_list_links_to_both_exports_with_its_filters(app: Flask, desk: FlaskClient) -> None:
-    html = text(desk.get("/staff/?status=new&q=jane"))
-    assert 'href="/staff/export.csv?status=new&q=jane"' in html
-    assert 'href="/staff/export.xlsx?status=new&q=jane"' in html
+def test_the_list_exports_with_its_filters_by_post(app: Flask, admin: FlaskClient) -> None:
+    html = text(admin.get("/staff/?status=new&q=jane&outcome=&since=2026-11-01"))
+    start = html.index('<form class="exports"')
+    form = html[start : html.index("</form>", start)]
+    assert 'method="post" action="/staff/export.csv"' in form
+    assert '<button type="submit" class="link">CSV</button>' in form
+    assert 'formaction="/staff/export.xlsx">Excel (.xlsx)</button>' in form
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    assert hidden.pop("csrf_token")
+    assert hidden == {"status": "new", "since": "2026-11-01", "q": "jane"}
+    assert "/staff/export." not in html.replace(form, "")  # no export link left anywhere
 
 
 def test_do_not_contact_is_unmistakable(app: Flask, desk: FlaskClient) -> None:
@@ -252,19 +268,25 @@ def test_a_note_over_2000_characters_is_refused(app: Flask, desk: FlaskClient) -
         ("/staff/leads/{id}/note", {"note": "hi"}),
         ("/staff/leads/{id}/erase", {}),
         ("/staff/outbox/1/retry", {}),
+        ("/staff/export.csv", {"status": "new"}),
+        ("/staff/export.xlsx", {}),
         ("/staff/logout", {}),
     ],
 )
 def test_every_staff_form_needs_its_csrf_token(
-    app: Flask, desk: FlaskClient, path: str, data: dict[str, str]
+    app: Flask, admin: FlaskClient, path: str, data: dict[str, str]
 ) -> None:
     lead_id = add_lead(app)
     for headers in ({}, {"HX-Request": "true"}, {"X-CSRFToken": "forged"}):
-        response = desk.post(path.format(id=lead_id), data=data, headers=headers)
+        response = admin.post(path.format(id=lead_id), data=data, headers=headers)
         assert response.status_code == 400, headers
+        assert "Content-Disposition" not in response.headers  # nothing exported
     lead = get_lead(app, lead_id)
     assert lead is not None and lead.status == "new" and lead.notes == ""
-    assert desk.get("/staff/").status_code == 200  # still signed in
+    assert admin.get("/staff/").status_code == 200  # still signed in
+    with app.app_context():
+        actions = set(db.session.execute(select(AuditLog.action)).scalars())
+    assert actions == {"staff_create", "login"}  # no export, erasure or retry recorded
 
 
 def test_the_lead_page_tells_the_whole_story(app: Flask, desk: FlaskClient) -> None:
@@ -314,7 +336,7 @@ def test_a_bad_staff_time_zone_stops_start_up(app: Flask) -> None:
         create_app(config)
 
 
-def test_deliveries_list_pending_and_failed_and_can_retry(app: Flask, desk: FlaskClient) -> None:
+def test_deliveries_list_pending_and_failed_and_can_retry(app: Flask, admin: FlaskClient) -> None:
     from quiz.storage.models import OutboxMessage
 
     lead_id = add_lead(app)
@@ -327,18 +349,31 @@ def test_deliveries_list_pending_and_failed_and_can_retry(app: Flask, desk: Flas
         db.session.add_all([failed, pending, done])
         db.session.commit()
         failed_id, done_id = failed.id, done.id
-    page = words(desk.get("/staff/outbox"))
+    page = words(admin.get("/staff/outbox"))
     assert "Pending: 1 · failed: 1 · delivered: 1" in page
     assert "HTTP 500" in page and f"#{lead_id}" in page
-    html = desk.get("/staff/outbox").get_data(as_text=True)
+    html = admin.get("/staff/outbox").get_data(as_text=True)
     assert '<tr class="delivered">' not in html  # delivered ones are not listed
-    response = desk.post(f"/staff/outbox/{failed_id}/retry", data={"csrf_token": page_token(desk)})
+    response = admin.post(
+        f"/staff/outbox/{failed_id}/retry", data={"csrf_token": page_token(admin)}
+    )
     assert response.status_code == 303
     with app.app_context():
         message = db.session.get(OutboxMessage, failed_id)
         assert message is not None and message.status == "pending"
         assert db.session.get(OutboxMessage, done_id).status == "delivered"  # type: ignore[union-attr]
-    assert "will be tried again" in words(desk.get("/staff/outbox"))
+    assert "will be tried again" in words(admin.get("/staff/outbox"))
+
+
+def test_a_staff_alert_in_the_deliveries_has_no_lead_link(app: Flask, admin: FlaskClient) -> None:
+    from quiz.storage.models import OutboxMessage
+
+    with app.app_context():
+        db.session.add(OutboxMessage(lead_id=None, channel="email", status="failed", attempts=12))
+        db.session.commit()
+    response = admin.get("/staff/outbox")
+    assert response.status_code == 200
+    assert "failed: 1" in words(response) and "staff alert" in words(response)
 
 
 OUT_OF_RANGE_DATE = "Choose a date between 1970 and 9998."
@@ -354,8 +389,6 @@ NOT_FOUND = "We couldn't find that page."
     [
         ("/staff/?until=9999-12-31", 400, OUT_OF_RANGE_DATE),
         ("/staff/?since=0001-01-01", 400, OUT_OF_RANGE_DATE),
-        ("/staff/export.csv?until=9999-12-31", 400, EXPORT_OUT_OF_RANGE),
-        ("/staff/export.xlsx?until=9999-12-31", 400, EXPORT_OUT_OF_RANGE),
         ("/staff/?page=99999999999999999999999", 200, "No leads on this page."),
         ("/staff/leads/99999999999999999999999", 404, NOT_FOUND),
         ("/staff/leads/99999999999999999999999/erase", 404, NOT_FOUND),
@@ -364,15 +397,26 @@ NOT_FOUND = "We couldn't find that page."
     ],
 )
 def test_out_of_range_values_get_a_calm_answer_that_says_why(
-    app: Flask, desk: FlaskClient, url: str, status: int, says: str
+    app: Flask, admin: FlaskClient, url: str, status: int, says: str
 ) -> None:
     add_lead(app, name="Range Rita")
-    response = desk.get(url)
+    response = admin.get(url)
     assert response.status_code == status
     assert says in words(response)
     assert "Traceback" not in text(response)
     if url.startswith("/staff/?since") or url.startswith("/staff/?until"):
         assert "Range Rita" in text(response)  # the list still shows, without the bad filter
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_export_with_an_out_of_range_date_says_why(
+    app: Flask, admin: FlaskClient, fmt: str
+) -> None:
+    add_lead(app, name="Range Rita")
+    response = post_export(admin, fmt, until="9999-12-31")
+    assert response.status_code == 400
+    assert EXPORT_OUT_OF_RANGE in words(response)
+    assert "Range Rita" not in text(response) and "Content-Disposition" not in response.headers
 
 
 def test_a_note_with_a_control_character_is_refused(app: Flask, desk: FlaskClient) -> None:

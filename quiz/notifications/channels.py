@@ -7,6 +7,10 @@ sending but before recording it sends the message again once its lease runs out;
 the receiver recognises the key and keeps one copy (docs/operations.md, "The
 webhook and how to verify it").
 
+An alert about no lead (many failed sign-ins for a staff account, queued by
+`quiz.notifications.outbox.queue_staff_alert`) goes by email only, as
+`build_alert_email`; the webhook carries leads only (`lead.created`).
+
 The webhook is signed with HMAC-SHA256 over `"{timestamp}.{body}"` (`sign`); how a
 receiver checks it is in docs/operations.md (the tests check it with their own code,
 written from that page).
@@ -33,6 +37,7 @@ SIGNATURE_HEADER = "X-Quiz-Signature"
 TIMESTAMP_HEADER = "X-Quiz-Timestamp"
 DELIVERY_HEADER = "X-Quiz-Delivery"
 USER_AGENT = "relax-or-fill-outbox/1"
+ALERT_KIND = "staff.login_alert"  # an outbox payload's "kind" for the sign-in alert
 
 
 class DeliveryError(Exception):
@@ -68,21 +73,74 @@ def build_email(
     settings: SmtpSettings, *, key: str, spa_name: str, lead_id: int, created_at: str, link: str
 ) -> EmailMessage:
     """The staff email: lead number, time and link; never the patient's answers."""
-    message = EmailMessage()
-    message["From"] = settings.sender
-    message["To"] = ", ".join(settings.recipients)
-    message["Subject"] = f"New callback request #{lead_id} for {spa_name}"
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    domain = settings.sender.rpartition("@")[2].strip("> ") or "relax-or-fill.invalid"
-    # The same Message-ID on every attempt: mail stores keep one copy per ID.
-    message["Message-ID"] = f"<{key}@{domain}>"
-    message[DELIVERY_HEADER] = key
+    message = _headers(settings, key, f"New callback request #{lead_id} for {spa_name}")
     message.set_content(
         f"A patient asked {spa_name} for a callback (request #{lead_id}, {created_at}).\n\n"
         f"Open it in the staff area:\n{link}\n\n"
         "This email leaves out the patient's details and answers on purpose; "
         "sign in to see them.\n"
     )
+    return message
+
+
+def email_for(settings: SmtpSettings, payload: Mapping[str, Any], spa_name: str) -> EmailMessage:
+    """The email for an outbox payload: the staff alert, or the new lead's."""
+    if payload.get("kind") == ALERT_KIND:
+        return build_alert_email(
+            settings,
+            key=payload["key"],
+            spa_name=spa_name,
+            account=payload["account"],
+            failures=payload["failures"],
+            window=payload["window"],
+            created_at=payload["created_at"],
+            link=payload["staff_url"],
+        )
+    return build_email(
+        settings,
+        key=payload["key"],
+        spa_name=spa_name,
+        lead_id=payload["lead_id"],
+        created_at=payload["created_at"],
+        link=payload["staff_url"],
+    )
+
+
+def build_alert_email(
+    settings: SmtpSettings,
+    *,
+    key: str,
+    spa_name: str,
+    account: str,
+    failures: int,
+    window: str,
+    created_at: str,
+    link: str,
+) -> EmailMessage:
+    """The alert to staff: many failed sign-ins for one account; no password, no patient."""
+    who = f"staff account {account}" if account else "an email address that is no staff account"
+    message = _headers(settings, key, f"Many failed sign-ins for {who} at {spa_name}")
+    where = f"the staff area:\n{link}\n" if link else "the staff area.\n"
+    message.set_content(
+        f"Many failed sign-ins for {who} from several networks; see the audit log "
+        f"({failures} failures within {window}, as of {created_at}).\n\n"
+        "Nobody was locked out: each network trying the account is limited, and "
+        "its owner can still sign in from their own network.\n\n"
+        f"The audit log is in {where}"
+    )
+    return message
+
+
+def _headers(settings: SmtpSettings, key: str, subject: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = ", ".join(settings.recipients)
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    domain = settings.sender.rpartition("@")[2].strip("> ") or "relax-or-fill.invalid"
+    # The same Message-ID on every attempt: mail stores keep one copy per ID.
+    message["Message-ID"] = f"<{key}@{domain}>"
+    message[DELIVERY_HEADER] = key
     return message
 
 

@@ -12,6 +12,9 @@
 - a deliverer killed between sending and recording leaves a lease that runs
   out; the message is sent again with the same idempotency key, which the
   receiver uses to keep one copy (see quiz.notify).
+
+A message with no lead (`lead_id` None) is a staff alert (payload kind
+`staff.login_alert`): it is sent as the plain alert email (`channels.email_for`).
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from sqlalchemy.exc import OperationalError
 
 from quiz.domain.clock import iso
 from quiz.notifications.channels import (
+    ALERT_KIND,
     DeliveryError,
     PartialDelivery,
-    build_email,
+    email_for,
     send_email,
     send_webhook,
     webhook_body,
@@ -209,7 +213,8 @@ def _renew_and_load(
         ).one()
         lead = None
         webhook = settings().webhook
-        if message.channel == "webhook" and webhook and webhook.include_lead_fields:
+        wants_fields = webhook is not None and webhook.include_lead_fields
+        if message.channel == "webhook" and wants_fields and message.lead_id is not None:
             columns = [getattr(Lead, name) for name in LEAD_FIELDS]
             lead = session.execute(select(*columns).where(Lead.id == message.lead_id)).one()
     return message, lead
@@ -218,19 +223,9 @@ def _renew_and_load(
 def _send(channel: str, payload: dict[str, Any], lead: Row[Any] | None) -> None:
     config = settings()
     if channel == "email" and config.email:
-        spa = current_app.extensions["quiz_spa"]
-        send_email(
-            config.email,
-            build_email(
-                config.email,
-                key=payload["key"],
-                spa_name=spa.name,
-                lead_id=payload["lead_id"],
-                created_at=payload["created_at"],
-                link=payload["staff_url"],
-            ),
-        )
-    elif channel == "webhook" and config.webhook:
+        spa_name = current_app.extensions["quiz_spa"].name
+        send_email(config.email, email_for(config.email, payload, spa_name))
+    elif channel == "webhook" and config.webhook and payload.get("kind") != ALERT_KIND:
         fields = None
         if lead is not None:
             fields = dict(lead._mapping)

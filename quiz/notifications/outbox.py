@@ -1,7 +1,11 @@
 """The outbox: staff notifications queued with the lead, and what staff see of them.
 
 `queue_notifications` runs inside the lead's own write transaction, so a stored
-lead always has its notifications and a refused one has none. Sending is
+lead always has its notifications and a refused one has none.
+`queue_staff_alert` queues an alert about no lead (`lead_id` None), e.g. many
+failed sign-ins for one staff account: by email only (the webhook announces
+leads, `lead.created`, and is not used for alerts), in the transaction that
+records the alert in the audit log. Sending is
 `quiz.notifications.delivery` (run by `flask outbox deliver`, its own process).
 Staff, `/healthz` and `flask outbox` read the counts here, and a failed message
 goes back in the queue through `retry_failed`, the one way to retry.
@@ -19,7 +23,8 @@ from flask import has_request_context, request
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from quiz.domain.clock import iso
+from quiz.domain.clock import iso, utcnow
+from quiz.notifications.channels import ALERT_KIND
 from quiz.notifications.settings import settings
 from quiz.storage.database import db, write_transaction
 from quiz.storage.models import Lead, OutboxMessage
@@ -52,6 +57,42 @@ def queue_notifications(session: Session, lead: Lead) -> None:
                 created_at=lead.created_at,
             )
         )
+
+
+def queue_staff_alert(
+    session: Session, *, account_id: int | None, account: str, failures: int, window: str
+) -> bool:
+    """Queue the alert email about failed sign-ins for one account; False without email.
+
+    The payload says which account (its id and email, or "" for an address that
+    is no account), how many failures in which window, and links to the staff
+    area only from STAFF_BASE_URL (never from the request: its Host header is
+    the attacker's to choose). Never a password, never a patient.
+    """
+    config = settings()
+    if config.email is None:
+        return False
+    now = utcnow()
+    payload = {
+        "key": uuid.uuid4().hex,
+        "kind": ALERT_KIND,
+        "account_id": account_id,
+        "account": account,
+        "failures": failures,
+        "window": window,
+        "created_at": iso(now),
+        "staff_url": f"{config.staff_base_url}/staff/" if config.staff_base_url else "",
+    }
+    session.add(
+        OutboxMessage(
+            lead_id=None,
+            channel="email",
+            payload=json.dumps(payload),
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    return True
 
 
 def staff_link(lead_id: int) -> str:

@@ -14,9 +14,18 @@ Every staff request checks it against the database:
 At sign-in the old session is cleared and a new one is written (with a new
 CSRF token), so nothing from before sign-in carries over.
 
-Failed sign-ins are limited per IP and per account with Flask-Limiter; only
-failures count, so a staff member who types their password right is never
-slowed down.
+Sign-in is guarded by `quiz.staff.signin`, which says what each limit stops:
+- failed sign-ins per account from one network (STAFF_LOGIN_ACCOUNT_RATE_LIMIT)
+  stop a guesser, while the owner on their own network still signs in;
+- failed sign-ins per network (STAFF_LOGIN_RATE_LIMIT) stop one network trying
+  many accounts;
+- failed sign-ins per account from all networks (STAFF_LOGIN_ACCOUNT_ALERT_LIMIT)
+  lock nothing: crossing it alerts staff once (audit "login_alert" and an email).
+The attempt is counted in the limit store before the password is hashed (a
+right password gives it back, so a staff member who types it right is never
+slowed down), at most STAFF_PASSWORD_CHECKS_AT_ONCE hashes run at once per
+worker (429 with Retry-After beyond), and sign-in is refused (503) while the
+limit store is unreachable.
 """
 
 from __future__ import annotations
@@ -36,17 +45,14 @@ from flask import (
     session,
     url_for,
 )
-from flask_limiter.util import get_remote_address
 from sqlalchemy import func, select
 
 from quiz.domain.clock import utcnow
 from quiz.leads import audit
-from quiz.staff import bp
+from quiz.staff import bp, passwords, signin
 from quiz.staff.forms import EmptyForm, LoginForm
-from quiz.staff.passwords import burn_verification_time, verify_password
 from quiz.storage.database import db, write_transaction
 from quiz.storage.models import StaffUser
-from quiz.web.extensions import limiter
 
 PUBLIC_ENDPOINTS = {"staff.login"}
 SIGNED_OUT_REASONS = {
@@ -123,31 +129,7 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _account_key() -> str:
-    """Rate-limit key for the account being tried (whatever was typed as the email)."""
-    email = (request.form.get("email") or "").strip().lower()[:254]
-    return f"staff-account:{email}"
-
-
-def _login_failed(_response: Response) -> bool:
-    return bool(g.get("login_failed"))
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT"],
-    key_func=get_remote_address,
-    methods=["POST"],
-    deduct_when=_login_failed,
-    scope="staff-login-ip",
-)
-@limiter.limit(
-    lambda: current_app.config["STAFF_LOGIN_ACCOUNT_RATE_LIMIT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_login_failed,
-    scope="staff-login-account",
-)
 def login() -> Response | str:
     """The sign-in page; on success, a fresh session and the page asked for."""
     if g.staff is not None and request.method == "GET":
@@ -156,35 +138,55 @@ def login() -> Response | str:
     message = SIGNED_OUT_REASONS.get(request.args.get("why", ""), "")
     error = ""
     if form.validate_on_submit():
-        staff = _check_credentials(form.email.data or "", form.password.data or "")
+        try:
+            staff = _check_credentials(form.email.data or "", form.password.data or "")
+        except signin.Refused as refused:
+            return _refused(form, refused)
         if staff is not None:
             _start_session(staff)
             return redirect(safe_next(request.args.get("next")), 303)
-        g.login_failed = True
         error = "That email and password don't match an active staff account."
-    elif request.method == "POST":
-        g.login_failed = True
     return render_template(
         "staff/login.html", form=form, message=message, error=error, title="Staff sign-in"
     )
 
 
+def _refused(form: LoginForm, refused: signin.Refused) -> Response:
+    """The sign-in page again, with why it was refused and when to try again."""
+    html = render_template(
+        "staff/login.html", form=form, message="", error=refused.message, title="Staff sign-in"
+    )
+    response = make_response(html, refused.status)
+    response.headers["Retry-After"] = str(refused.retry_after)
+    return response
+
+
 def _check_credentials(email: str, password: str) -> StaffUser | None:
+    """The account if the password is right and it is active; None after a failure.
+
+    Raises signin.Refused, before any hash, when the gate is full, a limit is
+    used up or the limit store is unreachable.
+    """
     email = email.strip().lower()
-    staff = db.session.execute(
-        select(StaffUser).where(func.lower(StaffUser.email) == email)
-    ).scalar_one_or_none()
-    if staff is None:
-        burn_verification_time(password)
-        ok = False
-    else:
-        ok = verify_password(staff.password_hash, password)
-    with write_transaction() as tx:
-        if ok and staff is not None and staff.active:
+    with signin.password_check_slot():
+        reservation = signin.reserve(email)
+        staff = db.session.execute(
+            select(StaffUser).where(func.lower(StaffUser.email) == email)
+        ).scalar_one_or_none()
+        if staff is None:
+            passwords.burn_verification_time(password)
+            ok = False
+        else:
+            ok = passwords.verify_password(staff.password_hash, password)
+    if ok and staff is not None and staff.active:
+        reservation.give_back()
+        with write_transaction() as tx:
             staff = tx.merge(staff)
             staff.last_login_at = utcnow()
             audit.record(tx, "login", staff=staff)
-            return staff
+        return staff
+    alert = signin.count_failure(email)
+    with write_transaction() as tx:
         # The attempted email is only kept when it names a real account.
         audit.record(
             tx,
@@ -193,6 +195,8 @@ def _check_credentials(email: str, password: str) -> StaffUser | None:
             actor=staff.email if staff else "",
             detail={"disabled": True} if ok else {},
         )
+        if alert is not None:
+            signin.record_alert(tx, staff, alert)
     return None
 
 

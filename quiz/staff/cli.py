@@ -1,9 +1,18 @@
-"""`flask staff create|set-password|enable|disable|list`: accounts from the command line.
+"""`flask staff create|set-password|set-role|enable|disable|list`: accounts from the CLI.
 
 There is no default account and no sign-up page: the operator creates each
 account here. The password comes from a hidden prompt (asked twice) on a
 terminal, or from the first line of standard input otherwise, so scripts can
 pipe it in without putting it on the command line.
+
+Roles (`quiz.staff.roles`): "desk" works leads; "admin" also exports, erases,
+sees deliveries and the funnel. `create` makes a desk account unless told
+`--role admin`, the first account included: the safe mistake is an account
+that can do too little, and the operator, who can export and purge from this
+command line anyway, grants admin explicitly. `set-role` does not end the
+account's sessions: the role is read from the database on every request, so
+the change applies at the account's next request (a demoted admin's next
+export is refused) and nobody is signed out mid-call.
 """
 
 from __future__ import annotations
@@ -22,9 +31,20 @@ from quiz.leads import audit
 from quiz.staff.passwords import PasswordRejected, check_password, hash_password
 from quiz.storage.cli import DatabaseGroup
 from quiz.storage.database import db, write_transaction
-from quiz.storage.models import StaffUser
+from quiz.storage.models import STAFF_ROLES, StaffUser
 
-staff_cli = DatabaseGroup("staff", help="Manage staff accounts (there is no default account).")
+staff_cli = DatabaseGroup(
+    "staff", help="Manage staff accounts and their roles (there is no default account)."
+)
+ROLE_HELP = (
+    "desk: the lead list and lead pages, status and notes. "
+    "admin: also exports, erasure, deliveries and the funnel."
+)
+ROLE = click.Choice(STAFF_ROLES, case_sensitive=False)
+_ROLE_WORDS = {
+    "desk": "desk: works leads; `flask staff set-role EMAIL admin` to let it export and erase",
+    "admin": "admin: can also export, erase, and see deliveries and the funnel",
+}
 
 
 def _email(value: str) -> str:
@@ -62,8 +82,18 @@ def _find(email: str) -> StaffUser:
 
 @staff_cli.command("create")
 @click.argument("email")
-def create_command(email: str) -> None:
-    """Create a staff account; the password is asked for (or read from stdin)."""
+@click.option(
+    "--role",
+    type=ROLE,
+    default="desk",
+    show_default=True,
+    help=ROLE_HELP + " Without --role every account, the first too, is desk.",
+)
+def create_command(email: str, role: str) -> None:
+    """Create a staff account; the password is asked for (or read from stdin).
+
+    A desk account unless `--role admin`: give admin only to those who export and erase.
+    """
     email = _email(email)
     exists = db.session.execute(
         select(StaffUser.id).where(func.lower(StaffUser.email) == email)
@@ -75,12 +105,13 @@ def create_command(email: str) -> None:
     password_hash = hash_password(_read_password(email))
     with write_transaction() as tx:
         staff = StaffUser(
-            email=email, password_hash=password_hash, active=True, created_at=utcnow()
+            email=email, password_hash=password_hash, active=True, created_at=utcnow(), role=role
         )
         tx.add(staff)
         tx.flush()
-        audit.record(tx, "staff_create", actor=audit.CLI_ACTOR, detail={"staff_id": staff.id})
-    click.echo(f"Created staff account {email}. Sign in at /staff/login.")
+        detail = {"staff_id": staff.id, "role": role}
+        audit.record(tx, "staff_create", actor=audit.CLI_ACTOR, detail=detail)
+    click.echo(f"Created staff account {email} ({_ROLE_WORDS[role]}). Sign in at /staff/login.")
 
 
 @staff_cli.command("set-password")
@@ -111,7 +142,30 @@ def enable_command(email: str) -> None:
     click.echo(f"Enabled {staff.email}.")
 
 
-def _change(staff: StaffUser, action: str, *, end_sessions: bool = False, **values: Any) -> None:
+@staff_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=ROLE)
+def set_role_command(email: str, role: str) -> None:
+    """Make an account desk or admin; it applies at the account's next request.
+
+    Its sessions do not end: the role is checked on every request.
+    """
+    staff = _find(_email(email))
+    if staff.role == role:
+        click.echo(f"{staff.email} is already {role}; nothing changed.")
+        return
+    _change(staff, "staff_role", detail={"role": role, "was": staff.role}, role=role)
+    click.echo(f"{staff.email} is now {_ROLE_WORDS[role]}. It applies at its next request.")
+
+
+def _change(
+    staff: StaffUser,
+    action: str,
+    *,
+    end_sessions: bool = False,
+    detail: dict[str, Any] | None = None,
+    **values: Any,
+) -> None:
     """Set `values` on the account, end its sessions if asked, audit it: one transaction."""
     with write_transaction() as tx:
         staff = tx.merge(staff)
@@ -119,21 +173,27 @@ def _change(staff: StaffUser, action: str, *, end_sessions: bool = False, **valu
             setattr(staff, name, value)
         if end_sessions:
             staff.session_version += 1
-        audit.record(tx, action, actor=audit.CLI_ACTOR, detail={"staff_id": staff.id})
+        entry = {"staff_id": staff.id, **(detail or {})}
+        audit.record(tx, action, actor=audit.CLI_ACTOR, detail=entry)
 
 
 @staff_cli.command("list")
 def list_command() -> None:
-    """List staff accounts: email, state, created, last sign-in (UTC)."""
+    """List staff accounts: email, role, state, created, last sign-in (UTC)."""
     rows = db.session.execute(select(StaffUser).order_by(StaffUser.email)).scalars().all()
     if not rows:
-        click.echo("No staff accounts yet. Create one with `flask staff create EMAIL`.")
+        click.echo(
+            "No staff accounts yet. Create one with `flask staff create EMAIL --role admin`."
+        )
         return
     width = max(len(s.email) for s in rows)
     for staff in rows:
         state = "active" if staff.active else "disabled"
         last = _when(staff.last_login_at) or "never signed in"
-        click.echo(f"{staff.email:<{width}}  {state:<8}  created {_when(staff.created_at)}  {last}")
+        click.echo(
+            f"{staff.email:<{width}}  {staff.role:<5}  {state:<8}  "
+            f"created {_when(staff.created_at)}  {last}"
+        )
 
 
 def _when(moment: datetime | None) -> str:

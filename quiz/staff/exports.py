@@ -1,11 +1,16 @@
-"""The exports: the list's filtered leads as CSV (streamed) or Excel, audited."""
+"""The exports: the list's filtered leads as CSV (streamed) or Excel, audited. Admins only.
+
+Each export is a POST carrying the CSRF token and the list's filters as form
+fields (the list's export buttons), so a link or an image on another site
+cannot start one with the staff member's cookie. A GET is 405.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from datetime import datetime
 
-from flask import Response, abort, send_file, stream_with_context
+from flask import Response, abort, request, send_file, stream_with_context
 
 from quiz.leads import audit
 from quiz.leads.export import XLSX_MIMETYPE, csv_lines, write_xlsx
@@ -13,10 +18,12 @@ from quiz.leads.query import LeadFilter, export_snapshot, iter_leads
 from quiz.staff import bp
 from quiz.staff.auth import current_staff
 from quiz.staff.helpers import has_errors, read_filter, staff_tz
+from quiz.staff.roles import admin_required
 
 
 def _export_filter() -> LeadFilter:
-    form, where = read_filter()
+    """The filters POSTed with the export (hidden fields of the list's export form)."""
+    form, where = read_filter(request.form)
     if has_errors(form):
         problems = "; ".join(
             f"{field.label.text}: {field.errors[0]}" for field in form if field.errors
@@ -30,7 +37,8 @@ def _download_name(ext: str) -> str:
     return f"leads-{stamp}.{ext}"
 
 
-@bp.get("/export.csv")
+@bp.post("/export.csv")
+@admin_required("export leads")
 def export_csv() -> Response:
     """The filtered leads as CSV, streamed (the contract's columns, formula-safe)."""
     where = _export_filter()
@@ -42,7 +50,8 @@ def export_csv() -> Response:
     return response
 
 
-@bp.get("/export.xlsx")
+@bp.post("/export.xlsx")
+@admin_required("export leads")
 def export_xlsx() -> Response:
     """The filtered leads as an Excel workbook with typed cells."""
     where = _export_filter()

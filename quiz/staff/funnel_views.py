@@ -1,4 +1,4 @@
-"""The funnel page: where patients drop off, as an SVG drawn here and a table."""
+"""The funnel page (admins): where patients drop off, as an SVG drawn here and a table."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from quiz.funnel.report import FunnelReport, report
 from quiz.staff import bp
 from quiz.staff.forms import PeriodForm
 from quiz.staff.helpers import staff_tz
+from quiz.staff.roles import admin_required
 from quiz.storage.database import db
 
 DEFAULT_DAYS = 30
@@ -56,6 +57,7 @@ def chart_bars(funnel: FunnelReport) -> list[Bar]:
 
 
 @bp.get("/funnel")
+@admin_required("see the funnel")
 def funnel() -> Response:
     """The funnel for a period (default: the last 30 days), chart and table."""
     # This process's last few seconds of counts first, so the page is current;

@@ -8,6 +8,7 @@ from typing import Any
 import phonenumbers
 from flask import Response, current_app, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from quiz.domain.callback import BEST_TIMES
@@ -149,9 +150,13 @@ def error_page(code: int, message: str) -> Response:
 # --- filters ------------------------------------------------------------------
 
 
-def read_filter() -> tuple[FilterForm, LeadFilter]:
-    """The list's filters from the query string; invalid fields are reported and ignored."""
-    form = FilterForm(request.args)
+def read_filter(formdata: MultiDict[str, str] | None = None) -> tuple[FilterForm, LeadFilter]:
+    """The list's filters; invalid fields are reported and ignored.
+
+    From the query string (the list, a GET form), or from `formdata` (an
+    export's POSTed fields, which carry the same names: `LeadFilter.args()`).
+    """
+    form = FilterForm(request.args if formdata is None else formdata)
     form.validate()
     where = LeadFilter(
         status=form.status.data if not form.status.errors else "",

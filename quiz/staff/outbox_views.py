@@ -1,4 +1,4 @@
-"""Deliveries: the new-lead notifications still pending or given up on."""
+"""Deliveries (admins): the new-lead notifications still pending or given up on."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from quiz.notifications import outbox as notifications
 from quiz.staff import bp
 from quiz.staff.auth import current_staff
 from quiz.staff.forms import EmptyForm
+from quiz.staff.roles import admin_required
 from quiz.storage.database import write_transaction
 from quiz.storage.models import OutboxMessage
 
 
 @bp.get("/outbox")
+@admin_required("see deliveries")
 def outbox() -> str:
     """Notifications not yet delivered: pending and failed, newest first."""
     return render_template(
@@ -28,6 +30,7 @@ def outbox() -> str:
 
 
 @bp.post("/outbox/<id:message_id>/retry")
+@admin_required("retry deliveries")
 def retry_delivery(message_id: int) -> Response:
     """Put a failed notification back in the queue, due now, with fresh attempts."""
     form = EmptyForm()

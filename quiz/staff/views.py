@@ -1,4 +1,4 @@
-"""The lead pipeline: the list, a lead's page, status and notes, erasure."""
+"""The lead pipeline: the list, a lead's page, status and notes; erasure (admins only)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from quiz.staff import bp
 from quiz.staff.auth import current_staff, safe_next
 from quiz.staff.forms import STATUS_LABELS, EmptyForm, NoteForm, StatusForm
 from quiz.staff.helpers import answer_label, error_page, has_errors, read_filter
+from quiz.staff.roles import admin_required
 from quiz.storage.database import db, write_transaction
 from quiz.storage.models import Lead, LeadEvent, StaffUser
 
@@ -184,6 +185,7 @@ def set_note(lead_id: int) -> Response:
 
 
 @bp.route("/leads/<id:lead_id>/erase", methods=["GET", "POST"])
+@admin_required("erase leads")
 def erase(lead_id: int) -> Response | str:
     """Ask to confirm, then erase the lead and everything queued about it."""
     found = db.get_or_404(Lead, lead_id)

@@ -2,7 +2,9 @@
 
 What a front-desk member would notice: the list they see, the row that
 changes in place without the page reloading, the note that stays, and two
-downloaded files that open with the leads they filtered for.
+downloaded files that open with the leads they filtered for (an admin's export
+buttons post the list's filters). A desk account sees no admin links, and is
+told calmly when it opens an admin page anyway.
 """
 
 from __future__ import annotations
@@ -16,8 +18,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from quiz.storage.database import db
+from quiz.storage.models import StaffUser
 from tests.support.browser import AXE_PATH, LiveServer
 from tests.support.staff import EMAIL, PASSWORD, add_lead, create_staff
+
+DESK_EMAIL = "front@alazzo.example"
+DESK_PASSWORD = "maple drawer comet ribbon"
 
 try:
     from playwright.sync_api import expect
@@ -31,17 +38,20 @@ MARK_PAGE = "window.__staffMarker = 1"
 PAGE_IS_MARKED = "window.__staffMarker === 1"
 
 
-@pytest.fixture
-def desk_server(server: LiveServer) -> LiveServer:
-    """The live server with a staff account and three leads."""
-    from quiz.storage.database import db
-    from quiz.storage.models import StaffUser
-
+def ensure_account(server: LiveServer, email: str, password: str, role: str) -> None:
+    """The account on the session's live server (created once, kept across tests)."""
     with server.app.app_context():
-        exists = db.session.execute(db.select(StaffUser.id)).first()
+        exists = db.session.execute(db.select(StaffUser.id).where(StaffUser.email == email)).first()
         db.session.remove()
     if not exists:
-        create_staff(server.app)
+        create_staff(server.app, email, password, role=role)
+
+
+@pytest.fixture
+def desk_server(server: LiveServer) -> LiveServer:
+    """The live server with an admin account (EMAIL), a desk account and three leads."""
+    ensure_account(server, EMAIL, PASSWORD, "admin")
+    ensure_account(server, DESK_EMAIL, DESK_PASSWORD, "desk")
     now = datetime.now(UTC)
     add_lead(
         server.app, name="Maria Lopez", phone="+13015550123", created=now - timedelta(minutes=50)
@@ -53,11 +63,11 @@ def desk_server(server: LiveServer) -> LiveServer:
     return server
 
 
-def sign_in(page: Page, base: str) -> None:
+def sign_in(page: Page, base: str, email: str = EMAIL, password: str = PASSWORD) -> None:
     page.goto(base + "/staff/")
     expect(page).to_have_url(f"{base}/staff/login?next=/staff/")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{base}/staff/")
     expect(page.get_by_role("heading", name="Leads")).to_be_visible()
@@ -104,12 +114,12 @@ def test_front_desk_signs_in_filters_works_a_lead_and_exports(
     stored = next(lead for lead in desk_server.leads() if lead.id == maria.id)
     assert (stored.status, stored.notes) == ("contacted", "Left a voicemail at 10:05")
 
-    # Both exports, with the list's current filters (status=new now matches nobody else).
+    # Both exports (buttons that post the list's current filters: the search only now).
     page.get_by_label("Status", exact=True).select_option("")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("table.leads tbody tr")).to_have_count(1)
     with page.expect_download() as csv_download:
-        page.get_by_role("link", name="CSV").click()
+        page.get_by_role("button", name="CSV").click()
     rows = list(csv.DictReader(io.StringIO(Path(csv_download.value.path()).read_text())))
     assert [(r["name"], r["status"], r["phone"]) for r in rows] == [
         ("Maria Lopez", "contacted", "+13015550123")
@@ -119,7 +129,7 @@ def test_front_desk_signs_in_filters_works_a_lead_and_exports(
     import openpyxl
 
     with page.expect_download() as xlsx_download:
-        page.get_by_role("link", name="Excel (.xlsx)").click()
+        page.get_by_role("button", name="Excel (.xlsx)").click()
     workbook = io.BytesIO(Path(xlsx_download.value.path()).read_bytes())
     sheet = openpyxl.load_workbook(workbook)["Leads"]
     values = [[cell.value for cell in line] for line in sheet.iter_rows()]
@@ -132,6 +142,25 @@ def test_front_desk_signs_in_filters_works_a_lead_and_exports(
     history = page.locator("ol.history")
     expect(history).to_contain_text(f"{EMAIL}: status New → Contacted")
     expect(history).to_contain_text("note “Left a voicemail at 10:05”")
+
+
+def test_a_desk_account_works_leads_without_admin_links(
+    new_page: Callable[..., Page], desk_server: LiveServer
+) -> None:
+    base = desk_server.url
+    page = new_page()
+    sign_in(page, base, DESK_EMAIL, DESK_PASSWORD)
+    assert patient_names(page) == ["Jane Patient", "Maria Lopez", "Opted Out"]
+    nav = page.get_by_role("navigation", name="Staff")
+    expect(nav.get_by_role("link")).to_have_text(["Leads"])  # no Funnel, no Deliveries
+    expect(page.get_by_role("button", name="CSV")).to_have_count(0)
+    page.get_by_role("link", name="Jane Patient").click()
+    expect(page.get_by_text("ask an admin to erase this lead")).to_be_visible()
+    expect(page.get_by_role("link", name="Erase this lead…")).to_have_count(0)
+    page.goto(base + "/staff/funnel")  # typed in anyway
+    expect(page.get_by_role("alert")).to_have_text(
+        "Your account can't see the funnel; ask an admin."
+    )
 
 
 def test_working_a_lead_without_javascript(

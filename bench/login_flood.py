@@ -1,0 +1,288 @@
+"""Sign-in flood: does a flood of wrong passwords slow the quiz down?
+
+Starts the app under gunicorn (gunicorn.conf.py, as bench/load.py does: 2
+workers, `--threads` threads each, so gthread workers) on a loopback port,
+with a fresh SQLite database and one staff account hashed at the real (OWASP)
+scrypt cost, behind PROXY_FIX_HOPS=1 so the X-Forwarded-For each request
+carries is the client's address. Then:
+
+1. idle: one client fetches a question step (`GET /quiz/area?concern=volume`),
+   one request after another, for `--idle` seconds;
+2. flood: the same for `--duration` seconds, while `--flooders` threads send
+   sign-ins with wrong passwords as fast as they are answered (ignoring
+   Retry-After, as an attacker would), each from the next of 508 rotating
+   networks (203.0.113.1-254 and 2001:db8:N::1), so the per-network limits
+   hardly slow them down: the password-check gate has to. With `--rate R` they
+   send R sign-ins per second between them instead (an attacker limited by
+   its own bandwidth rather than by the server's answers).
+
+It prints the step's p50/p99 idle and under the flood, their ratio against the
+goal (within 2x), and how the sign-ins were answered: 200 means the password
+was hashed and refused, 429 "gate" that the worker was already hashing one,
+429 "limit" that the network's or the account-and-network's count was used up.
+
+`--no-gate` sets STAFF_PASSWORD_CHECKS_AT_ONCE to 16 (in effect no gate): the
+figure from before the gate. `--threads 1` runs sync workers, where one worker
+serves one request at a time and the per-process gate never has a second
+sign-in to turn away. All traffic goes to 127.0.0.1; the run stops by itself.
+
+    .venv/bin/python bench/login_flood.py
+    .venv/bin/python bench/login_flood.py --no-gate
+
+Exit status: 0 when it ran (a figure over the goal included), 2 when it could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import importlib.util
+import re
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from quiz import create_app  # noqa: E402
+from quiz.storage.database import db  # noqa: E402
+
+STEP = "/quiz/area?concern=volume"
+EMAIL = "desk@spa.example"
+PASSWORD = "fern lantern oboe quarry"
+GOAL = 2.0  # the step under flood within 2x of its idle figures
+REQUEST_TIMEOUT = 30.0
+NETWORKS = [f"203.0.113.{n}" for n in range(1, 255)] + [f"2001:db8:{n:x}::1" for n in range(1, 255)]
+TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+
+
+def _harness() -> ModuleType:
+    """bench/load.py as a module: its database, gunicorn and percentile helpers."""
+    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_load"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+load = _harness()
+
+
+def add_staff(uri: str) -> None:
+    """`flask staff create` with the default (OWASP) hash cost."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri})
+    result = app.test_cli_runner().invoke(args=["staff", "create", EMAIL], input=PASSWORD + "\n")
+    with app.app_context():
+        db.engine.dispose()
+    if result.exit_code:
+        raise RuntimeError(f"flask staff create failed:\n{result.output}")
+
+
+def use_settings(args: argparse.Namespace) -> None:
+    """Add this run's settings to those bench/load.py starts gunicorn with."""
+    base_env = load.server_env
+
+    def server_env(uri: str) -> dict[str, str]:
+        env = base_env(uri)
+        env.update(
+            GUNICORN_THREADS=str(args.threads),
+            QUIZ_PROXY_FIX_HOPS="1",
+            QUIZ_RATELIMIT_ENABLED="true",
+            QUIZ_RATELIMIT_STORAGE_URI="memory://",
+            QUIZ_STAFF_PASSWORD_CHECKS_AT_ONCE="16" if args.no_gate else "1",
+        )
+        return env
+
+    load.server_env = server_env  # gunicorn() looks it up when it starts the server
+
+
+def call(
+    port: int, method: str, path: str, headers: dict[str, str], body: bytes | None = None
+) -> tuple[int, str, str]:
+    """One request on a new connection: (status, body, the staff cookie it set or "")."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    try:
+        conn.request(method, path, body=body, headers={"Host": f"127.0.0.1:{port}", **headers})
+        response = conn.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        cookie = (response.getheader("Set-Cookie") or "").split(";", 1)[0]
+    finally:
+        conn.close()
+    return response.status, text, cookie
+
+
+class Flood:
+    """Threads sending wrong passwords from rotating networks until the deadline."""
+
+    def __init__(self, port: int, flooders: int, deadline: float, rate: float) -> None:
+        self.port = port
+        self.flooders = flooders
+        self.interval = flooders / rate if rate else 0.0  # each flooder's pace, seconds
+        self.deadline = deadline
+        self.lock = threading.Lock()
+        self.answers: Counter[str] = Counter()
+        self.threads = [threading.Thread(target=self.run, args=(n,), daemon=True)
+                        for n in range(flooders)]  # fmt: skip
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(REQUEST_TIMEOUT * 2)
+
+    def answered(self) -> int:
+        with self.lock:
+            return sum(self.answers.values())
+
+    def run(self, number: int) -> None:
+        first = {"X-Forwarded-For": NETWORKS[number], "User-Agent": "login-flood/1"}
+        status, page, cookie = call(self.port, "GET", "/staff/login", first)
+        found = TOKEN.search(page)
+        if status != 200 or not found or not cookie:
+            self.note(f"sign-in form {status}")
+            return
+        token = found.group(1)
+        sent = 0
+        start = time.monotonic()
+        while time.monotonic() < self.deadline:
+            if self.interval:
+                time.sleep(max(0.0, start + sent * self.interval - time.monotonic()))
+            network = NETWORKS[(number + sent * self.flooders) % len(NETWORKS)]
+            guess = urlencode({"email": EMAIL, "password": f"wrong {sent}", "csrf_token": token})
+            headers = {
+                "X-Forwarded-For": network,
+                "Cookie": cookie,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "User-Agent": "login-flood/1",
+            }
+            sent += 1
+            try:
+                status, text, _ = call(self.port, "POST", "/staff/login", headers, guess.encode())
+            except (OSError, http.client.HTTPException):
+                self.note("no answer")
+                continue
+            self.note(classify(status, text))
+
+    def note(self, kind: str) -> None:
+        with self.lock:
+            self.answers[kind] += 1
+
+
+def classify(status: int, text: str) -> str:
+    if status == 200 and "match an active staff account" in text:
+        return "200 password checked, refused"
+    if status == 429 and "being checked right now" in text:
+        return "429 gate (a hash already running)"
+    if status == 429:
+        return "429 limit (network or account+network)"
+    return f"{status} other"
+
+
+def measure(port: int, seconds: float) -> list[float]:
+    """The step's latencies (ms), one request after another, for `seconds`."""
+    samples: list[float] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        status, _body, ms = load.request(port, "GET", STEP)
+        if status != 200:
+            raise RuntimeError(f"GET {STEP} answered {status}")
+        samples.append(ms)
+    return samples
+
+
+def run(args: argparse.Namespace) -> str:
+    use_settings(args)
+    options = load.Options(database="sqlite")
+    with tempfile.TemporaryDirectory(prefix="quiz-flood-") as log_dir:
+        with load.database(options) as uri:
+            add_staff(uri)
+            with load.gunicorn(uri, args.workers, Path(log_dir)) as server:
+                measure(server.port, 1.0)  # warm up: templates compiled in both workers
+                idle = load.percentiles(measure(server.port, args.idle))
+                deadline = time.monotonic() + args.duration + 60
+                flood = Flood(server.port, args.flooders, deadline, args.rate)
+                flood.start()
+                started = time.monotonic()
+                try:
+                    while flood.answered() < args.flooders and time.monotonic() - started < 30:
+                        time.sleep(0.05)  # until the flood is under way
+                    flooded = load.percentiles(measure(server.port, args.duration))
+                finally:
+                    flood.deadline = 0.0  # every flooder stops after its current request
+                    flood.join()
+                seconds = time.monotonic() - started
+                tracebacks = server.log().count("Traceback (most recent call last)")
+    return report(args, idle, flooded, flood.answers, seconds, tracebacks)
+
+
+def report(
+    args: argparse.Namespace,
+    idle: dict[str, float],
+    flooded: dict[str, float],
+    answers: Counter[str],
+    seconds: float,
+    tracebacks: int,
+) -> str:
+    gate = "16 (--no-gate)" if args.no_gate else "1"
+    lines = [
+        f"gunicorn {args.workers} workers x {args.threads} threads, "
+        f"STAFF_PASSWORD_CHECKS_AT_ONCE={gate}, limits in memory://, "
+        f"{args.flooders} flooders"
+        + (f" at {args.rate:g} sign-ins/s" if args.rate else " as fast as answered")
+        + f", {args.duration:g} s",
+        f"step GET {STEP}",
+    ]
+    for name, p in (("idle", idle), ("under flood", flooded)):
+        lines.append(
+            f"  {name:<12} {p['count']:>5} requests  p50 {p['p50']} ms  p99 {p['p99']} ms  "
+            f"max {p['max']} ms"
+        )
+    ratios = {q: flooded[q] / idle[q] if idle[q] else float("inf") for q in ("p50", "p99")}
+    verdict = "PASS" if max(ratios.values()) <= GOAL else "OVER"
+    lines.append(
+        f"  ratio        p50 {ratios['p50']:.2f}x  p99 {ratios['p99']:.2f}x  "
+        f"(goal: within {GOAL:g}x)  {verdict}"
+    )
+    total = sum(answers.values())
+    lines.append(f"sign-ins answered: {total} in {seconds:.1f} s")
+    for kind, count in sorted(answers.items()):
+        lines.append(f"  {kind:<42} {count}")
+    lines.append(f"tracebacks in gunicorn's log: {tracebacks}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="per worker (1: sync workers)")
+    parser.add_argument("--flooders", type=int, default=6, help="threads sending sign-ins")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds under flood")
+    parser.add_argument("--idle", type=float, default=8.0, help="seconds measured idle")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="sign-ins per second in all (0: as fast as answered)")  # fmt: skip
+    parser.add_argument("--no-gate", action="store_true",
+                        help="STAFF_PASSWORD_CHECKS_AT_ONCE=16: in effect no gate")  # fmt: skip
+    args = parser.parse_args(argv)
+    if not (0 < args.duration <= 300 and 0 < args.idle <= 300 and 0 < args.flooders <= 64):
+        parser.error("--duration and --idle are 0-300 s, --flooders 1-64")
+    if not 0 <= args.rate <= 10_000:
+        parser.error("--rate is 0-10000 sign-ins per second")
+    try:
+        print(run(args))
+    except (OSError, RuntimeError) as err:
+        print(f"could not run: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

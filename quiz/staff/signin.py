@@ -1,0 +1,249 @@
+"""Sign-in limits, the alert to staff, and the gate in front of the password hash.
+
+A password check is an scrypt hash: with OWASP's parameters about a quarter of
+a second of CPU and 128 MB of memory. Three counters in the rate-limit store
+(Flask-Limiter's, RATELIMIT_STORAGE_URI: Redis in production, so every worker
+and host shares them) decide who may have one; each is a fixed window:
+
+- STAFF_LOGIN_ACCOUNT_RATE_LIMIT (5 per 15 minutes) counts failed sign-ins for
+  one account *from one network* (`client_network`: an IPv4 address or an IPv6
+  /64). It stops someone guessing one account's password. A stranger elsewhere
+  cannot lock the owner out: her own network has its own count.
+- STAFF_LOGIN_RATE_LIMIT (20 per 15 minutes) counts failed sign-ins from one
+  network whatever the account: it stops one network trying a few common
+  passwords on many accounts.
+- STAFF_LOGIN_ACCOUNT_ALERT_LIMIT (50 per hour) counts failed sign-ins for one
+  account from every network together. It locks nothing (a lock anyone can
+  trigger from anywhere is a way to lock the owner out); the first failure
+  beyond it in a window alerts staff once: an audit entry "login_alert" and an
+  email to NOTIFY_EMAIL_TO (`quiz.notifications.outbox.queue_staff_alert`).
+
+Counted before the hash: the two locking counters are incremented (one atomic
+INCR each) *before* the password is hashed, and an attempt over either limit is
+refused with 429 without a hash. So N concurrent wrong passwords make at most
+the limit's hash checks, whichever workers serve them. A right password gives
+its reservation back, so signing in successfully never uses up the quota. The
+emails typed are not stored in the store's keys, only a digest.
+
+Fail closed: when the store cannot be reached, sign-in is refused (503, "Sign-in
+is unavailable for a moment...") and the failure is logged with the exception's
+class only. Flask-Limiter's own limits (the callback's) swallow store errors so
+a lead is never lost; sign-in calls the store itself so it can refuse instead.
+
+The gate: each worker process computes at most STAFF_PASSWORD_CHECKS_AT_ONCE
+hashes at a time (default 1). A sign-in that finds the gate full gets a 429
+with Retry-After at once instead of waiting, so a flood of sign-ins cannot take
+the CPU, memory and threads the quiz needs. It matters with threaded workers
+(GUNICORN_THREADS > 1); a sync worker serves one request at a time anyway.
+Unknown emails burn a hash (so timing does not tell which accounts exist) and
+pass through the same gate. RATELIMIT_ENABLED=false turns the counters off, not
+the gate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import current_app
+from limits import RateLimitItem, parse
+from limits.errors import StorageError
+from limits.storage import Storage, storage_from_string
+from sqlalchemy.orm import Session
+
+from quiz.leads import audit
+from quiz.notifications.outbox import queue_staff_alert
+from quiz.storage.models import StaffUser
+from quiz.web.extensions import client_network
+
+log = logging.getLogger(__name__)
+
+LIMITED = "Too many failed sign-ins. Please wait a few minutes and try again."
+BUSY = "Many sign-ins are being checked right now. Please try again in a few seconds."
+UNAVAILABLE = "Sign-in is unavailable for a moment; please try again shortly."
+BUSY_RETRY_SECONDS = 3
+UNAVAILABLE_RETRY_SECONDS = 10
+STORE_TIMEOUT_SECONDS = 2  # a Redis that stops answering refuses sign-in after this long
+ALERT_ACTION = "login_alert"
+
+T = TypeVar("T")
+_setup = threading.Lock()
+
+
+class Refused(Exception):
+    """Sign-in refused before any password check: the status, the message, Retry-After."""
+
+    def __init__(self, status: int, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+
+# --- the gate ---------------------------------------------------------------------
+
+
+@contextmanager
+def password_check_slot() -> Iterator[None]:
+    """Hold one of this process's password-check slots, or raise Refused(429) at once."""
+    gate = _per_app("staff_password_gate", _new_gate)
+    if not gate.acquire(blocking=False):
+        raise Refused(429, BUSY, BUSY_RETRY_SECONDS)
+    try:
+        yield
+    finally:
+        gate.release()
+
+
+def _new_gate() -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(current_app.config["STAFF_PASSWORD_CHECKS_AT_ONCE"])
+
+
+# --- the limits -------------------------------------------------------------------
+
+
+@dataclass
+class Reservation:
+    """Attempts counted against the locking limits, to give back if the password was right."""
+
+    store: Storage | None = None
+    taken: list[tuple[str, int]] = field(default_factory=list)  # (key, window seconds)
+
+    def give_back(self) -> None:
+        """Uncount the attempt (a successful sign-in costs nothing)."""
+        taken, self.taken = self.taken, []
+        if self.store is None:
+            return
+        for key, expiry in taken:
+            try:
+                if self.store.incr(key, expiry, amount=-1) < 0:
+                    # The window ended in between: the key restarted at -1; put it at 0.
+                    self.store.incr(key, expiry)
+            except StorageError as err:
+                _log_store_error(err, "giving back a sign-in attempt")
+
+
+def reserve(email: str) -> Reservation:
+    """Count this attempt against the network and (account, network) limits before the hash.
+
+    Raises Refused: 429 when either limit is used up, 503 when the store is unreachable.
+    """
+    if not _limits_on():
+        return Reservation()
+    store = _store()
+    network = client_network()
+    reservation = Reservation(store)
+    limits = (
+        ("STAFF_LOGIN_RATE_LIMIT", "network", (network,)),
+        ("STAFF_LOGIN_ACCOUNT_RATE_LIMIT", "account-network", (_account(email), network)),
+    )
+    try:
+        for setting, scope, identifiers in limits:
+            item = _item(setting)
+            key = _key(item, scope, *identifiers)
+            if store.incr(key, item.get_expiry()) > item.amount:
+                wait = store.get_expiry(key) - time.time()
+                reservation.give_back()
+                raise Refused(429, LIMITED, max(1, math.ceil(wait)))
+            reservation.taken.append((key, item.get_expiry()))
+    except StorageError as err:
+        _log_store_error(err, "sign-in refused")
+        raise Refused(503, UNAVAILABLE, UNAVAILABLE_RETRY_SECONDS) from None
+    return reservation
+
+
+def count_failure(email: str) -> int | None:
+    """Count a failed check for the account from all networks.
+
+    Returns the count when this failure is the first beyond
+    STAFF_LOGIN_ACCOUNT_ALERT_LIMIT in its window (staff are alerted once), else None.
+    """
+    if not _limits_on():
+        return None
+    item = _item("STAFF_LOGIN_ACCOUNT_ALERT_LIMIT")
+    try:
+        count = _store().incr(_key(item, "account", _account(email)), item.get_expiry())
+    except StorageError as err:
+        _log_store_error(err, "failed sign-in not counted for the alert")
+        return None
+    return count if count == item.amount + 1 else None
+
+
+def record_alert(session: Session, staff: StaffUser | None, failures: int) -> None:
+    """Alert staff in the failure's transaction: the audit entry and the queued email."""
+    window = str(_item("STAFF_LOGIN_ACCOUNT_ALERT_LIMIT"))
+    account_id = staff.id if staff is not None else None
+    account = staff.email if staff is not None else ""
+    audit.record(
+        session,
+        ALERT_ACTION,
+        staff=staff,
+        actor=account,
+        detail={"account_id": account_id, "failures": failures, "limit": window},
+    )
+    queue_staff_alert(
+        session, account_id=account_id, account=account, failures=failures, window=window
+    )
+    log.warning(
+        "sign-in alert: %s failed sign-ins for staff account %s (limit %s)",
+        failures, account_id if account_id is not None else "(no such account)", window,
+    )  # fmt: skip
+
+
+# --- the store --------------------------------------------------------------------
+
+
+def _limits_on() -> bool:
+    return bool(current_app.config.get("RATELIMIT_ENABLED", True))
+
+
+def _store() -> Storage:
+    """This app's client of the rate-limit store, raising StorageError when it fails."""
+    return _per_app("staff_signin_store", _new_store)
+
+
+def _new_store() -> Storage:
+    config = current_app.config
+    uri = config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    options: dict[str, Any] = dict(config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+    if uri.startswith(("redis", "valkey")):
+        options.setdefault("socket_timeout", STORE_TIMEOUT_SECONDS)
+        options.setdefault("socket_connect_timeout", STORE_TIMEOUT_SECONDS)
+    return storage_from_string(uri, wrap_exceptions=True, **options)
+
+
+def _item(setting: str) -> RateLimitItem:
+    return parse(current_app.config[setting])
+
+
+def _key(item: RateLimitItem, scope: str, *identifiers: str) -> str:
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    return item.key_for(*([prefix] if prefix else []), f"staff-login-{scope}", *identifiers)
+
+
+def _account(email: str) -> str:
+    """The account's part of a key: a digest of the typed email, not the email itself."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:32]
+
+
+def _log_store_error(err: StorageError, what: str) -> None:
+    # The class only: a store error's text can carry the store's address and password.
+    cause = type(getattr(err, "storage_error", err)).__name__
+    log.error("%s: the rate-limit store is unreachable (%s)", what, cause)
+
+
+def _per_app(name: str, make: Callable[[], T]) -> T:
+    """One `make()` per app (per worker process), made on first use."""
+    extensions = current_app.extensions
+    if name not in extensions:
+        with _setup:
+            if name not in extensions:
+                extensions[name] = make()
+    return extensions[name]

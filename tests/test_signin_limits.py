@@ -1,0 +1,279 @@
+"""Sign-in limits that stop attackers, not owners; the alert; the hash gate; failing closed.
+
+Clients come from given networks (REMOTE_ADDR): the owner at 198.51.100.7, a
+stranger at 203.0.113.9. The limit tests run twice: with the in-process store
+(memory://) and with the test Redis (QUIZ_TEST_REDIS_URL, keys under a prefix
+of their own), which is skipped without Redis except under CI=true. Hash checks
+are counted by wrapping quiz.staff.passwords' two functions, which sign-in
+calls through the module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+
+from quiz import create_app
+from quiz.storage.database import db
+from tests.support.app import base_config
+from tests.support.environment import unavailable
+from tests.support.outbox import STAFF, deliver, messages, notify_config
+from tests.support.peers import SmtpPeer, bound_socket
+from tests.support.staff import (
+    EMAIL,
+    PASSWORD,
+    STAFF_CONFIG,
+    HashChecks,
+    audit_actions,
+    create_staff,
+    http_sign_in,
+    live_server,
+    redis_limit_store,
+    sign_in_from,
+    text,
+)
+from tests.support.waiting import WAIT_SECONDS, wait_until
+
+OWNER_NETWORK = "198.51.100.7"
+STRANGER = "203.0.113.9"
+LIMITS = {
+    **STAFF_CONFIG,
+    "RATELIMIT_ENABLED": True,
+    "STAFF_LOGIN_ACCOUNT_RATE_LIMIT": "5 per 15 minutes",
+    "STAFF_LOGIN_RATE_LIMIT": "20 per 15 minutes",
+    "STAFF_LOGIN_ACCOUNT_ALERT_LIMIT": "50 per hour",
+}
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limit_store(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Where the limits are counted: this process's memory, or the shared Redis."""
+    if request.param == "memory":
+        yield {"RATELIMIT_STORAGE_URI": "memory://"}
+        return
+    with redis_limit_store() as config:
+        yield config
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpPeer]:
+    peer = SmtpPeer()  # not listening until a test starts it
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+def overrides() -> dict[str, Any]:
+    """Per-test settings on top of LIMITS (tests parametrize this)."""
+    return {}
+
+
+@pytest.fixture
+def app_config(
+    limit_store: dict[str, str], overrides: dict[str, Any], smtp: SmtpPeer
+) -> dict[str, Any]:
+    """LIMITS, the staff email to this test's SMTP peer, the store, the test's overrides."""
+    return {**LIMITS, **notify_config(smtp, None), **limit_store, **overrides}
+
+
+@pytest.fixture
+def staff(app: Flask) -> str:
+    create_staff(app)
+    return EMAIL
+
+
+# --- limits by network --------------------------------------------------------------
+
+
+def test_the_owner_signs_in_from_her_network_while_a_stranger_is_held_off(
+    app: Flask, staff: str
+) -> None:
+    stranger = [sign_in_from(app, STRANGER, password=f"guess {i}").status_code for i in range(8)]
+    assert stranger == [200] * 5 + [429] * 3
+    # Her own typing mistakes count on her network only, and a success gives its count back.
+    assert sign_in_from(app, OWNER_NETWORK, password="fern lantern").status_code == 200
+    assert sign_in_from(app, OWNER_NETWORK, password="fern lantern obo").status_code == 200
+    assert sign_in_from(app, OWNER_NETWORK).status_code == 303
+    typos = [sign_in_from(app, OWNER_NETWORK, password=f"typo {i}").status_code for i in range(4)]
+    assert typos == [200, 200, 200, 429]  # 2 + 3 failures fill her 5; the success did not count
+    assert sign_in_from(app, STRANGER).status_code == 429  # the stranger's network still waits
+
+
+@pytest.mark.parametrize("overrides", [{"STAFF_LOGIN_RATE_LIMIT": "4 per 15 minutes"}])
+def test_a_network_over_its_limit_gets_429_and_an_ipv6_64_is_one_network(
+    app: Flask, staff: str
+) -> None:
+    # One IPv6 host has a whole /64 to pick addresses from: they count as one network.
+    addresses = [f"2001:db8:7:1::{n:x}" for n in range(1, 6)]
+    statuses = []
+    for n, address in enumerate(addresses):
+        statuses.append(sign_in_from(app, address, f"guess{n}@alazzo.example", "pw").status_code)
+    assert statuses == [200] * 4 + [429]
+    refused = sign_in_from(app, "2001:db8:7:1::99", EMAIL, PASSWORD)
+    assert refused.status_code == 429  # the whole /64 waits, even with a right password
+    assert "Too many failed sign-ins" in text(refused)
+    assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
+    assert sign_in_from(app, "2001:db8:7:2::1", EMAIL, "wrong").status_code == 200  # next /64
+    assert sign_in_from(app, OWNER_NETWORK).status_code == 303
+
+
+# --- the alert ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides", [{"STAFF_LOGIN_ACCOUNT_ALERT_LIMIT": "3 per hour"}])
+def test_many_failures_from_many_networks_alert_staff_once_and_lock_nobody(
+    app: Flask, staff: str, smtp: SmtpPeer
+) -> None:
+    networks = ["203.0.113.9", "203.0.113.10", "2001:db8:1::5", "192.0.2.44", "192.0.2.45"]
+    for n, address in enumerate(networks * 2):
+        response = sign_in_from(app, address, password=f"secret guess {n}")
+        assert response.status_code == 200, (address, response.status_code)
+    assert sign_in_from(app, OWNER_NETWORK).status_code == 303  # nobody is locked out
+
+    [alert] = audit_actions(app, "login_alert")
+    detail = json.loads(alert.detail)
+    assert detail["failures"] == 4  # the first failure beyond 3 in the hour
+    assert alert.staff_id is not None and detail["account_id"] == alert.staff_id
+    assert "secret guess" not in alert.detail
+    [message] = [m for m in messages(app) if m.lead_id is None]
+    assert message.channel == "email" and message.status == "pending"
+    assert "secret guess" not in message.payload
+    payload = json.loads(message.payload)
+    assert payload["staff_url"] == "https://quiz.alazzo.example/staff/"
+
+    smtp.start()
+    assert deliver(app).delivered == 1
+    [email] = smtp.messages
+    body = email.get_content()
+    assert email["To"] == STAFF and EMAIL in email["Subject"]
+    assert f"Many failed sign-ins for staff account {EMAIL} from several networks" in body
+    assert "see the audit log" in body and "https://quiz.alazzo.example/staff/" in body
+    assert "secret guess" not in body
+
+
+# --- checked and counted before the hash ---------------------------------------------
+
+
+@pytest.mark.parametrize("overrides", [{"STAFF_PASSWORD_CHECKS_AT_ONCE": 16}])
+def test_concurrent_wrong_passwords_never_make_more_hash_checks_than_the_limit(
+    app: Flask, staff: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashes = HashChecks(monkeypatch, hold="all")  # every check waits until all 12 arrived
+    answered: list[int] = []
+
+    def attempt(base: str, n: int) -> int:
+        status, _ = http_sign_in(base, password=f"wrong {n}")
+        answered.append(status)
+        return status
+
+    with live_server(app) as base, ThreadPoolExecutor(max_workers=12) as pool:
+        futures = [pool.submit(attempt, base, n) for n in range(12)]
+        # Each of the 12 is either answered already or inside a hash check.
+        wait_until(lambda: len(answered) + hashes.calls >= 12, "12 sign-ins to arrive")
+        hashes.release.set()
+        statuses = sorted(f.result(WAIT_SECONDS) for f in futures)
+    assert hashes.calls == 5
+    assert statuses == [200] * 5 + [429] * 7
+    assert len(audit_actions(app, "login_failed")) == 5
+
+
+# --- the gate ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit_store", ["memory"], indirect=True)
+def test_a_full_password_gate_answers_429_at_once_with_retry_after(
+    app: Flask, staff: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert app.config["STAFF_PASSWORD_CHECKS_AT_ONCE"] == 1
+    hashes = HashChecks(monkeypatch, hold="first")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        held = pool.submit(sign_in_from, app, OWNER_NETWORK, EMAIL, "slow wrong guess")
+        assert hashes.entered.wait(WAIT_SECONDS), "the first sign-in never reached its hash"
+        # Unknown emails go through the same gate (they burn a hash like a real check).
+        for email in (EMAIL, "nobody@alazzo.example"):
+            busy = sign_in_from(app, STRANGER, email, "another guess")
+            assert busy.status_code == 429
+            assert 1 <= int(busy.headers["Retry-After"]) <= 5
+            assert "Many sign-ins are being checked right now" in text(busy)
+        assert not held.done()  # answered while the first check still held the gate
+        hashes.release.set()
+        assert held.result(WAIT_SECONDS).status_code == 200
+    assert hashes.calls == 1
+    assert len(audit_actions(app, "login_failed")) == 1  # the refused ones were never checked
+    assert sign_in_from(app, STRANGER).status_code == 303  # and used up nothing
+
+
+# --- failing closed -------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A redis-server of this test's own on a free port (no persistence)."""
+    command = shutil.which("redis-server")
+    if command is None:
+        unavailable("the redis-server command is needed (apt-get install redis-server)")
+    with bound_socket() as sock:
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [command, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(WAIT_SECONDS)
+
+
+def test_sign_in_is_refused_while_the_limit_store_is_down(
+    database_uri: str,
+    redis_server: tuple[subprocess.Popen[bytes], int],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    process, port = redis_server
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_until(lambda: _redis_answers(url), f"redis-server on port {port} to answer")
+    app = create_app(base_config(database_uri, **LIMITS, RATELIMIT_STORAGE_URI=url))
+    try:
+        create_staff(app)
+        hashes = HashChecks(monkeypatch)
+        assert sign_in_from(app, OWNER_NETWORK, password="a typo").status_code == 200
+
+        process.terminate()
+        process.wait(WAIT_SECONDS)
+        with caplog.at_level(logging.ERROR, logger="quiz.staff.signin"):
+            refused = sign_in_from(app, OWNER_NETWORK)  # the right password
+        assert refused.status_code == 503
+        assert "Sign-in is unavailable for a moment; please try again shortly" in text(refused)
+        assert int(refused.headers["Retry-After"]) > 0
+        assert hashes.calls == 1  # only the attempt made while the store was up
+        lines = [r.getMessage() for r in caplog.records if r.name == "quiz.staff.signin"]
+        # The exception's class only: its text names the store's address.
+        assert lines == ["sign-in refused: the rate-limit store is unreachable (ConnectionError)"]
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def _redis_answers(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
