@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from flask import Flask
@@ -367,3 +367,27 @@ def test_the_patient_path_sets_no_cookie_even_for_signed_in_staff(app: Flask, st
         response = client.get(path)
         assert response.status_code == 200
         assert "Set-Cookie" not in response.headers, path
+
+
+CONTROL_TARGETS = ["/staff/\r\nSet-Cookie: x=1", "/staff/leads/1\n", "/staff/\x00", "/staff/\tx"]
+
+
+@pytest.mark.parametrize("target", CONTROL_TARGETS, ids=["crlf", "lf", "nul", "tab"])
+def test_a_next_with_a_control_character_is_ignored_never_a_500(app: Flask, target: str) -> None:
+    create_staff(app)
+    client = app.test_client()
+    token = csrf_token(client.get("/staff/login").get_data(as_text=True))
+    response = client.post(
+        "/staff/login?" + urlencode({"next": target}),
+        data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/staff/"
+    # The same on a lead's note form, whose `next` says where to go back to.
+    lead_id = add_lead(app)
+    response = client.post(
+        f"/staff/leads/{lead_id}/note",
+        data={"note": "Called back", "next": target, "csrf_token": page_token(client)},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/staff/"

@@ -117,9 +117,13 @@ def _to_login(why: str) -> Response:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path inside the staff area; anything else goes to the lead list."""
+    """Only a path inside the staff area; anything else goes to the lead list.
+
+    A line break or any other control character (a header-splitting attempt,
+    or a pasted link gone wrong) means the default, never a 500.
+    """
     default = url_for("staff.leads")
-    if not target:
+    if not target or not target.isprintable():
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith(bp.url_prefix + "/"):
