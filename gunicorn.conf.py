@@ -46,3 +46,15 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+def post_fork(server: object, worker: object) -> None:
+    """In threaded workers, hand the interpreter lock over every 1 ms instead of 5 ms.
+
+    A short page waiting behind a long request in another thread of the same
+    worker (a sign-in, an export) then waits at most about a millisecond at a
+    time, not five.
+    """
+    import sys
+
+    sys.setswitchinterval(0.001)
