@@ -164,7 +164,8 @@ def export(
 
 def cli_export(uri: str, target: Path, fmt: str = "csv", *extra: str) -> tuple[float, float]:
     """`flask leads export --format FMT -o FILE` in a child: (seconds, its peak RSS in MiB)."""
-    env = {**os.environ, "QUIZ_SECRET_KEY": SECRET, "QUIZ_SQLALCHEMY_DATABASE_URI": uri}
+    env = {**os.environ, "QUIZ_SECRET_KEY": SECRET, "QUIZ_SQLALCHEMY_DATABASE_URI": uri,
+           "QUIZ_TRUSTED_HOSTS": '["127.0.0.1"]'}  # fmt: skip
     code = (
         "import resource, runpy, sys; sys.argv = ['flask'] + sys.argv[1:]\n"
         "try:\n    runpy.run_module('flask', run_name='__main__')\n"

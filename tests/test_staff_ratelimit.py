@@ -108,7 +108,9 @@ def gunicorn_two_workers(app: Flask, tmp_path: Path) -> Iterator[tuple[str, Path
     config.write_text(READY_HOOK.format(ready=str(ready)), encoding="utf-8")
     env = {
         **os.environ,
+        "QUIZ_ENV": "production",  # as served, whatever instance/config.py says
         "QUIZ_SECRET_KEY": TEST_SECRET,
+        "QUIZ_TRUSTED_HOSTS": '["127.0.0.1"]',
         "QUIZ_SQLALCHEMY_DATABASE_URI": database_uri,
         "QUIZ_RATELIMIT_ENABLED": "true",
         "QUIZ_RATELIMIT_STORAGE_URI": REDIS_URL,
