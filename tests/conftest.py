@@ -45,6 +45,12 @@ from tests.support.database import (
     unreachable_uri,
 )
 from tests.support.environment import IN_CI
+from tests.support.staff import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    create_staff,
+    signed_in_client,
+)
 
 # A test that asks for one of these (directly or through another fixture) uses the
 # suite's database, so it runs in the PostgreSQL pass as well.
@@ -221,3 +227,17 @@ def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
         f"use a database (left out: {counts['pure']} pure, {counts['browser']} browser, "
         f"{counts['sqlite_only']} sqlite_only)"
     )
+
+
+@pytest.fixture
+def desk(app: Flask) -> FlaskClient:
+    """Signed in as a desk account: works leads (the list, the lead page, status, notes)."""
+    create_staff(app, role="desk")
+    return signed_in_client(app)
+
+
+@pytest.fixture
+def admin(app: Flask) -> FlaskClient:
+    """Signed in as an admin (its own account): also exports, erases, deliveries, funnel."""
+    create_staff(app, ADMIN_EMAIL, ADMIN_PASSWORD, role="admin")
+    return signed_in_client(app, ADMIN_EMAIL, ADMIN_PASSWORD)

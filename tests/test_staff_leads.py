@@ -21,7 +21,6 @@ from tests.support.staff import (
     get_lead,
     page_token,
     post_export,
-    signed_in_client,
     text,
     words,
 )
@@ -30,20 +29,6 @@ from tests.support.staff import (
 @pytest.fixture
 def app_config() -> dict[str, Any]:
     return {**STAFF_CONFIG, "STAFF_PAGE_SIZE": 3, "STAFF_STALE_LEAD_MINUTES": 30}
-
-
-@pytest.fixture
-def desk(app: Flask) -> FlaskClient:
-    """A desk account: works leads (the list, the lead page, status and notes)."""
-    create_staff(app, role="desk")
-    return signed_in_client(app)
-
-
-@pytest.fixture
-def admin(app: Flask) -> FlaskClient:
-    """An admin account: also exports, erases, sees deliveries and the funnel."""
-    create_staff(app, role="admin")
-    return signed_in_client(app)
 
 
 def names_in_list(html: str) -> list[str]:

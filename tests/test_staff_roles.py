@@ -19,6 +19,8 @@ from quiz.storage.database import db
 from quiz.storage.models import AuditLog, OutboxMessage, StaffUser
 from tests.support.app import base_config, leads
 from tests.support.staff import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
     EMAIL,
     PASSWORD,
     STAFF_CONFIG,
@@ -28,30 +30,14 @@ from tests.support.staff import (
     get_lead,
     page_token,
     post_export,
-    signed_in_client,
     text,
     words,
 )
-
-ADMIN_EMAIL = "owner@alazzo.example"
-ADMIN_PASSWORD = "seven lucky harbour gulls"
 
 
 @pytest.fixture
 def app_config() -> dict[str, Any]:
     return dict(STAFF_CONFIG)
-
-
-@pytest.fixture
-def desk(app: Flask) -> FlaskClient:
-    create_staff(app, role="desk")
-    return signed_in_client(app)
-
-
-@pytest.fixture
-def admin(app: Flask) -> FlaskClient:
-    create_staff(app, ADMIN_EMAIL, ADMIN_PASSWORD, role="admin")
-    return signed_in_client(app, ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
 def failed_delivery(app: Flask, lead_id: int) -> int:

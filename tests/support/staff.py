@@ -35,6 +35,9 @@ FAST_HASH = "scrypt:1024:8:1"
 STAFF_CONFIG = {"STAFF_PASSWORD_METHOD": FAST_HASH}
 EMAIL = "desk@alazzo.example"
 PASSWORD = "fern lantern oboe quarry"
+# A second account, for tests that sign in as an admin beside a desk account.
+ADMIN_EMAIL = "owner@alazzo.example"
+ADMIN_PASSWORD = "seven lucky harbour gulls"
 
 
 def text(response: Any) -> str:
