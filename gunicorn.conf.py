@@ -30,9 +30,11 @@ preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
-# Recycle workers now and then, so a slow leak can never grow for ever.
-max_requests = 5000
-max_requests_jitter = 500
+# Recycle workers now and then, so a slow leak can never grow for ever; rarely
+# enough that a burst (thousands of requests a second) is not spent starting
+# workers and filling their render caches again.
+max_requests = 200_000
+max_requests_jitter = 20_000
 
 # The quiz's URLs carry the answers and the tracking values (page, ref, utm_*).
 limit_request_line = 8190

@@ -19,7 +19,7 @@ from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
 from quiz.staff import register as register_staff
 from quiz.storage.database import configure_engine, db
-from quiz.web import deployment, errors, health
+from quiz.web import deployment, errors, health, render_cache
 from quiz.web.extensions import csrf, limiter, migrate
 from quiz.web.headers import apply_security_headers
 
@@ -37,7 +37,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["quiz_spa"] = spa_from_config(app.config)
     notification_settings.init_app(app)
-    deployment.init_app(app)  # ProxyFix hops, TRUSTED_HOSTS
+    render_cache.init_app(app)  # patient pages served again without rendering
+    deployment.init_app(app)  # ProxyFix hops (in front of the render cache), TRUSTED_HOSTS
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
@@ -48,8 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     bundle.register(app)  # /quiz/widget.js
     loader.register(app)  # /embed.js and the themed stylesheet
     app.register_blueprint(demo.bp)
-    app.register_blueprint(patient.bp)
-    csrf.exempt(patient.bp)  # cookie-less; protected by its own signed token
+    patient.register(app)
     register_funnel(app)  # anonymous step counts on the patient path
     register_staff(app)  # /staff console and `flask staff`
     errors.register(app)

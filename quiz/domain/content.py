@@ -92,6 +92,7 @@ class Content:
     outcomes: dict[str, Outcome]
     rules: dict[str, str]  # explanation texts for the fact rules scoring applies
     copy: dict[str, str]  # the rest of the widget's words
+    version: str = ""  # a hash of the document (content_file.content_version)
 
     def question(self, question_id: str) -> Question:
         """The question with this id (one of QUESTION_IDS)."""

@@ -6,6 +6,8 @@ stops with a message an editor of the file can act on.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import string
 import tomllib
 from collections.abc import Iterator
@@ -189,7 +191,14 @@ def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
         outcomes=outcomes,
         rules=rules,
         copy=copy,
+        version=content_version(raw),
     )
+
+
+def content_version(raw: dict[str, Any]) -> str:
+    """A short hash of the document: pages rendered from other content never share a cache key."""
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _parse_question(r: _Reader, q_raw: dict[str, Any], qid: str, qpath: str) -> Question:

@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response, current_app, url_for
 
 from quiz.embed.served import Served, versioned_response
+from quiz.web.render_cache import render_cache
 
 bp = Blueprint("assets", __name__)
 
@@ -43,6 +44,9 @@ def widget_js() -> Response:
 def register(app: Flask) -> None:
     app.extensions["quiz_bundle"] = build_bundle(app)
     app.register_blueprint(bp)
+    # Only whether `v` is the current version changes the response (its lifetime).
+    version = app.extensions["quiz_bundle"].version
+    render_cache(app).cache("assets.widget_js", lambda args: args.get("v") == version)
 
     @app.context_processor
     def script_url() -> dict[str, str]:

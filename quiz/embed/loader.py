@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from quiz.domain.colour import mix_with_white, read_accent
 from quiz.embed.served import Served, versioned_response
+from quiz.web.render_cache import render_cache
 
 bp = Blueprint("embed", __name__)
 
@@ -93,6 +94,12 @@ def register(app: Flask) -> None:
     )
     app.extensions["quiz_stylesheet"] = Served.of(css.encode())
     app.register_blueprint(bp)
+    cache = render_cache(app)
+    cache.cache("embed.loader", lambda _args: None)
+    version = app.extensions["quiz_stylesheet"].version
+    cache.cache(
+        "embed.stylesheet", lambda args: (args.get("v") == version, read_accent(args.get("accent")))
+    )
 
     @app.context_processor
     def embed_context() -> dict[str, Any]:

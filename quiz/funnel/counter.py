@@ -41,6 +41,7 @@ STEPS = ("intro", "concern", "area", "goal", "result", "form")
 # The callback form has its own page (patient.callback_form): "form" is it being opened.
 STEP_EVENTS = {f"patient.{step}": f"view:{step}" for step in STEPS[:-1]}
 STEP_EVENTS["patient.callback_form"] = "view:form"
+EVENTS_ENVIRON_KEY = "quiz.funnel.events"  # where the render cache collects a page's events
 EVENTS = (*(f"view:{s}" for s in STEPS), *(f"outcome:{o}" for o in OUTCOMES), "callback")
 
 
@@ -125,11 +126,18 @@ def recorder(app: Flask) -> FunnelRecorder:
 
 
 def record_event(event: str) -> None:
-    """Count an event from inside a request; a failure is logged, never raised."""
+    """Count an event from inside a request; a failure is logged, never raised.
+
+    When the render cache is keeping this response it lists the events under
+    EVENTS_ENVIRON_KEY, and counts them again each time it serves the copy.
+    """
     try:
         recorder(current_app).record(event)
     except Exception:  # counting must never break a patient's page
         current_app.logger.exception("funnel event %s not counted", event)
+    kept = request.environ.get(EVENTS_ENVIRON_KEY)
+    if kept is not None:
+        kept.append(event)
 
 
 def _count_step_view(response: Response) -> Response:

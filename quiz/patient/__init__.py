@@ -6,8 +6,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 bp = Blueprint("patient", __name__, url_prefix="/quiz")
 
 from quiz.patient import callback, steps  # noqa: E402,F401  (the views register on bp)
+from quiz.patient.params import cache_key  # noqa: E402
+from quiz.web.extensions import csrf  # noqa: E402
+from quiz.web.render_cache import render_cache  # noqa: E402
+
+
+def register(app: Flask) -> None:
+    """The blueprint, cookie-less (its form has its own signed token), its steps render-cached."""
+    app.register_blueprint(bp)
+    csrf.exempt(bp)
+    for step in steps.CACHED:
+        render_cache(app).cache(f"patient.{step}", cache_key)

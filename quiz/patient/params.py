@@ -69,6 +69,11 @@ def read_params(values: MultiDict[str, str] | Mapping[str, str]) -> QuizParams:
     )
 
 
+def cache_key(values: MultiDict[str, str]) -> tuple[tuple[str, str], ...]:
+    """What a step's page depends on in its query, in the contract's order (render cache key)."""
+    return tuple(read_params(values).query())
+
+
 def read_tracking(values: MultiDict[str, str]) -> dict[str, str]:
     """The tracking values worth keeping, cleaned; bad ones silently dropped."""
     kept: dict[str, str] = {}

@@ -46,6 +46,10 @@ def render_step(partial: str, status: int = 200, *, cache: bool = True, **contex
         response.cache_control.max_age = current_app.config["QUIZ_CACHE_SECONDS"]
         response.add_etag()
         response.make_conditional(request)
+    elif cache and status == 400 and request.method == "GET":
+        # A broken link is a pure function of its URL too, but may be fixed soon.
+        response.cache_control.public = True
+        response.cache_control.max_age = current_app.config["QUIZ_ERROR_CACHE_SECONDS"]
     else:
         response.cache_control.no_store = True
     return response

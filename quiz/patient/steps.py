@@ -12,6 +12,7 @@ from quiz.patient.params import QuizParams, read_params
 from quiz.patient.rendering import content, problem, render_step, scored, step_url
 
 STEPS = ("concern", "area", "goal")
+CACHED = ("intro", *STEPS, "result")  # pure functions of their URL: the render cache keeps them
 
 
 @bp.get("/")

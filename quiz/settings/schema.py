@@ -73,6 +73,9 @@ SETTINGS: tuple[Setting, ...] = (
     S("MIN_FILL_SECONDS", "quiz", "number", 3, "A callback form sent sooner after it was first shown is refused (bots).", low=0, high=3600),
     S("FORM_MAX_AGE_SECONDS", "quiz", "number", 7200, "An older form is refused, with the patient's input kept and a fresh form.", low=1, high=7 * 86400),
     S("QUIZ_CACHE_SECONDS", "quiz", "int", 300, "How long browsers and proxies may keep a quiz page (intro, questions, result).", low=0, high=86400),
+    S("QUIZ_ERROR_CACHE_SECONDS", "quiz", "int", 60, "How long browsers and proxies may keep a quiz link's \"let's start that again\" page (400): short, so a fixed link is seen soon.", low=0, high=3600),
+    S("RENDER_CACHE_ENTRIES", "quiz", "int", 2000, "Patient pages each worker keeps rendered (least recently used out); 0 turns the render cache off.", low=0, high=1_000_000),
+    S("RENDER_CACHE_BYTES", "quiz", "int", 32_000_000, "The most memory (bytes) each worker's render cache may hold.", low=0, high=4_000_000_000),
     S("CALLBACK_RATE_LIMIT", "quiz", "text", "30 per minute; 300 per day", "Per IP, on `POST /quiz/callback` (Flask-Limiter syntax)."),
     S("FUNNEL_FLUSH_SECONDS", "quiz", "number", 10, "How often each worker writes its funnel counts; 0 turns the thread off (counts reach the database when the staff funnel page is opened in that process).", low=0, high=3600),
     # --- theme

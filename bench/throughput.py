@@ -1,0 +1,179 @@
+"""Throughput of the patient path against a hello-world Flask app, side by side.
+
+Starts two gunicorn servers with the same settings (gunicorn.conf.py, `--workers 2`,
+sync): a hello-world Flask app and the quiz (production mode, a migrated SQLite
+file). Then runs `wrk -t2 -c16` against hello-world and each patient URL in turn,
+`--rounds` times (alternating, so a busy moment on the machine falls on both),
+and prints each URL's requests per second and its ratio to hello-world's in the
+same round. Design §8 asks every patient step for at least 0.8x.
+
+    .venv/bin/python bench/throughput.py                 # 2 rounds of 5 s each
+    .venv/bin/python bench/throughput.py --rounds 3 --seconds 10
+
+Needs wrk (Debian's `wrk` package). Exit status 0 when every step reached
+--floor (0.8) of hello-world in the median of its rounds, 1 when one did not,
+2 when it could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from load import Options, database, server_env  # noqa: E402
+
+HELLO = """\
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/")
+def hello() -> str:
+    return "Hello, World!"
+"""
+
+STEPS = {
+    "intro": "/quiz/",
+    "question (area)": "/quiz/area?concern=volume",
+    "question (htmx)": "/quiz/goal?concern=volume&area=cheeks",
+    "result": "/quiz/result?concern=volume&area=cheeks&goal=repair",
+    "result + utm": "/quiz/result?concern=expression&area=forehead&area=crows_feet&goal=prevent"
+    "&utm_source=newsletter&utm_campaign=spring",
+    "widget.js": "/quiz/widget.js?v={bundle}",
+}
+HTMX = {"question (htmx)"}
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read()
+
+
+@contextmanager
+def server(app: str, env: dict[str, str], log: Path, pythonpath: Path) -> Iterator[int]:
+    """gunicorn -c gunicorn.conf.py --workers 2 serving `app`; yields its port once it answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+               "--workers", "2", "--threads", "1", "--bind", f"127.0.0.1:{port}",
+               "--pythonpath", str(pythonpath), app]  # fmt: skip
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{app} exited at start-up:\n{log.read_text()[-3000:]}")
+            try:
+                get(port, "/")
+                break
+            except OSError as err:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{app} did not answer:\n{log.read_text()[-3000:]}") from err
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wrk(port: int, path: str, seconds: float, htmx: bool = False) -> float:
+    """Requests per second from `wrk -t2 -c16` against one URL (non-2xx/3xx counted as failure)."""
+    command = ["wrk", "-t2", "-c16", f"-d{seconds:g}s", f"http://127.0.0.1:{port}{path}"]
+    if htmx:
+        command[1:1] = ["-H", "HX-Request: true"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if "Non-2xx or 3xx responses" in out:
+        raise RuntimeError(f"{path} answered errors under load:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not match:
+        raise RuntimeError(f"wrk printed no rate:\n{out}")
+    return float(match.group(1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--floor", type=float, default=0.8)
+    args = parser.parse_args(argv)
+    if not shutil.which("wrk"):
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="quiz-throughput-")))
+        (tmp / "hello.py").write_text(HELLO)
+        uri = stack.enter_context(database(Options(database="sqlite")))
+        env = server_env(uri)
+        hello = stack.enter_context(server("hello:app", env, tmp / "hello.log", tmp))
+        quiz = stack.enter_context(server("wsgi:app", env, tmp / "quiz.log", ROOT))
+        page = get(quiz, "/quiz/")[1].decode()
+        bundle = re.search(r"widget\.js\?v=([0-9a-f]+)", page)
+        version = bundle.group(1) if bundle else ""
+        paths = {name: path.format(bundle=version) for name, path in STEPS.items()}
+        for name, path in paths.items():  # each URL answers, and is warm in both workers
+            status, _ = get(quiz, path, {"HX-Request": "true"} if name in HTMX else None)
+            assert status == 200, (name, status)
+        wrk(hello, "/", 1)
+        for path in paths.values():
+            wrk(quiz, path, 1, htmx=path in HTMX)
+
+        ratios: dict[str, list[float]] = {name: [] for name in paths}
+        rates: dict[str, list[float]] = {"hello-world": [], **{name: [] for name in paths}}
+        print(f"wrk -t2 -c16 -d{args.seconds:g}s; gunicorn -c gunicorn.conf.py --workers 2 (sync)")
+        for round_number in range(1, args.rounds + 1):
+            for name, path in paths.items():
+                base = wrk(hello, "/", args.seconds)
+                rate = wrk(quiz, path, args.seconds, htmx=name in HTMX)
+                rates["hello-world"].append(base)
+                rates[name].append(rate)
+                ratios[name].append(rate / base)
+                print(f"  round {round_number}: hello-world {base:7.0f}/s   {name:16} {rate:7.0f}/s"
+                      f"   {rate / base:.2f}x", flush=True)  # fmt: skip
+
+    print()
+    print(f"{'URL':18} {'req/s (median)':>15} {'ratio (median)':>15} {'ratios':>20}")
+    print(f"{'hello-world':18} {statistics.median(rates['hello-world']):15.0f}")
+    failed = []
+    for name in paths:
+        ratio = statistics.median(ratios[name])
+        listed = " ".join(f"{r:.2f}" for r in ratios[name])
+        print(f"{name:18} {statistics.median(rates[name]):15.0f} {ratio:14.2f}x {listed:>20}")
+        if ratio < args.floor:
+            failed.append(name)
+    print()
+    verdict = "no: " + ", ".join(failed) if failed else "yes"
+    print(f"every step at least {args.floor:.1f}x hello-world: {verdict}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""The render cache: a patient page rendered once is served again without Flask.
+
+Every patient GET is a pure function of its URL (the answers, the tracking
+values, the accent), of whether htmx asked for a fragment, and of the content.
+So the finished response (status, headers with its ETag, body) is kept under a
+key made of exactly those, and the next request for the same key is answered
+here, in front of Flask: no request context, no hooks, no template. Most of a
+step's cost is that machinery, not the template alone (bench/throughput.py), so
+caching inside the view would not be enough; that is also why this is not
+Flask-Caching, whose view decorator runs after all of it and whose in-memory
+backend bounds entries but not bytes.
+
+What a hit still does as Flask would: it counts the funnel events the page
+counted when it was rendered (a dictionary increment), answers a matching
+`If-None-Match` with 304 before anything is rendered, and leaves to Flask any
+request it would refuse (a Host outside TRUSTED_HOSTS, a method other than GET
+or HEAD). Only responses that say `public` and set no cookie are kept.
+
+Per process, so each gunicorn worker has its own; safe under threads (one
+lock around the LRU). Bounded by entries and bytes, least recently used out
+(RENDER_CACHE_ENTRIES, RENDER_CACHE_BYTES; 0 entries turns it off). The key
+includes the content's version: content swapped in a running app is never
+served stale. Settings are read once at start-up, so a settings change is a
+restart, which starts with an empty cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.exceptions import SecurityError
+from werkzeug.http import parse_etags, remove_entity_headers, unquote_etag
+from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_host
+
+from quiz.funnel.counter import EVENTS_ENVIRON_KEY, recorder
+
+KeyFunction = Callable[[MultiDict[str, str]], Hashable]
+StartResponse = Callable[..., Any]
+KEPT_STATUSES = ("200", "400")
+ENTRY_OVERHEAD = 512  # bytes an entry costs besides its body and headers, roughly
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One finished response, as sent, and the funnel events serving it counts."""
+
+    status: str
+    headers: list[tuple[str, str]]
+    not_modified_headers: list[tuple[str, str]]
+    body: bytes
+    etag: str | None
+    events: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + ENTRY_OVERHEAD
+
+
+class LRU:
+    """A thread-safe mapping bounded by entries and bytes; the least recently used go first."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Hashable) -> Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: Hashable, entry: Entry) -> None:
+        if entry.size > self.max_bytes or self.max_entries <= 0:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= old.size
+            self._entries[key] = entry
+            self.bytes += entry.size
+            while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
+                _key, dropped = self._entries.popitem(last=False)
+                self.bytes -= dropped.size
+
+
+class RenderCache:
+    """WSGI middleware in front of Flask serving kept responses for the registered endpoints."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.lru = LRU(app.config["RENDER_CACHE_ENTRIES"], app.config["RENDER_CACHE_BYTES"])
+        self.trusted_hosts = app.config.get("TRUSTED_HOSTS")
+        self._keys: dict[str, KeyFunction] = {}  # endpoint -> key function
+        self._paths: dict[str, KeyFunction] | None = None  # path -> key function, built lazily
+
+    def cache(self, endpoint: str, key: KeyFunction) -> None:
+        """Keep `endpoint`'s responses under `key(query)` (plus path, variant and content)."""
+        self._keys[endpoint] = key
+        self._paths = None
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.lru.max_entries <= 0:
+            return self.wsgi_app(environ, start_response)
+        method = environ.get("REQUEST_METHOD")
+        key_function = self._routes().get(environ.get("PATH_INFO", ""))
+        if key_function is None or method not in ("GET", "HEAD") or not self._trusted(environ):
+            return self.wsgi_app(environ, start_response)
+        key = self._key(environ, key_function)
+        entry = self.lru.get(key)
+        if entry is None:
+            if method != "GET":
+                return self.wsgi_app(environ, start_response)
+            entry = self._render(environ, key)
+        else:
+            self._count(entry.events)
+        return self._serve(entry, environ, start_response)
+
+    def _routes(self) -> dict[str, KeyFunction]:
+        if self._paths is None:
+            self._paths = {
+                rule.rule: self._keys[rule.endpoint]
+                for rule in self.app.url_map.iter_rules()
+                if rule.endpoint in self._keys and not rule.arguments
+            }
+        return self._paths
+
+    def _trusted(self, environ: dict[str, Any]) -> bool:
+        if not self.trusted_hosts:
+            return True
+        try:
+            get_host(environ, self.trusted_hosts)
+        except SecurityError:
+            return False  # Flask answers it with its own 400
+        return True
+
+    def _key(self, environ: dict[str, Any], key_function: KeyFunction) -> Hashable:
+        # What the response varies on (Vary: HX-Request, HX-History-Restore-Request)
+        # is reduced to what the views read from it: fragment or whole page.
+        fragment = "HTTP_HX_REQUEST" in environ and "HTTP_HX_HISTORY_RESTORE_REQUEST" not in environ
+        return (
+            environ.get("PATH_INFO"),
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("wsgi.url_scheme"),  # HSTS is sent over https only
+            fragment,
+            self.app.extensions["quiz_content"].version,
+            key_function(Request(environ).args),
+        )
+
+    def _render(self, environ: dict[str, Any], key: Hashable) -> Entry:
+        """Let Flask render the whole page (never a 304), keep it if it may be kept."""
+        inner = {
+            k: v
+            for k, v in environ.items()
+            if k not in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+        }
+        inner[EVENTS_ENVIRON_KEY] = events = []
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured.update(status=status, headers=list(headers))
+            return lambda _data: None  # nobody here writes through it
+
+        body_iter = self.wsgi_app(inner, capture)
+        try:
+            body = b"".join(body_iter)
+        finally:
+            close = getattr(body_iter, "close", None)
+            if close is not None:
+                close()
+        headers = Headers(captured["headers"])
+        not_modified = Headers(captured["headers"])
+        remove_entity_headers(not_modified)
+        entry = Entry(
+            status=captured["status"],
+            headers=captured["headers"],
+            not_modified_headers=list(not_modified.items()),
+            body=body,
+            etag=unquote_etag(headers["ETag"])[0] if "ETag" in headers else None,
+            events=tuple(events),
+        )
+        cache_control = headers.get("Cache-Control", "")
+        if (
+            entry.status.startswith(KEPT_STATUSES)
+            and "public" in cache_control
+            and "Set-Cookie" not in headers
+        ):
+            self.lru.put(key, entry)
+        return entry
+
+    def _serve(
+        self, entry: Entry, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        condition = environ.get("HTTP_IF_NONE_MATCH")
+        if condition and entry.etag and entry.status.startswith("200"):
+            if parse_etags(condition).contains_weak(entry.etag):
+                start_response("304 NOT MODIFIED", entry.not_modified_headers)
+                return []
+        start_response(entry.status, entry.headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [entry.body]
+
+    def _count(self, events: tuple[str, ...]) -> None:
+        for event in events:
+            try:
+                recorder(self.app).record(event)
+            except Exception:  # counting must never break a patient's page
+                self.app.logger.exception("funnel event %s not counted", event)
+
+
+def init_app(app: Flask) -> RenderCache:
+    """Put the render cache in front of the app's WSGI callable (inside any proxy fix-up)."""
+    cache = RenderCache(app, app.wsgi_app)
+    app.wsgi_app = cache  # type: ignore[method-assign]
+    app.extensions["render_cache"] = cache
+    return cache
+
+
+def render_cache(app: Flask) -> RenderCache:
+    return app.extensions["render_cache"]

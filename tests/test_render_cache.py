@@ -1,0 +1,259 @@
+"""The render cache: a kept page is the page Flask would render, bounded, never stale.
+
+Each check compares an app with the cache (the default) against the same app
+with it off (RENDER_CACHE_ENTRIES=0), so "the same" means byte for byte and
+header for header, whatever the cache does inside.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from quiz import create_app
+from quiz.domain.content_file import DEFAULT_CONTENT, load_content
+from quiz.funnel.counter import recorder
+from quiz.web.render_cache import render_cache
+from tests.support.app import base_config
+
+CONTENT = load_content(DEFAULT_CONTENT)
+OPTIONS = {q.id: [o.id for o in q.options] for q in CONTENT.questions}
+STEP_PATHS = ["/quiz/", "/quiz/concern", "/quiz/area", "/quiz/goal", "/quiz/result"]
+
+
+@pytest.fixture
+def uncached(database_uri: str) -> Iterator[Flask]:
+    yield create_app(base_config(database_uri, RENDER_CACHE_ENTRIES=0))
+
+
+def response_parts(client: FlaskClient, url: str, headers: dict[str, str]) -> tuple[Any, ...]:
+    response = client.get(url, headers=headers)
+    return response.status, list(response.headers.items()), response.get_data()
+
+
+answer = st.one_of(st.none(), st.just("nope"))
+query = st.fixed_dictionaries(
+    {
+        "concern": st.one_of(st.sampled_from(OPTIONS["concern"]), answer),
+        "area": st.lists(st.sampled_from([*OPTIONS["area"], "nope"]), max_size=4),
+        "goal": st.one_of(st.sampled_from(OPTIONS["goal"]), answer),
+        "utm_source": st.one_of(st.none(), st.sampled_from(["news", "ig", "a b&c"])),
+        "page": st.one_of(st.none(), st.just("https://www.myspa.com/injectables?x=1")),
+        "accent": st.one_of(st.none(), st.sampled_from(["0b5cad", "ffffff", "zz"])),
+        "junk": st.one_of(st.none(), st.just("1")),
+    }
+)
+variant = st.sampled_from(
+    [{}, {"HX-Request": "true"}, {"HX-Request": "true", "HX-History-Restore-Request": "true"}]
+)
+
+
+def url_for_query(path: str, values: dict[str, Any]) -> str:
+    pairs = []
+    for key, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            if item is not None:
+                pairs.append((key, item))
+    return path + ("?" + urlencode(pairs) if pairs else "")
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(path=st.sampled_from(STEP_PATHS), values=query, headers=variant)
+def test_a_kept_page_is_byte_for_byte_the_rendered_one(
+    app: Flask, uncached: Flask, path: str, values: dict[str, Any], headers: dict[str, str]
+) -> None:
+    url = url_for_query(path, values)
+    rendered = response_parts(uncached.test_client(), url, headers)
+    cached = app.test_client()
+    first = response_parts(cached, url, headers)  # rendered and kept (or kept already)
+    again = response_parts(cached, url, headers)  # served from the cache
+    assert first == rendered
+    assert again == rendered
+    assert rendered[0] in ("200 OK", "400 BAD REQUEST")
+
+
+def test_a_step_is_kept_once_and_served_without_rendering(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = app.test_client()
+    url = "/quiz/result?concern=volume&area=cheeks&goal=repair&utm_source=news"
+    first = client.get(url)
+    renders: list[str] = []
+    monkeypatch.setattr(
+        "quiz.patient.rendering.render_template", lambda *a, **k: renders.append(a[0])
+    )
+    # The same answers, the parameters in another order and with junk added: one page.
+    again = client.get("/quiz/result?utm_source=news&goal=repair&area=cheeks&x=1&concern=volume")
+    assert renders == []
+    assert again.get_data() == first.get_data()
+    assert again.headers["ETag"] == first.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RENDER_CACHE_ENTRIES": 300, "RENDER_CACHE_BYTES": 2_000_000}]
+)
+def test_the_cache_stays_within_its_bounds_under_ten_thousand_urls(app: Flask) -> None:
+    client = app.test_client()
+    cache = render_cache(app).lru
+    for number in range(10_000):
+        response = client.get(
+            f"/quiz/concern?utm_campaign=c{number}", headers={"HX-Request": "true"}
+        )
+        assert response.status_code == 200
+        assert len(cache) <= 300 and cache.bytes <= 2_000_000
+    assert len(cache) == 300  # full, not emptied
+    # The most recent URLs are the ones kept.
+    assert (
+        client.get("/quiz/concern?utm_campaign=c9999", headers={"HX-Request": "true"}).status_code
+        == 200
+    )
+    assert len(cache) == 300
+
+
+@pytest.mark.parametrize("app_config", [{"RENDER_CACHE_ENTRIES": 50, "RENDER_CACHE_BYTES": 60_000}])
+def test_the_byte_bound_holds_when_pages_are_large(app: Flask) -> None:
+    client = app.test_client()
+    cache = render_cache(app).lru
+    for number in range(200):
+        client.get(f"/quiz/result?concern=volume&area=cheeks&goal=repair&utm_term=t{number}")
+        assert cache.bytes <= 60_000
+    assert 0 < len(cache) < 50
+
+
+def test_changed_content_is_never_served_stale(app: Flask, tmp_path: Path) -> None:
+    client = app.test_client()
+    old_response = client.get("/quiz/")
+    old = old_response.get_data(as_text=True)
+    assert CONTENT.copy["intro_title"] in old
+    changed = tmp_path / "quiz.toml"
+    text = DEFAULT_CONTENT.read_text(encoding="utf-8")
+    title = CONTENT.copy["intro_title"]
+    changed.write_text(text.replace(title, "Relax, fill, or both?", 1), encoding="utf-8")
+    app.extensions["quiz_content"] = load_content(changed)  # as a published edit will
+    new = client.get("/quiz/")
+    assert "Relax, fill, or both?" in new.get_data(as_text=True)
+    assert new.headers["ETag"] != old_response.headers["ETag"]
+    app.extensions["quiz_content"] = CONTENT
+    assert client.get("/quiz/").get_data(as_text=True) == old
+
+
+VISITS = [
+    ("/quiz/", {}),
+    ("/quiz/", {}),
+    ("/quiz/concern", {"HX-Request": "true"}),
+    ("/quiz/area?concern=volume", {"HX-Request": "true"}),
+    ("/quiz/area?concern=volume", {"HX-Request": "true"}),
+    ("/quiz/goal?concern=volume&area=cheeks", {}),
+    ("/quiz/result?concern=volume&area=cheeks&goal=repair", {}),
+    ("/quiz/result?concern=volume&area=cheeks&goal=repair", {}),
+    ("/quiz/result?concern=expression&area=forehead&goal=prevent", {"HX-Request": "true"}),
+    ("/quiz/result?concern=volume&area=cheeks", {}),  # the goal question again (400): not counted
+    ("/quiz/result?concern=volume&area=cheeks", {}),
+    ("/quiz/area?concern=nope", {}),  # a broken link (400): not counted
+]
+
+
+def test_funnel_counts_are_the_same_with_the_cache(app: Flask, uncached: Flask) -> None:
+    counts = []
+    for each in (app, uncached):
+        client = each.test_client()
+        for url, headers in VISITS:
+            client.get(url, headers=headers)
+        etag = client.get("/quiz/concern").headers["ETag"]
+        assert client.get("/quiz/concern", headers={"If-None-Match": etag}).status_code == 304
+        counts.append({event: n for (_day, event), n in recorder(each).pending().items()})
+    assert counts[0] == counts[1]
+    assert counts[0]["view:intro"] == 2 and counts[0]["view:concern"] == 3  # one a 304
+    assert counts[0]["view:result"] == 3 and counts[0]["outcome:fill"] == 2
+
+
+def asset_urls(client: FlaskClient) -> list[str]:
+    page = client.get("/quiz/").get_data(as_text=True)
+    found = re.findall(r'(?:src|href)="(/quiz/(?:widget\.js|style\.css)[^"]*)"', page)
+    return [url.replace("&amp;", "&") for url in found] + [
+        "/embed.js",
+        "/quiz/style.css?accent=0b5cad",
+    ]
+
+
+def patient_urls(client: FlaskClient) -> list[tuple[str, dict[str, str]]]:
+    urls = [
+        "/quiz/",
+        "/quiz/concern",
+        "/quiz/area?concern=volume",
+        "/quiz/goal?concern=volume&area=cheeks",
+        "/quiz/result?concern=volume&area=cheeks&goal=repair",
+        "/quiz/result?concern=volume&area=cheeks&goal=repair&utm_source=news&accent=0b5cad",
+    ]
+    plain = [(url, {}) for url in urls + asset_urls(client)]
+    return plain + [(url, {"HX-Request": "true"}) for url in urls]
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["first-request", "kept"])
+def test_every_patient_get_answers_a_matching_etag_with_304(app: Flask, warm: bool) -> None:
+    for url, headers in patient_urls(app.test_client()):
+        client = app.test_client()
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, url
+        assert response.cache_control.public, url
+        if not warm:
+            render_cache(app).lru._entries.clear()
+        again = client.get(url, headers={**headers, "If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304, url
+        assert again.get_data() == b""
+        assert again.headers["ETag"] == response.headers["ETag"]
+        assert again.headers["Cache-Control"] == response.headers["Cache-Control"]
+        other = client.get(url, headers={**headers, "If-None-Match": '"something-else"'})
+        assert other.status_code == 200 and other.get_data() == response.get_data()
+
+
+def test_a_broken_link_is_kept_briefly(client: FlaskClient) -> None:
+    response = client.get("/quiz/result?concern=nope")
+    assert response.status_code == 400
+    assert response.cache_control.public and response.cache_control.max_age == 60
+
+
+def test_head_is_answered_from_the_cache_without_a_body(app: Flask) -> None:
+    client = app.test_client()
+    full = client.get("/quiz/concern")
+    head = client.head("/quiz/concern")
+    assert head.status_code == 200 and head.get_data() == b""
+    assert head.headers["ETag"] == full.headers["ETag"]
+    assert head.headers["Content-Length"] == full.headers["Content-Length"]
+
+
+@pytest.mark.parametrize("app_config", [{"TRUSTED_HOSTS": ["quiz.spa.example"]}])
+def test_a_host_outside_trusted_hosts_is_refused_even_when_the_page_is_kept(app: Flask) -> None:
+    client = app.test_client()
+    good = client.get("/quiz/concern", base_url="http://quiz.spa.example")
+    assert good.status_code == 200
+    bad = client.get("/quiz/concern", base_url="http://evil.example")
+    assert bad.status_code == 400
+    assert b"not served at that address" in bad.get_data()
+
+
+def test_other_methods_reach_the_app(client: FlaskClient) -> None:
+    client.get("/quiz/concern")
+    assert client.post("/quiz/concern").status_code == 405
+
+
+def test_pages_that_must_not_be_kept_are_not(app: Flask) -> None:
+    client = app.test_client()
+    url = "/quiz/callback?" + urlencode({"concern": "volume", "area": "cheeks", "goal": "repair"})
+    first = client.get(url).get_data(as_text=True)
+    second = client.get(url).get_data(as_text=True)
+    assert first != second  # each form carries its own token
+    assert len(render_cache(app).lru) == 0
+    client.get("/staff/login")
+    assert len(render_cache(app).lru) == 0
