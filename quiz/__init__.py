@@ -19,7 +19,7 @@ from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
 from quiz.staff import register as register_staff
 from quiz.storage.database import configure_engine, db
-from quiz.web import deployment, errors, health, render_cache
+from quiz.web import deployment, errors, health, render_cache, urls
 from quiz.web.extensions import csrf, limiter, migrate
 from quiz.web.headers import apply_security_headers
 
@@ -38,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["quiz_spa"] = spa_from_config(app.config)
     notification_settings.init_app(app)
     render_cache.init_app(app)  # patient pages served again without rendering
+    urls.register(app)  # fixed_url() in templates
     deployment.init_app(app)  # ProxyFix hops (in front of the render cache), TRUSTED_HOSTS
 
     db.init_app(app)

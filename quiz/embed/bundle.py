@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, url_for
+from flask import Blueprint, Flask, Response, current_app
 
 from quiz.embed.served import Served, versioned_response
 from quiz.web.render_cache import render_cache
+from quiz.web.urls import fixed_url
 
 bp = Blueprint("assets", __name__)
 
@@ -51,5 +52,5 @@ def register(app: Flask) -> None:
     @app.context_processor
     def script_url() -> dict[str, str]:
         return {
-            "widget_script": url_for("assets.widget_js", v=app.extensions["quiz_bundle"].version)
+            "widget_script": fixed_url("assets.widget_js", v=app.extensions["quiz_bundle"].version)
         }

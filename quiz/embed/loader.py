@@ -18,12 +18,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, has_request_context, request, url_for
+from flask import Blueprint, Flask, Response, current_app, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from quiz.domain.colour import mix_with_white, read_accent
 from quiz.embed.served import Served, versioned_response
 from quiz.web.render_cache import render_cache
+from quiz.web.urls import fixed_url
 
 bp = Blueprint("embed", __name__)
 
@@ -78,8 +79,9 @@ def stylesheet() -> Response:
 
 def stylesheet_url(accent: str | None = None) -> str:
     """URL of the themed stylesheet, versioned, with the accent when there is one."""
-    version = current_app.extensions["quiz_stylesheet"].version
-    return url_for("embed.stylesheet", v=version, accent=accent[1:] if accent else None)
+    url = fixed_url("embed.stylesheet", v=current_app.extensions["quiz_stylesheet"].version)
+    # The accent is a checked hex colour (read_accent): safe to append as it is.
+    return f"{url}&accent={accent[1:]}" if accent else url
 
 
 def register(app: Flask) -> None:

@@ -9,19 +9,20 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, current_app, make_response, render_template, request, url_for
+from flask import Response, current_app, make_response, render_template, request
 
 from quiz.domain.content import Content
 from quiz.domain.scoring import Answers, Result, parse_answers, score
 from quiz.patient import bp
 from quiz.patient.params import QuizParams
+from quiz.web.urls import fixed_url
 
 
 @bp.app_template_global()
 def step_url(endpoint: str, params: QuizParams, upto: str = "goal") -> str:
     """URL of a quiz step carrying the answers up to `upto` and the tracking values."""
     query = urlencode(params.query(upto=upto))
-    return url_for(endpoint) + (f"?{query}" if query else "")
+    return fixed_url(endpoint) + (f"?{query}" if query else "")
 
 
 def content() -> Content:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, request
 
 from quiz.domain.scoring import AnswerError, parse_answers
 from quiz.funnel.counter import record_event
@@ -10,6 +10,7 @@ from quiz.patient import bp
 from quiz.patient.face_map import face_map
 from quiz.patient.params import QuizParams, read_params
 from quiz.patient.rendering import content, problem, render_step, scored, step_url
+from quiz.web.urls import fixed_url
 
 STEPS = ("concern", "area", "goal")
 CACHED = ("intro", *STEPS, "result")  # pure functions of their URL: the render cache keeps them
@@ -61,7 +62,7 @@ def _render_question(
     question = content().question(step)
     selected = {"concern": {params.concern}, "area": set(params.areas), "goal": {params.goal}}[step]
     nxt = STEPS[index + 1] if index + 1 < len(STEPS) else None
-    action = url_for(f"patient.{nxt}") if nxt else url_for("patient.result")
+    action = fixed_url(f"patient.{nxt}" if nxt else "patient.result")
     # Back links and hidden fields keep every answer, so going back and
     # forth never loses one.
     back = (
