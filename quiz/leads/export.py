@@ -53,10 +53,15 @@ COLUMNS = (
     "utm_term",
     "utm_content",
     "referrer",
+    "first_contacted_at",  # ISO 8601 UTC; empty until staff move the lead out of "new"
 )
-# Free text: the patient's own words and the page's URLs and tags (every column
-# from source_url on); everything else is validated (see the module docstring).
-FREE_TEXT = {"name", "email", *COLUMNS[COLUMNS.index("source_url") :]}
+# Free text: the patient's own words and the page's URLs and tags (source_url to
+# referrer); everything else is validated (see the module docstring).
+FREE_TEXT = {
+    "name",
+    "email",
+    *COLUMNS[COLUMNS.index("source_url") : COLUMNS.index("referrer") + 1],
+}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
@@ -93,6 +98,7 @@ def lead_values(lead: Any) -> dict[str, Any]:
         "utm_term": lead.utm_term,
         "utm_content": lead.utm_content,
         "referrer": lead.referrer,
+        "first_contacted_at": lead.first_contacted_at,
     }
 
 
@@ -130,7 +136,8 @@ def csv_lines(leads: Iterable[Any]) -> Iterator[str]:
 # --- Excel --------------------------------------------------------------------
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_WIDTHS = {"name": 24, "email": 28, "created_at": 20, "consent_at": 20, "source_url": 40}
+_WIDTHS = {"name": 24, "email": 28, "created_at": 20, "consent_at": 20, "source_url": 40,
+           "first_contacted_at": 20}  # fmt: skip
 
 
 def write_xlsx(leads: Iterable[Any], target: str | IO[bytes]) -> int:

@@ -163,7 +163,7 @@ def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
     except smtplib.SMTPException as err:
         raise DeliveryError(f"SMTP: {_smtp_reason(err)}") from None
     except (OSError, ssl.SSLError) as err:
-        raise DeliveryError(f"SMTP {settings.host}:{settings.port}: {_os_reason(err)}") from None
+        raise DeliveryError(f"SMTP {settings.host}:{settings.port}: {os_reason(err)}") from None
     if refused:
         # Some recipients took it: sending again would duplicate it for them.
         raise PartialDelivery(
@@ -207,7 +207,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _opener(ca_file: str) -> urllib.request.OpenerDirector:
+def no_redirect_opener(ca_file: str) -> urllib.request.OpenerDirector:
     """No redirects; HTTPS verified against the system's CAs, or only `ca_file`'s."""
     context = ssl.create_default_context(cafile=ca_file or None)
     return urllib.request.build_opener(_NoRedirects, urllib.request.HTTPSHandler(context=context))
@@ -230,7 +230,8 @@ def send_webhook(settings: WebhookSettings, key: str, body: bytes) -> int:
         },
     )
     try:
-        with _opener(settings.ca_file).open(request, timeout=settings.timeout) as response:
+        opener = no_redirect_opener(settings.ca_file)
+        with opener.open(request, timeout=settings.timeout) as response:
             response.read(4096)  # let the peer finish; the body itself is not used
             status = response.status
     except urllib.error.HTTPError as err:
@@ -238,15 +239,15 @@ def send_webhook(settings: WebhookSettings, key: str, body: bytes) -> int:
         raise DeliveryError(f"webhook answered HTTP {err.code}") from None
     except urllib.error.URLError as err:
         reason = err.reason if isinstance(err.reason, OSError) else OSError(str(err.reason))
-        raise DeliveryError(f"webhook: {_os_reason(reason)}") from None
+        raise DeliveryError(f"webhook: {os_reason(reason)}") from None
     except (OSError, ValueError) as err:  # timeouts while reading, a malformed answer
-        raise DeliveryError(f"webhook: {_os_reason(err)}") from None
+        raise DeliveryError(f"webhook: {os_reason(err)}") from None
     if not 200 <= status < 300:
         raise DeliveryError(f"webhook answered HTTP {status}")
     return status
 
 
-def _os_reason(err: BaseException) -> str:
+def os_reason(err: BaseException) -> str:
     if isinstance(err, TimeoutError | socket.timeout):
         return "timed out"
     if isinstance(err, ConnectionRefusedError):

@@ -33,12 +33,14 @@ def deliver_command(loop: bool, quiet: bool) -> None:
     """Send every notification that is due (once, or for ever with --loop)."""
     config = settings()
     if not config.channels:
-        click.echo("No notification channel is configured (NOTIFY_EMAIL_TO, WEBHOOK_URL).")
+        click.echo(
+            "No notification channel is configured (NOTIFY_EMAIL_TO, WEBHOOK_URL, STAFF_SMS_TO)."
+        )
     worker = delivery.worker_name()
     if not loop:
         report = delivery.deliver_due(worker=worker)
         db.session.remove()
-        if report.attempted or report.skipped or not quiet:
+        if report.attempted or report.skipped or report.cancelled or not quiet:
             click.echo(_describe(report))
         return
 
@@ -70,7 +72,7 @@ def deliver_command(loop: bool, quiet: bool) -> None:
             continue
         finally:
             db.session.remove()
-        if report.attempted:
+        if report.attempted or report.cancelled:
             current_app.logger.info(_describe(report))
         if not report.attempted and not report.skipped:
             stop.wait(config.poll_seconds)
@@ -104,10 +106,13 @@ def retry_command(message_ids: tuple[int, ...], all_failed: bool) -> None:
 
 
 def _describe(report: delivery.DeliveryReport) -> str:
-    return (
+    text = (
         f"delivered {report.delivered}, will retry {report.retrying}, "
         f"failed for good {report.failed}, left to another deliverer {report.skipped}"
     )
+    if report.cancelled:
+        text += f", escalations not needed any more {report.cancelled}"
+    return text
 
 
 def _log_to_stderr(app: Flask) -> None:

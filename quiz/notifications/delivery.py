@@ -15,6 +15,11 @@
 
 A message with no lead (`lead_id` None) is a staff alert (payload kind
 `staff.login_alert`): it is sent as the plain alert email (`channels.email_for`).
+
+What each channel sends is `quiz.notifications.dispatch`. A text the provider
+refuses outright (`sms.Rejected`, a 4xx such as an invalid number) fails at
+once, without retries, and does not stop the run's other texts; an escalation
+no longer needed (the lead was worked on) is recorded as "cancelled", unsent.
 """
 
 from __future__ import annotations
@@ -30,32 +35,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Row, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from quiz.domain.clock import iso
-from quiz.notifications.channels import (
-    ALERT_KIND,
-    DeliveryError,
-    PartialDelivery,
-    email_for,
-    send_email,
-    send_webhook,
-    webhook_body,
-)
+from quiz.notifications.channels import DeliveryError, PartialDelivery
+from quiz.notifications.dispatch import NotNeeded, lead_for, send
 from quiz.notifications.settings import settings
+from quiz.notifications.sms import Rejected
 from quiz.storage.database import write_transaction
-from quiz.storage.models import Lead, OutboxMessage
+from quiz.storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 MAX_ERROR = 1000
-# Lead fields a webhook may carry when WEBHOOK_INCLUDE_LEAD_FIELDS is on.
-LEAD_FIELDS = (
-    "name", "phone", "email", "best_time", "outcome", "concern", "areas", "goal",
-    "source_url", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-)  # fmt: skip
 
 
 @dataclass
@@ -64,6 +57,7 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0
+    cancelled: int = 0  # escalations not needed any more (the lead was worked on)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -92,10 +86,10 @@ def deliver_due(
     started = clock()
     report = DeliveryReport()
     down: set[str] = set()  # a channel that failed is not tried again in this run
-    while max_messages is None or report.attempted + report.skipped < max_messages:
+    while max_messages is None or _handled(report) < max_messages:
         wanted = config.batch_size
         if max_messages is not None:
-            wanted = min(wanted, max_messages - report.attempted - report.skipped)
+            wanted = min(wanted, max_messages - _handled(report))
         batch = claim(worker, started, clock, wanted, exclude=down)
         if not batch:
             break
@@ -106,8 +100,14 @@ def deliver_due(
             outcome = deliver_one(message_id, worker, clock)
             if outcome in ("retrying", "failed"):
                 down.add(channel)
+            elif outcome == "rejected":  # this message was wrong, not the channel
+                outcome = "failed"
             setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+def _handled(report: DeliveryReport) -> int:
+    return report.attempted + report.skipped + report.cancelled
 
 
 def claim(
@@ -160,7 +160,10 @@ def release(message_ids: list[int], worker: str) -> None:
 
 
 def deliver_one(message_id: int, worker: str, clock: Callable[[], datetime]) -> str:
-    """Send one claimed message and record the result: delivered|retrying|failed|skipped."""
+    """Send one claimed message and record the result.
+
+    Returns delivered, retrying, failed, rejected (failed at once), cancelled or skipped.
+    """
     job = _renew_and_load(message_id, worker, clock)
     if job is None:
         return "skipped"  # another deliverer took it over, or it is done already
@@ -168,7 +171,16 @@ def deliver_one(message_id: int, worker: str, clock: Callable[[], datetime]) -> 
     attempts = message.attempts + 1  # this one included
     payload = json.loads(message.payload)
     try:
-        _send(message.channel, payload, lead)
+        send(message.channel, payload, lead)
+    except NotNeeded as err:
+        _record(message_id, clock, delivered=False, attempts=attempts - 1, error=str(err),
+                cancelled=True)  # fmt: skip
+        return "cancelled"
+    except Rejected as err:
+        _record(message_id, clock, delivered=False, attempts=attempts, error=str(err), final=True)
+        log.warning("outbox message %s (lead %s, %s) refused, not retried: %s",
+                    message_id, message.lead_id, message.channel, err)  # fmt: skip
+        return "rejected"
     except PartialDelivery as err:
         _record(message_id, clock, delivered=True, attempts=attempts, error=str(err))
         log.warning("outbox message %s (lead %s): %s", message_id, message.lead_id, err)
@@ -211,31 +223,8 @@ def _renew_and_load(
                 OutboxMessage.lead_id,
             ).where(OutboxMessage.id == message_id)
         ).one()
-        lead = None
-        webhook = settings().webhook
-        wants_fields = webhook is not None and webhook.include_lead_fields
-        if message.channel == "webhook" and wants_fields and message.lead_id is not None:
-            columns = [getattr(Lead, name) for name in LEAD_FIELDS]
-            lead = session.execute(select(*columns).where(Lead.id == message.lead_id)).one()
+        lead = lead_for(session, message.channel, message.lead_id)
     return message, lead
-
-
-def _send(channel: str, payload: dict[str, Any], lead: Row[Any] | None) -> None:
-    config = settings()
-    if channel == "email" and config.email:
-        spa_name = current_app.extensions["quiz_spa"].name
-        send_email(config.email, email_for(config.email, payload, spa_name))
-    elif channel == "webhook" and config.webhook and payload.get("kind") != ALERT_KIND:
-        fields = None
-        if lead is not None:
-            fields = dict(lead._mapping)
-            fields["areas"] = [a for a in fields["areas"].split(";") if a]
-        lead_info = {"id": payload["lead_id"], "created_at": payload["created_at"],
-                     "staff_url": payload["staff_url"]}  # fmt: skip
-        body = webhook_body(key=payload["key"], lead=lead_info, fields=fields)
-        send_webhook(config.webhook, payload["key"], body)
-    else:
-        raise DeliveryError(f"channel {channel!r} is not configured any more")
 
 
 def _record(
@@ -246,11 +235,12 @@ def _record(
     attempts: int,
     error: str = "",
     final: bool = False,
+    cancelled: bool = False,
 ) -> None:
     """Record one attempt (the `attempts`-th) and release the lease."""
     now = clock()
     values: dict[str, Any] = {
-        "attempts": OutboxMessage.attempts + 1,
+        "attempts": OutboxMessage.attempts + (0 if cancelled else 1),
         "claimed_by": "",
         "claimed_until": None,
     }
@@ -258,6 +248,8 @@ def _record(
         values["last_error"] = f"{iso(now)} {error}"[:MAX_ERROR]
     if delivered:
         values.update(status="delivered", delivered_at=now)
+    elif cancelled:
+        values["status"] = "cancelled"
     else:
         values["status"] = "failed" if final else "pending"
         values["next_attempt_at"] = now + settings().backoff(attempts)

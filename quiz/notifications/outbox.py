@@ -1,7 +1,10 @@
 """The outbox: staff notifications queued with the lead, and what staff see of them.
 
 `queue_notifications` runs inside the lead's own write transaction, so a stored
-lead always has its notifications and a refused one has none.
+lead always has its notifications and a refused one has none: one row per
+channel, but one text per staff number (`sms`), and with texts on, one
+escalation text per escalation number, due once STAFF_STALE_LEAD_MINUTES of
+opening hours have passed (the deliverer sends it only if the lead is still new).
 `queue_staff_alert` queues an alert about no lead (`lead_id` None), e.g. many
 failed sign-ins for one staff account: by email only (the webhook announces
 leads, `lead.created`, and is not used for alerts), in the transaction that
@@ -25,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from quiz.domain.clock import iso, utcnow
 from quiz.notifications.channels import ALERT_KIND
-from quiz.notifications.settings import settings
+from quiz.notifications.settings import OutboxSettings, settings
+from quiz.notifications.sms import ESCALATION_KIND, LEAD_KIND
 from quiz.storage.database import db, write_transaction
 from quiz.storage.models import Lead, OutboxMessage
 
@@ -47,6 +51,9 @@ def queue_notifications(session: Session, lead: Lead) -> None:
         "staff_url": staff_link(lead.id),
     }
     for channel in channels:
+        if channel == "sms":
+            _queue_texts(session, lead, common, settings())
+            continue
         payload = json.dumps({"key": uuid.uuid4().hex, **common})
         session.add(
             OutboxMessage(
@@ -54,6 +61,29 @@ def queue_notifications(session: Session, lead: Lead) -> None:
                 channel=channel,
                 payload=payload,
                 next_attempt_at=lead.created_at,
+                created_at=lead.created_at,
+            )
+        )
+
+
+def _queue_texts(
+    session: Session, lead: Lead, common: dict[str, Any], config: OutboxSettings
+) -> None:
+    """One text per staff number now, and one escalation text per number when it falls due."""
+    assert config.sms is not None
+    texts = [(number, LEAD_KIND, lead.created_at) for number in config.sms.to]
+    due = config.escalation.due(lead.created_at) if config.escalation else None
+    if due is not None:
+        texts += [(number, ESCALATION_KIND, due) for number in config.sms.escalation_to]
+    for number, kind, when in texts:
+        # The staff number is in the payload; the patient's name and phone never are.
+        payload = {"key": uuid.uuid4().hex, **common, "kind": kind, "to": number}
+        session.add(
+            OutboxMessage(
+                lead_id=lead.id,
+                channel="sms",
+                payload=json.dumps(payload),
+                next_attempt_at=when,
                 created_at=lead.created_at,
             )
         )

@@ -1,4 +1,4 @@
-"""Notification settings, checked once at start-up: SMTP, webhook and outbox timing.
+"""Notification settings, checked once at start-up: SMTP, webhook, SMS and outbox timing.
 
 A mistake here (a webhook over plain http, a missing secret, a lease shorter
 than a send can take) stops the app with a ConfigError that names the setting.
@@ -16,10 +16,12 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 
 from quiz.notifications.channels import SmtpSettings, WebhookSettings
+from quiz.notifications.sms import SmsSettings
+from quiz.notifications.sms_settings import Escalation, escalation_from_config, sms_from_config
 from quiz.settings import ConfigError
 from quiz.settings.loading import is_development
 
-CHANNELS = ("email", "webhook")
+CHANNELS = ("email", "webhook", "sms")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class OutboxSettings:
     lease_seconds: float
     batch_size: int
     poll_seconds: float
+    sms: SmsSettings | None = None
+    escalation: Escalation | None = None
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -100,6 +104,10 @@ def settings_from_config(config: Mapping[str, Any], development: bool) -> Outbox
     base = str(config.get("STAFF_BASE_URL") or "").strip().rstrip("/")
     if base and urlsplit(base).scheme not in ("http", "https"):
         raise ConfigError(f"STAFF_BASE_URL {base!r} must start with https://")
+    sms = sms_from_config(config, development)
+    if sms and not base:
+        # A text's link is tapped on a phone, away from this server: never a request's Host.
+        raise ConfigError("STAFF_BASE_URL must be set when texts are on (STAFF_SMS_TO).")
     if (email or webhook) and not base and not development:
         # Otherwise the link would be built from the request's Host header,
         # which a sender controls: a phishing link in a staff inbox.
@@ -114,10 +122,14 @@ def settings_from_config(config: Mapping[str, Any], development: bool) -> Outbox
         lease_seconds=config["OUTBOX_LEASE_SECONDS"],
         batch_size=config["OUTBOX_BATCH_SIZE"],
         poll_seconds=config["OUTBOX_POLL_SECONDS"],
+        sms=sms,
+        escalation=escalation_from_config(config) if sms and sms.escalation_to else None,
     )
-    slowest = max([c.timeout for c in (email, webhook) if c] or [0])
+    slowest = max([c.timeout for c in (email, webhook, sms) if c] or [0])
     if out.lease_seconds <= slowest:
-        raise ConfigError("OUTBOX_LEASE_SECONDS must be longer than the SMTP and webhook timeouts.")
+        raise ConfigError(
+            "OUTBOX_LEASE_SECONDS must be longer than the SMTP, webhook and SMS timeouts."
+        )
     return out
 
 

@@ -20,6 +20,7 @@ from quiz.settings.checks import (
     check_time_zone,
     check_trusted_hosts,
 )
+from quiz.settings.texts import check_escalation_sms_to, check_opening_hours, check_staff_sms_to
 from quiz.settings.theme import check_accent, check_font, check_radius, check_text
 
 SECTIONS = {
@@ -29,6 +30,7 @@ SECTIONS = {
     "theme": "Theme",
     "staff": "Staff console",
     "notifications": "Staff notifications (the outbox)",
+    "texts": "Texts to staff and speed to lead",
     "deployment": "Deployment, proxies and limits",
 }
 
@@ -87,7 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
     # --- staff
     S("STAFF_TIMEZONE", "staff", "text", "UTC", "The spa's time zone (an IANA name such as `America/New_York`) for staff pages, date filters and funnel days.", check=check_time_zone),
     S("STAFF_PAGE_SIZE", "staff", "int", 50, "Leads per page in the staff list.", low=1, high=500),
-    S("STAFF_STALE_LEAD_MINUTES", "staff", "int", 30, 'A lead still "new" after this long is flagged "Not called yet".', low=1, high=100_000),
+    S("STAFF_STALE_LEAD_MINUTES", "staff", "int", 30, 'A lead still "new" after this many minutes of opening hours (STAFF_OPENING_HOURS) is flagged "Not called yet" and, with texts on, escalated.', low=1, high=100_000),
     S("STAFF_IDLE_TIMEOUT_MINUTES", "staff", "number", 30, "Signed out after this long without a request.", low=1, high=24 * 60),
     S("STAFF_SESSION_MAX_HOURS", "staff", "number", 12, "Signed out after this long in any case.", low=0.1, high=24 * 30),
     S("STAFF_PASSWORD_METHOD", "staff", "text", "scrypt:131072:8:1", "Werkzeug's password hash method (scrypt with OWASP's parameters)."),
@@ -126,6 +128,18 @@ SETTINGS: tuple[Setting, ...] = (
     S("OUTBOX_LEASE_SECONDS", "notifications", "number", 120, "A deliverer's claim on a message; a killed deliverer's messages return after it. Longer than the SMTP and webhook timeouts.", low=1, high=86400),
     S("OUTBOX_BATCH_SIZE", "notifications", "int", 20, "Messages claimed at a time.", low=1, high=1000),
     S("OUTBOX_POLL_SECONDS", "notifications", "number", 5, "`flask outbox deliver --loop` looks for due messages this often.", low=0.05, high=3600),
+    # --- texts to staff (SMS) and speed to lead (docs/texts.md)
+    S("STAFF_SMS_TO", "texts", "list", [], 'Staff mobile numbers that get a text for each new lead, in E.164, e.g. `["+13015550100"]`; texts are on when this is set (one text per number).', check=check_staff_sms_to),
+    S("SMS_ACCOUNT_SID", "texts", "text", "", "The Twilio (or compatible) account SID; required with STAFF_SMS_TO."),
+    S("SMS_AUTH_TOKEN", "texts", "text", "", "The account's auth token (HTTP Basic auth with the SID); required with STAFF_SMS_TO.", secret=True),
+    S("SMS_FROM", "texts", "text", "", "The sending number in E.164 (registered for A2P 10DLC in the US); or set SMS_MESSAGING_SERVICE_SID instead."),
+    S("SMS_MESSAGING_SERVICE_SID", "texts", "text", "", "A Twilio Messaging Service (`MG…`) to send from, instead of SMS_FROM."),
+    S("SMS_API_BASE", "texts", "text", "https://api.twilio.com", "The Messages API's base URL (a compatible provider's, or a test peer's); https:// outside development, except to loopback."),
+    S("SMS_CA_FILE", "texts", "text", "", "A PEM bundle to trust instead of the system's (a private gateway)."),
+    S("SMS_TIMEOUT_SECONDS", "texts", "number", 10, "Give up on the SMS provider after this long (then retried with the outbox's backoff).", low=0.1, high=300),
+    S("SMS_INCLUDE_CONTACT", "texts", "bool", False, "Add the patient's first name and phone to the text (see the privacy note in texts.md)."),
+    S("STAFF_ESCALATION_SMS_TO", "texts", "list", None, 'Who gets the escalation text when a lead is still "new" after STAFF_STALE_LEAD_MINUTES of opening hours; unset means the STAFF_SMS_TO numbers, `[]` sends none.', optional=True, check=check_escalation_sms_to),
+    S("STAFF_OPENING_HOURS", "texts", "python", None, 'Opening hours per weekday in STAFF_TIMEZONE, e.g. `{"mon-fri": "09:00-18:00", "sat": "10:00-14:00"}` (days not named are closed); unset means every day, all day. Escalations, the "Not called yet" flag and the speed report count only these hours.', optional=True, check=check_opening_hours),
     # --- deployment and limits
     S("PROXY_FIX_HOPS", "deployment", "int", 0, "How many reverse proxies stand in front of the app (0: none). Never more than there are, or a client can forge its address.", low=0, high=5),
     S("TRUSTED_HOSTS", "deployment", "list", None, 'Host names the app answers to, e.g. `["quiz.myspa.com"]`. Required in production (any other Host header gets a 400); unset in development accepts any.', optional=True, check=check_trusted_hosts),

@@ -24,7 +24,15 @@ class RowId(IntegerConverter):
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 # The views register themselves on bp.
-from quiz.staff import auth, exports, funnel_views, helpers, outbox_views, views  # noqa: E402,F401
+from quiz.staff import (  # noqa: E402,F401
+    auth,
+    exports,
+    funnel_views,
+    helpers,
+    outbox_views,
+    speed_views,
+    views,
+)
 from quiz.staff.cli import staff_cli  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import phonenumbers
@@ -13,6 +13,8 @@ from werkzeug.exceptions import HTTPException
 
 from quiz.domain.callback import BEST_TIMES
 from quiz.domain.clock import iso, utcnow
+from quiz.domain.opening_hours import OpeningHours, after_open_time, open_time, parse_opening_hours
+from quiz.domain.speed import spoken
 from quiz.leads.query import LeadFilter
 from quiz.staff import bp
 from quiz.staff.forms import OUTCOME_LABELS, STATUS_LABELS, FilterForm, LoginForm
@@ -55,10 +57,34 @@ def staff_time(moment: datetime | None) -> str:
     return moment.astimezone(staff_tz()).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def opening_hours() -> OpeningHours:
+    """The spa's opening hours (STAFF_OPENING_HOURS, checked at start-up)."""
+    return parse_opening_hours(current_app.config.get("STAFF_OPENING_HOURS"))
+
+
 def is_stale(lead: Lead, now: datetime) -> bool:
-    """A "new" lead nobody has called for longer than the configured threshold."""
-    limit = current_app.config["STAFF_STALE_LEAD_MINUTES"] * 60
-    return lead.status == "new" and (now - lead.created_at).total_seconds() > limit
+    """A "new" lead nobody has called for longer than the threshold, in opening hours."""
+    if lead.status != "new":
+        return False
+    limit = timedelta(minutes=current_app.config["STAFF_STALE_LEAD_MINUTES"])
+    due = after_open_time(opening_hours(), staff_tz(), lead.created_at, limit)
+    return due is not None and now > due
+
+
+def first_contact(lead: Lead, now: datetime) -> str:
+    """ "called after 6 min" (and its opening-hours time when that differs), or "not called yet"."""
+    if lead.first_contacted_at is None:
+        return (
+            f"not called yet, waiting {spoken(now - lead.created_at)}"
+            if lead.status == "new"
+            else ""
+        )
+    wall = lead.first_contacted_at - lead.created_at
+    text = f"called after {spoken(wall)}"
+    counted = open_time(opening_hours(), staff_tz(), lead.created_at, lead.first_contacted_at)
+    if spoken(counted) != spoken(wall):
+        text += f" ({spoken(counted)} in opening hours)"
+    return text
 
 
 @bp.app_template_filter("staff_iso")
@@ -101,6 +127,7 @@ def staff_globals() -> dict[str, Any]:
         "STATUS_LABELS": STATUS_LABELS,
         "OUTCOME_LABELS": OUTCOME_LABELS,
         "is_stale": is_stale,
+        "first_contact": first_contact,
         "answer_label": answer_label,
         "best_time_label": best_time_label,
     }

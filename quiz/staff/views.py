@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from quiz.domain.clock import utcnow
 from quiz.leads.erasure import erase_lead
+from quiz.leads.first_contact import change_status
 from quiz.leads.query import LeadFilter
 from quiz.staff import bp
 from quiz.staff.auth import current_staff, safe_next
@@ -145,7 +146,7 @@ def set_status(lead_id: int) -> Response:
         found = _fresh(tx, lead_id)
         if form.status.data != found.status:
             _history(tx, found, "status", old_status=found.status, new_status=form.status.data)
-            found.status = form.status.data
+            change_status(found, form.status.data, utcnow())
     if "HX-Request" not in request.headers:
         flash(f"Lead #{found.id} is now “{STATUS_LABELS[found.status]}”.")
     return _respond_after_change(found, saved="Status saved")

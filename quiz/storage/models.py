@@ -51,6 +51,8 @@ class Lead(db.Model):
     utm_content: Mapped[str] = mapped_column(String(200), default="")
 
     notes: Mapped[str] = mapped_column(Text, default="")
+    # When staff first moved the lead out of "new" (UTC); set once, never changed.
+    first_contacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # The form token's nonce: a resent form (double click, refresh, retry)
     # finds the lead it already made instead of storing a duplicate.
     form_nonce: Mapped[str] = mapped_column(String(64), unique=True)
@@ -125,9 +127,10 @@ class OutboxMessage(db.Model):
     lead_id: Mapped[int | None] = mapped_column(
         ForeignKey("lead.id", ondelete="CASCADE"), index=True, nullable=True
     )
-    channel: Mapped[str] = mapped_column(String(20))  # email | webhook
+    channel: Mapped[str] = mapped_column(String(20))  # email | webhook | sms
     payload: Mapped[str] = mapped_column(Text, default="")  # JSON
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|failed
+    # pending | delivered | failed | cancelled (an escalation the lead no longer needed)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     claimed_by: Mapped[str] = mapped_column(String(64), default="")

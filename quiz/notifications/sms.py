@@ -1,0 +1,142 @@
+"""Texts to staff over Twilio's Messages API (or a provider that speaks it).
+
+`POST {base}/2010-04-01/Accounts/{sid}/Messages.json` with HTTP Basic auth
+(SID:token) and the form fields To, From (or MessagingServiceSid) and Body;
+Twilio answers 201 with the message's `sid`, or an error as JSON with its own
+`code` and `message` (e.g. 400, code 21211: the To number is not valid).
+
+A small client over urllib rather than Twilio's library: it is one request,
+the webhook channel already has the careful parts (no redirects, a CA bundle,
+timeouts as DeliveryError), and the library would bring requests, aiohttp and
+PyJWT and still need its error classes mapped onto "retry" and "give up".
+Pointing it at a test peer means overriding its per-domain base URLs; here it is
+SMS_API_BASE, which also serves Twilio-compatible providers.
+
+Which failures are retried: 429, 5xx, timeouts and refused or broken
+connections (DeliveryError, with the outbox's backoff). Any other 4xx is the
+request itself being wrong (a bad number, a bad sender, bad credentials):
+`Rejected`, failed at once and never retried; the provider's code and message
+are the last error staff see on the Deliveries page.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from quiz.domain.callback import BEST_TIMES
+from quiz.notifications.channels import USER_AGENT, DeliveryError, no_redirect_opener, os_reason
+
+LEAD_KIND = "lead.created"
+ESCALATION_KIND = "lead.escalation"
+MAX_PROVIDER_TEXT = 300  # of the provider's error message kept as the last error
+
+
+class Rejected(DeliveryError):
+    """The provider refused the request itself (a 4xx other than 429): never retried."""
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    api_base: str
+    account_sid: str
+    auth_token: str
+    sender: str  # an E.164 number, or "" when a messaging service sends
+    messaging_service_sid: str
+    timeout: float
+    to: tuple[str, ...]
+    escalation_to: tuple[str, ...]
+    include_contact: bool
+    ca_file: str = ""
+
+    @property
+    def url(self) -> str:
+        sid = urllib.parse.quote(self.account_sid, safe="")
+        return f"{self.api_base}/2010-04-01/Accounts/{sid}/Messages.json"
+
+
+def text_body(payload: Mapping[str, Any], lead: Mapping[str, Any], include_contact: bool) -> str:
+    """The text: the request's number, best time and staff link; contact details only if asked.
+
+    `lead` holds the lead's best_time, name and phone as stored now.
+    """
+    best = BEST_TIMES.get(lead["best_time"], lead["best_time"]).split(" (")[0].lower()
+    lead_id = payload["lead_id"]
+    if payload.get("kind") == ESCALATION_KIND:
+        head = f"Still not called: callback request #{lead_id} (best time: {best})"
+    else:
+        head = f"New callback request #{lead_id} (best time: {best})"
+    if include_contact:
+        first_name = (lead["name"].split() or [""])[0]
+        head += f": {first_name} {lead['phone']}"
+    return f"{head}. Open: {payload['staff_url']}"
+
+
+def send_sms(settings: SmsSettings, to: str, body: str, key: str) -> str:
+    """Send one text; return the provider's message sid, or raise DeliveryError / Rejected.
+
+    `key` (the outbox message's) goes as `Idempotency-Key`: a provider that honours
+    it keeps one text when a retry follows a timeout. Twilio's Messages API has no
+    such key, so after a timeout (the provider may have sent it) the retry can
+    bring a second copy: a duplicate text rather than a lead nobody hears of.
+    """
+    fields = {"To": to, "Body": body}
+    if settings.messaging_service_sid:
+        fields["MessagingServiceSid"] = settings.messaging_service_sid
+    else:
+        fields["From"] = settings.sender
+    credentials = f"{settings.account_sid}:{settings.auth_token}".encode()
+    request = urllib.request.Request(
+        settings.url,
+        data=urllib.parse.urlencode(fields).encode("ascii"),
+        method="POST",
+        headers={
+            "Authorization": "Basic " + base64.b64encode(credentials).decode("ascii"),
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+            "Idempotency-Key": key,
+        },
+    )
+    try:
+        opener = no_redirect_opener(settings.ca_file)
+        with opener.open(request, timeout=settings.timeout) as response:
+            answer = response.read(65536)
+            status = response.status
+    except urllib.error.HTTPError as err:
+        with err:
+            detail = _provider_error(err.read(65536))
+        if err.code == 429 or err.code >= 500 or err.code in (408, 409):
+            raise DeliveryError(f"SMS: provider answered HTTP {err.code}{detail}") from None
+        raise Rejected(f"SMS: provider refused it, HTTP {err.code}{detail}") from None
+    except urllib.error.URLError as err:
+        reason = err.reason if isinstance(err.reason, OSError) else OSError(str(err.reason))
+        raise DeliveryError(f"SMS: {os_reason(reason)}") from None
+    except (OSError, ValueError) as err:  # timeouts while reading, a malformed answer
+        raise DeliveryError(f"SMS: {os_reason(err)}") from None
+    if not 200 <= status < 300:  # a 3xx not followed
+        raise DeliveryError(f"SMS: provider answered HTTP {status}")
+    try:
+        return str(json.loads(answer).get("sid", ""))
+    except (ValueError, AttributeError):
+        return ""  # taken (2xx) but no JSON: still delivered, never sent again
+
+
+def _provider_error(raw: bytes) -> str:
+    """ ", code 21211: The 'To' number … is not valid." from a Twilio error body, or ""."""
+    try:
+        found = json.loads(raw)
+    except ValueError:
+        return ""
+    if not isinstance(found, dict):
+        return ""
+    code = found.get("code")
+    message = str(found.get("message") or "")[:MAX_PROVIDER_TEXT]
+    text = f", code {code}" if code is not None else ""
+    return f"{text}: {message}" if message else text
