@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import event, text
 
 from quiz.storage.database import db
+from tests.support.app import leads
 from tests.support.patient import valid_callback
 
 
@@ -23,7 +24,9 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app: Flask) ->
 
 
 @pytest.mark.sqlite_only
-def test_storing_a_lead_begins_immediate_and_reads_do_not(app: Flask) -> None:
+def test_storing_a_lead_is_one_immediate_transaction_and_a_resend_reads_deferred(
+    app: Flask,
+) -> None:
     statements: list[str] = []
     with app.app_context():
         engine = db.engine
@@ -36,11 +39,18 @@ def test_storing_a_lead_begins_immediate_and_reads_do_not(app: Flask) -> None:
     data = valid_callback(client)
     statements.clear()
     assert client.post("/quiz/callback", data=data).status_code == 200
-    event.remove(engine, "before_cursor_execute", record)
     begins = [s for s in statements if s.startswith("BEGIN")]
-    assert begins == ["BEGIN DEFERRED", "BEGIN IMMEDIATE"]  # the duplicate check, then the write
+    assert begins == ["BEGIN IMMEDIATE"]  # a new lead: the write, nothing before it
     insert = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO lead"))
     assert statements.index("BEGIN IMMEDIATE") < insert
+
+    statements.clear()
+    assert client.post("/quiz/callback", data=data).status_code == 200  # the same form again
+    event.remove(engine, "before_cursor_execute", record)
+    begins = [s for s in statements if s.startswith("BEGIN")]
+    # The insert is refused by the nonce's unique constraint; the stored lead is read back.
+    assert begins == ["BEGIN IMMEDIATE", "BEGIN DEFERRED"]
+    assert len(leads(app)) == 1
 
 
 def test_schema_comes_from_the_migrations(app: Flask) -> None:

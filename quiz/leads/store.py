@@ -53,9 +53,8 @@ def store_lead(
     one lead. The same form sent twice (double click, refresh, retry) or sent
     again with other details (a bot replaying one token) stores nothing more.
     """
-    existing = _by_nonce(nonce)
-    if existing is not None:
-        return existing, False
+    # No look-up first: the nonce's unique constraint answers "sent before?" in
+    # the insert itself, so a new lead (the usual case) costs one transaction.
     now = datetime.now(UTC)
     lead = Lead(
         created_at=now,
@@ -91,7 +90,8 @@ def store_lead(
             session.flush()  # the lead's id, for its notifications
             queue_notifications(session, lead)  # same transaction: both or neither
     except IntegrityError:
-        # The same form arrived twice at once and the other request won.
+        # This form was stored already (a resend), or arrived twice at once and
+        # the other request won: either way, that lead is the answer.
         existing = _by_nonce(nonce)
         if existing is None:
             raise

@@ -183,11 +183,14 @@ class RenderCache:
             if close is not None:
                 close()
         headers = Headers(captured["headers"])
-        not_modified = Headers(captured["headers"])
+        # A kept copy must not carry the time it was rendered (caches age a response
+        # by its Date); the server (gunicorn, Werkzeug's) dates each one it sends.
+        headers.remove("Date")
+        not_modified = headers.copy()
         remove_entity_headers(not_modified)
         entry = Entry(
             status=captured["status"],
-            headers=captured["headers"],
+            headers=list(headers.items()),
             not_modified_headers=list(not_modified.items()),
             body=body,
             etag=unquote_etag(headers["ETag"])[0] if "ETag" in headers else None,

@@ -1,0 +1,274 @@
+"""nginx in front of gunicorn keeps the quiz answering from its cache while the app is down.
+
+Real parts on loopback: gunicorn with the repository's gunicorn.conf.py (two
+workers, production settings, the test's database), and Debian's nginx with the
+http-level part of deploy/nginx.conf (cache, upstream, gzip) and the very
+locations of deploy/nginx-quiz.conf; only the TLS server block is replaced by a
+plain one on a free port. The test walks the whole quiz through nginx (full
+pages, htmx fragments, the stylesheet and the script), stops gunicorn, walks it
+again (every page from nginx's cache, byte for byte, each variant its own),
+and sends the callback form: the calm page (503) with the spa's phone number,
+not nginx's "502 Bad Gateway".
+
+Without nginx the test is skipped with a message (`apt-get install -y nginx`),
+except under CI=true, where it fails (.ci/run installs it).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.support.app import TEST_SECRET
+from tests.support.environment import unavailable
+from tests.support.waiting import ProcessOutput, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+ANSWERS = "concern=volume&area=cheeks&area=marionette&goal=repair"
+STEPS = [
+    "/quiz/",
+    "/quiz/concern",
+    "/quiz/area?concern=volume",
+    "/quiz/goal?concern=volume&area=cheeks&area=marionette",
+    f"/quiz/result?{ANSWERS}",
+]
+HTMX = {"HX-Request": "true"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(
+    base: str, path: str, headers: dict[str, str] | None = None, data: bytes | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(base + path, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if found is None:
+        unavailable("nginx is not installed: apt-get install -y nginx (Debian's package)")
+    return found
+
+
+def nginx_config(tmp: Path, app_port: int, port: int) -> str:
+    """deploy/nginx.conf's http-level part (paths and port made local) and a plain server."""
+    deployed = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    http_level = deployed[: deployed.index("server {")]
+    assert "proxy_cache_path /var/cache/nginx/relax-or-fill" in http_level
+    assert "server 127.0.0.1:8000;" in http_level
+    http_level = http_level.replace("/var/cache/nginx/relax-or-fill", str(tmp / "cache"))
+    http_level = http_level.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};")
+    temp_paths = "\n".join(
+        f"{kind}_temp_path {tmp / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""
+user root;
+worker_processes 1;
+daemon off;
+pid {tmp / "nginx.pid"};
+error_log {tmp / "error.log"} notice;
+events {{ worker_connections 128; }}
+http {{
+    access_log {tmp / "access.log"};
+    {temp_paths}
+    {http_level}
+    server {{
+        listen 127.0.0.1:{port};
+        server_name 127.0.0.1;
+        set $quiz_instance {tmp / "instance"};
+        include {ROOT / "deploy" / "nginx-quiz.conf"};
+    }}
+}}
+"""
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def app_env(database_uri: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUIZ_", "GUNICORN_"))}
+    env.update(
+        QUIZ_ENV="production",
+        QUIZ_SECRET_KEY=TEST_SECRET,
+        QUIZ_TRUSTED_HOSTS='["127.0.0.1"]',
+        QUIZ_PROXY_FIX_HOPS="1",
+        QUIZ_SQLALCHEMY_DATABASE_URI=database_uri,
+        QUIZ_MIN_FILL_SECONDS="0",
+        GUNICORN_ACCESS_LOG="",
+    )
+    return env
+
+
+@pytest.fixture
+def stack(database_uri: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """gunicorn and nginx in front of it; yields (nginx's URL, the gunicorn process)."""
+    nginx = nginx_binary()
+    env = app_env(database_uri)
+    flask = Path(sys.executable).with_name("flask")
+    written = subprocess.run(
+        [str(flask), "--app", "wsgi", "offline-page", str(tmp_path / "instance" / "offline.html")],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert written.returncode == 0, written.stderr[-2000:]
+    app_port, port = free_port(), free_port()
+    app = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+         "--workers", "2", "--bind", f"127.0.0.1:{app_port}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    app_output = ProcessOutput(app)
+    (tmp_path / "nginx.conf").write_text(nginx_config(tmp_path, app_port, port), encoding="utf-8")
+    proxy = subprocess.Popen(
+        [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path),
+         "-e", str(tmp_path / "error.log")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    proxy_output = ProcessOutput(proxy)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        app_output.wait_for("Listening at")
+        wait_until(lambda: _answers(f"http://127.0.0.1:{app_port}/healthz"), "gunicorn to answer")
+        wait_until(
+            lambda: _answers(f"{base}/healthz") or _exited(proxy, proxy_output), "nginx to answer"
+        )
+        yield base, app
+    finally:
+        stop(app)
+        stop(proxy)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (OSError, urllib.error.HTTPError):
+        return False
+
+
+def _exited(process: subprocess.Popen[bytes], output: ProcessOutput) -> bool:
+    if process.poll() is not None:
+        pytest.fail(f"nginx exited: {output.text()[-2000:]}")
+    return False
+
+
+def asset_paths(page: bytes) -> list[str]:
+    html = page.decode()
+    found = re.findall(r'(?:src|href)="(/quiz/(?:widget\.js|style\.css)[^"]*)"', html)
+    assert len(found) == 2, found
+    return [path.replace("&amp;", "&") for path in found]
+
+
+def callback_form_data(page: bytes) -> bytes:
+    html = page.decode()
+    form = html[html.index('id="callback"') :]
+    form = form[: form.index("</form>")]
+    fields = []
+    for tag in re.findall(r"<input[^>]*>", form):
+        if 'type="hidden"' in tag:
+            name = re.search(r'name="([^"]+)"', tag).group(1)  # type: ignore[union-attr]
+            value = re.search(r'value="([^"]*)"', tag).group(1)  # type: ignore[union-attr]
+            fields.append((name, value.replace("&amp;", "&")))
+    fields += [("name", "Jane Patient"), ("phone", "(301) 810-5740"), ("best_time", "morning"),
+               ("consent", "yes")]  # fmt: skip
+    return urllib.parse.urlencode(fields).encode()
+
+
+def stored_leads(database_uri: str) -> int:
+    engine = create_engine(database_uri)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM lead")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_the_quiz_answers_from_nginx_while_the_app_is_down(
+    stack: tuple[str, subprocess.Popen[bytes]], database_uri: str
+) -> None:
+    base, app = stack
+    origin = {"Origin": base, "Content-Type": "application/x-www-form-urlencoded"}
+
+    # The whole quiz once, with the app up: pages, fragments, stylesheet, script.
+    first: dict[tuple[str, bool], bytes] = {}
+    for path in STEPS:
+        for htmx in (False, True):
+            status, headers, body = fetch(base, path, HTMX if htmx else None)
+            assert status == 200, (path, htmx, status)
+            assert "public" in headers["Cache-Control"]
+            first[(path, htmx)] = body
+    assert first[(STEPS[0], False)] != first[(STEPS[0], True)]  # a page and a fragment
+    for path in asset_paths(first[(STEPS[0], False)]):
+        status, _, body = fetch(base, path)
+        assert status == 200
+        first[(path, False)] = body
+    # The callback passes through to the app (never kept): a lead is stored.
+    status, headers, form_page = fetch(base, f"/quiz/callback?{ANSWERS}")
+    assert status == 200 and "no-store" in headers["Cache-Control"]
+    status, _, thanks = fetch(base, "/quiz/callback", origin, data=callback_form_data(form_page))
+    assert status == 200 and "Jane" in thanks.decode()
+    assert stored_leads(database_uri) == 1
+    status, _, form_page = fetch(base, f"/quiz/callback?{ANSWERS}")
+    form = callback_form_data(form_page)  # a second patient's form, sent once the app is gone
+
+    # HTML, CSS and JavaScript leave nginx compressed for a browser that asks.
+    for path in [STEPS[-1], *asset_paths(first[(STEPS[0], False)])]:
+        status, headers, body = fetch(base, path, {"Accept-Encoding": "gzip"})
+        assert headers.get("Content-Encoding") == "gzip", path
+        assert gzip.decompress(body) == first[(path, False)]
+
+    stop(app)  # gunicorn is gone: nothing listens on its port now
+    assert app.returncode is not None
+
+    # The whole quiz again, through nginx alone: every page and fragment from its cache.
+    for (path, htmx), body in first.items():
+        status, headers, again = fetch(base, path, HTMX if htmx else None)
+        assert status == 200, (path, htmx, status)
+        assert again == body, (path, htmx)
+
+    # The callback can't be stored now: the calm page, with the spa's number, not nginx's error.
+    status, headers, body = fetch(base, "/quiz/callback", origin, data=form)
+    page = body.decode()
+    assert status == 503
+    assert (
+        "We can&#39;t take requests just now" in page or "We can't take requests just now" in page
+    )
+    assert 'href="tel:+13018105740"' in page
+    assert "nginx" not in page.lower() and "Bad Gateway" not in page
+    assert headers["HX-Retarget"] == "#quiz"
+    # A page nginx never kept (the form is never kept) gets the same calm page.
+    status, _, body = fetch(base, f"/quiz/callback?{ANSWERS}")
+    assert status == 503 and "tel:+13018105740" in body.decode()
+    assert stored_leads(database_uri) == 1  # nothing half-stored, nothing lost in between
