@@ -35,6 +35,20 @@
     return url.href;
   }
 
+  // The iframe's first height: the container's data-height, or the min-height
+  // the page's stylesheet reserved for it, or the first screen's height at the
+  // container's width. The widget centres its first screen in it (quiz.css), so
+  // the iframe keeps this size until the patient's first click: with the space
+  // reserved, loading the widget never moves the spa's page (no layout shift).
+  function firstHeight(box) {
+    var asked = parseInt(box.getAttribute("data-height") || "", 10);
+    if (asked >= 100 && asked <= 2000) return asked;
+    var reserved = parseFloat(getComputedStyle(box).minHeight);
+    if (reserved >= 100 && reserved <= 2000) return Math.round(reserved);
+    var width = box.clientWidth;
+    return width && width < 360 ? 480 : width && width < 600 ? 420 : 360;
+  }
+
   function mount(box) {
     if (box.hasAttribute("data-" + P + "-ready")) return;
     box.setAttribute("data-" + P + "-ready", "");
@@ -42,13 +56,12 @@
     // Attributes first: the iframe starts loading when it enters the document.
     frame.title = box.getAttribute("data-title") || "Relax or fill? A three-question guide";
     frame.setAttribute("loading", "lazy");
-    // 400 px is about the first screen on a phone: the page barely moves when
-    // the widget reports its real height.
-    frame.style.cssText = "display:block;width:100%;border:0;height:400px";
+    var first = firstHeight(box);
+    frame.style.cssText = "display:block;width:100%;border:0;height:" + first + "px";
     frame.src = source(box);
     box.textContent = "";
     box.appendChild(frame);
-    frames.push({ frame: frame, box: box });
+    frames.push({ frame: frame, box: box, first: first });
   }
 
   function scan() {
@@ -69,6 +82,8 @@
       var h = data.height;
       if (typeof h === "number" && h % 1 === 0 && h >= 100 && h <= 20000) {
         frame.style.height = h + "px";
+        // The space reserved for the first screen follows the widget from now on.
+        if (frame.getBoundingClientRect().height !== hit.first) hit.box.style.minHeight = "0";
       }
     } else if (data.type === P + ":scroll") {
       // A new step (top 0) or an error message lower down: show it, but only

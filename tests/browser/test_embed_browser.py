@@ -40,7 +40,7 @@ BOX = "#quiz-box"
 IFRAME = "#quiz-box iframe"
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
-START_HEIGHT = 400  # embed.js's starting height before the widget reports its own
+START_HEIGHTS = (480, 420, 360)  # embed.js's starting heights: under 360 px wide, 600, above
 CONCERN_LABEL = "Lines that appear when I squint, frown or raise my brows"
 AREA_LABELS = ("Between the eyebrows", "Cheeks")
 GOAL_LABEL = "Stop new lines from forming"
@@ -456,6 +456,64 @@ def test_iframe_height_follows_the_widget_at_every_step(
     expect_fitted(page, frame, "after a resize")
 
 
+LAYOUT_SHIFTS = """() => new Promise((resolve) => {
+  // Every layout shift the page has seen since it started loading.
+  new PerformanceObserver((list) => resolve(list.getEntries().map((e) => e.value)))
+    .observe({ type: "layout-shift", buffered: true });
+  setTimeout(() => resolve([]), 500);  // none recorded: the observer never fires
+})"""
+
+# From the moment the loader puts the iframe in the page, every size it is given.
+WATCH_IFRAME = """
+window.iframeSizes = [];
+new MutationObserver((changes, observer) => {
+  const frame = document.querySelector("[data-relax-or-fill] iframe");
+  if (!frame) return;
+  observer.disconnect();
+  new ResizeObserver(() => {
+    iframeSizes.push(Math.round(frame.getBoundingClientRect().height));
+  }).observe(frame);
+}).observe(document, { childList: true, subtree: true });
+"""
+
+
+@pytest.mark.parametrize("width", [320, 375, 768, 1280])
+def test_the_iframe_keeps_its_first_height_while_the_widget_loads(
+    new_tab: Callable[..., Page], sites: Sites, width: int
+) -> None:
+    # The loader starts the iframe at its first screen's height for the container's
+    # width, and the first screen fills it: nothing resizes before the first click.
+    page = new_tab({"width": width, "height": 740})
+    page.add_init_script(WATCH_IFRAME)
+    page.goto(f"{sites.allowed}/blog")
+    frame = widget_frame(page)
+    expect_fitted(page, frame, "intro")
+    wait_until(lambda: page.evaluate("quizEvents.length") >= 1, "the widget's first step event")
+    sizes = page.evaluate("iframeSizes")
+    assert len(set(sizes)) == 1 and sizes[0] in START_HEIGHTS, sizes
+    assert iframe_height(page) == sizes[0]
+
+
+@pytest.mark.parametrize("width", [320, 375, 768, 1280])
+def test_the_demo_page_records_no_layout_shift(
+    new_tab: Callable[..., Page], sites: Sites, width: int
+) -> None:
+    # Cumulative Layout Shift counts against a spa's search ranking: loading the
+    # widget must not move the page it is embedded in.
+    page = new_tab({"width": width, "height": 740})
+    page.add_init_script(
+        """window.heights = [];
+           addEventListener("message", (e) => {
+             if (e.data && e.data.type === "relax-or-fill:height") heights.push(e.data.height);
+           });"""
+    )
+    page.goto(f"{sites.widget.url}/")
+    wait_until(lambda: page.evaluate("heights.length") >= 1, "the widget to report its height")
+    # Two frames later the loader has applied it and any shift has been recorded.
+    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert page.evaluate(LAYOUT_SHIFTS) == []
+
+
 def test_host_page_not_in_embed_origins_cannot_show_the_widget(
     new_tab: Callable[..., Page], sites: Sites
 ) -> None:
@@ -468,7 +526,8 @@ def test_host_page_not_in_embed_origins_cannot_show_the_widget(
     page.goto(f"{sites.foreign}/blog")
     wait_until(lambda: frame_blocked(page, IFRAME), "Chromium refuses the widget's frame")
     assert any(urlsplit(url).path == "/quiz/" for url in refused), refused
-    expect(page.locator(IFRAME)).to_have_attribute("style", re.compile(f"height: {START_HEIGHT}px"))
+    starts = "|".join(map(str, START_HEIGHTS))
+    expect(page.locator(IFRAME)).to_have_attribute("style", re.compile(f"height: ({starts})px"))
 
 
 def test_staff_area_and_other_app_pages_cannot_be_framed(
@@ -583,7 +642,7 @@ def test_host_page_does_not_jump_when_the_widget_loads(
     frame = widget_frame(page)
     expect_fitted(page, frame, "intro, above the reader")
     assert page.locator(IFRAME).evaluate("f => f.getBoundingClientRect().bottom") < 0
-    assert iframe_height(page) != START_HEIGHT  # it did resize
+    assert iframe_height(page) in START_HEIGHTS  # it appeared at its first screen's height
     assert reading.evaluate("p => p.getBoundingClientRect().top") == pytest.approx(where, abs=1)
     assert page.evaluate("document.activeElement === document.body")
 
