@@ -5,12 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HTMX := quiz/static/vendor/htmx.min.js
+# The interface's translations: .po files are committed, the compiled .mo files never
+# (they are build output, and a stale .mo would show old words), so setup compiles them.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard quiz/translations/*/LC_MESSAGES/messages.po))
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup run test lint bench docs clean
+.PHONY: setup run test lint bench docs translations clean
 
-setup: $(STAMP) $(HTMX)
+setup: $(STAMP) $(HTMX) $(CATALOGS)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +28,16 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(HTMX): node_modules/.package-lock.json
 	mkdir -p $(dir $@)
 	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+quiz/translations/%/LC_MESSAGES/messages.mo: quiz/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -l $* -i $< -o $@
+
+# After changing an interface string: extract them all and update every catalog
+# (then translate the new entries; tests/test_translations.py fails until then).
+translations: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --add-location=file --sort-by-file \
+	  --project=relax-or-fill -o quiz/translations/messages.pot quiz
+	$(BIN)/pybabel update --ignore-obsolete -i quiz/translations/messages.pot -d quiz/translations
 
 # The embedded default: a development instance with its own random secret key,
 # written once so every `flask` command in this checkout shares it.

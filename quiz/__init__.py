@@ -9,7 +9,8 @@ from typing import Any
 from flask import Flask
 
 from quiz import patient
-from quiz.domain.content_file import DEFAULT_CONTENT, load_content
+from quiz.domain.content_file import DEFAULT_CONTENT
+from quiz.domain.locales import BASE_LOCALE, load_locales
 from quiz.embed import bundle, demo, loader
 from quiz.funnel.counter import register as register_funnel
 from quiz.leads import cli as leads_cli
@@ -19,7 +20,7 @@ from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
 from quiz.staff import register as register_staff
 from quiz.storage.database import configure_engine, db
-from quiz.web import deployment, errors, health, render_cache, urls
+from quiz.web import deployment, errors, health, languages, render_cache, urls
 from quiz.web.extensions import csrf, limiter, migrate
 from quiz.web.headers import apply_security_headers
 
@@ -31,13 +32,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
 
     load_config(app, test_config)
-    # Content and spa details are checked once here: a broken file stops start-up.
-    app.extensions["quiz_content"] = load_content(
-        app.config["QUIZ_CONTENT_FILE"] or DEFAULT_CONTENT
-    )
+    # Content (every language) and spa details are checked once here: a broken file stops start-up.
+    contents = load_locales(app.config["QUIZ_CONTENT_FILE"] or DEFAULT_CONTENT)
+    app.extensions["quiz_content"] = contents[BASE_LOCALE]  # staff and exports: English labels
     app.extensions["quiz_spa"] = spa_from_config(app.config)
     notification_settings.init_app(app)
     render_cache.init_app(app)  # patient pages served again without rendering
+    languages.init_app(app, contents)  # Flask-Babel; the page's language from `lang` or the browser
+    render_cache.render_cache(app).variant = languages.environ_language(app)
     urls.register(app)  # fixed_url() in templates
     deployment.init_app(app)  # ProxyFix hops (in front of the render cache), TRUSTED_HOSTS
 
@@ -61,7 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def inject_spa() -> dict[str, Any]:
-        content = app.extensions["quiz_content"]
+        content = languages.localized_content()
         return {"spa": app.extensions["quiz_spa"], "content": content, "copy": content.copy}
 
     return app

@@ -92,13 +92,14 @@ def test_each_step_submits_to_the_next_carrying_earlier_answers(client: FlaskCli
         ("area", "forehead"),
         ("area", "cheeks"),
         ("utm_source", "fb"),
+        ("lang", "en"),  # the page's language rides along like the answers
     ]
 
 
 def test_back_link_keeps_every_answer(client: FlaskClient) -> None:
     html = text(client.get("/quiz/goal?concern=etched&area=forehead&area=cheeks&goal=repair"))
     back = re.search(r'<a class="back" href="([^"]+)"', html).group(1).replace("&amp;", "&")
-    assert back == "/quiz/area?concern=etched&area=forehead&area=cheeks&goal=repair"
+    assert back == "/quiz/area?concern=etched&area=forehead&area=cheeks&goal=repair&lang=en"
     area_page = text(client.get(back))
     assert checked(area_page) == {"forehead", "cheeks"}
     # ... and the goal chosen earlier rides along to the next step.
@@ -139,7 +140,7 @@ def test_unknown_or_missing_ids_get_a_400_with_a_restart(
     assert "Set-Cookie" not in response.headers
     html = text(response)
     assert message in html
-    assert 'href="/quiz/"' in html  # start again
+    assert 'href="/quiz/?lang=en"' in html  # start again, in the same language
     assert "Traceback" not in html
 
 

@@ -1,17 +1,22 @@
-"""The callback request's fixed choices: when the patient would like to be called."""
+"""The callback request's fixed choices: when the patient would like to be called.
+
+The words are English and marked for the catalog (N_); pages show them translated.
+"""
 
 from __future__ import annotations
 
+from quiz.domain.locales import N_
+
 BEST_TIMES = {
-    "anytime": "Any time",
-    "morning": "Morning (9 am to noon)",
-    "afternoon": "Afternoon (noon to 5 pm)",
-    "evening": "Early evening (5 to 7 pm)",
+    "anytime": N_("Any time"),
+    "morning": N_("Morning (9 am to noon)"),
+    "afternoon": N_("Afternoon (noon to 5 pm)"),
+    "evening": N_("Early evening (5 to 7 pm)"),
 }
 # How the thank-you sentence names each choice.
 BEST_TIME_PHRASES = {
-    "anytime": "at any time of day, as you said suits you",
-    "morning": "in the morning",
-    "afternoon": "in the afternoon",
-    "evening": "in the early evening",
+    "anytime": N_("at any time of day, as you said suits you"),
+    "morning": N_("in the morning"),
+    "afternoon": N_("in the afternoon"),
+    "evening": N_("in the early evening"),
 }

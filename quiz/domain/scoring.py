@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from quiz.domain.content import TREATMENTS, Content, Option
+from quiz.domain.locales import N_
 
 
 class AnswerError(ValueError):
@@ -121,21 +122,23 @@ def parse_answers(
     q_concern, q_area, q_goal = content.questions
     if concern is None:
         if "concern" in need:
-            raise AnswerError("concern", "Please choose what bothers you most.", missing=True)
+            raise AnswerError("concern", N_("Please choose what bothers you most."), missing=True)
     elif q_concern.option(concern) is None:
-        raise AnswerError("concern", "That answer to “what bothers you” is not one we know.")
+        raise AnswerError("concern", N_("That answer to “what bothers you” is not one we know."))
     given = [a for a in areas if a]
     for a in given:
         if q_area.option(a) is None:
-            raise AnswerError("area", "One of the areas chosen is not one we know.")
+            raise AnswerError("area", N_("One of the areas chosen is not one we know."))
     if not given and "area" in need:
-        raise AnswerError("area", "Please choose at least one area of your face.", missing=True)
+        raise AnswerError("area", N_("Please choose at least one area of your face."), missing=True)
     chosen = tuple(opt.id for opt in q_area.options if opt.id in given)
     if goal is None:
         if "goal" in need:
-            raise AnswerError("goal", "Please choose what you would like to achieve.", missing=True)
+            raise AnswerError(
+                "goal", N_("Please choose what you would like to achieve."), missing=True
+            )
     elif q_goal.option(goal) is None:
-        raise AnswerError("goal", "That answer to “your goal” is not one we know.")
+        raise AnswerError("goal", N_("That answer to “your goal” is not one we know."))
     return concern, chosen, goal
 
 

@@ -11,7 +11,8 @@ Validated columns are written as they are, and are safe because of how they
 were validated: the phone is E.164 (`+` then digits only, which a spreadsheet
 reads as a number, not a formula: `+13015550100` has no operator or function
 to run); dates are ISO 8601 produced by us; ids are integers; status, outcome,
-concern, areas, goal and best_time are option ids from a fixed list
+concern, areas, goal and best_time are option ids from a fixed list, locale a
+language code the app chose
 (lower-case letters and `_`); the consent version comes from the content file.
 
 The Excel export writes the same rows as typed cells: ids as numbers, times
@@ -54,6 +55,7 @@ COLUMNS = (
     "utm_content",
     "referrer",
     "first_contacted_at",  # ISO 8601 UTC; empty until staff move the lead out of "new"
+    "locale",  # the language the patient used (en, es): appended, never inserted
 )
 # Free text: the patient's own words and the page's URLs and tags (source_url to
 # referrer); everything else is validated (see the module docstring).
@@ -99,6 +101,7 @@ def lead_values(lead: Any) -> dict[str, Any]:
         "utm_content": lead.utm_content,
         "referrer": lead.referrer,
         "first_contacted_at": lead.first_contacted_at,
+        "locale": lead.locale,
     }
 
 

@@ -32,6 +32,7 @@ class Consent:
     ip: str
     user_agent: str
     origin: str
+    locale: str = "en"  # the language the patient saw the quiz and this consent in
 
     @property
     def text_hash(self) -> str:
@@ -75,6 +76,7 @@ def store_lead(
         consent_ip=_printable(consent.ip)[:45],
         consent_user_agent=_printable(consent.user_agent)[:MAX_USER_AGENT],
         consent_origin=_printable(consent.origin)[:200],
+        locale=consent.locale,
         source_url=tracking.get("page", ""),
         referrer=tracking.get("ref", "") or _printable(referrer)[:2048],
         utm_source=tracking.get("utm_source", ""),

@@ -8,16 +8,27 @@ the token it was sent with, so its clock runs from the first showing.
 from __future__ import annotations
 
 from flask import Response, abort, current_app, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
 from quiz.domain.callback import BEST_TIME_PHRASES, BEST_TIMES
+from quiz.domain.locales import N_
 from quiz.domain.scoring import AnswerError, Result
 from quiz.funnel.counter import record_event
 from quiz.leads.store import Consent, Contact, store_lead
 from quiz.patient import bp
-from quiz.patient.forms import CallbackForm
-from quiz.patient.params import QuizParams, read_params
-from quiz.patient.rendering import content, problem, render_step, scored, step_url, wants_fragment
+from quiz.patient.forms import CallbackForm, phone_hint
+from quiz.patient.params import QuizParams
+from quiz.patient.rendering import (
+    content,
+    problem,
+    quiz_params,
+    render_step,
+    scored,
+    step_url,
+    wants_fragment,
+)
 from quiz.patient.tokens import (
     TokenError,
     check_form_token,
@@ -28,18 +39,21 @@ from quiz.patient.tokens import (
 )
 from quiz.storage.database import db
 from quiz.web.extensions import limiter
+from quiz.web.languages import current_language
 
 TOKEN_MESSAGES = {
-    "too_fast": "That was very quick! Please check your details and press the button again.",
-    "expired": "This form was open for a long time. Please check your details and send it again.",
-    "tampered": "We couldn't read this form. Please check your details and send it again.",
+    "too_fast": _l("That was very quick! Please check your details and press the button again."),
+    "expired": _l(
+        "This form was open for a long time. Please check your details and send it again."
+    ),
+    "tampered": _l("We couldn't read this form. Please check your details and send it again."),
 }
 
 
 @bp.get("/callback")
 def callback_form() -> Response:
     """The callback form for these answers: in the result for htmx, its own page without."""
-    params = read_params(request.args)
+    params = quiz_params(request.args)
     try:
         res = scored(params)
     except AnswerError as err:
@@ -74,6 +88,7 @@ def _render_form(
         params=params,
         notice=notice,
         consent_text=consent_text(),
+        phone_hint=phone_hint(),
         best_times=BEST_TIMES,
         result_url=step_url("patient.result", params),
     )
@@ -91,7 +106,7 @@ def callback() -> Response:
     """Store a callback request, or show what needs fixing; never half-store."""
     if is_cross_site_post(request):
         abort(403, "This form can only be sent from the quiz itself.")
-    params = read_params(request.values)
+    params = quiz_params(request.values)
     try:
         res = scored(params)
     except AnswerError as err:
@@ -107,7 +122,7 @@ def callback() -> Response:
     except TokenError as err:
         form.validate()  # show field errors too, so one resend fixes everything
         current_app.logger.info("callback form refused: token %s", err.reason)
-        notice = TOKEN_MESSAGES[err.reason]
+        notice = str(TOKEN_MESSAGES[err.reason])
         token_again = token_to_show_again(sent)
         return _render_form(res, params, form, token=token_again, status=400, notice=notice)
     if not form.validate():
@@ -127,6 +142,7 @@ def callback() -> Response:
             ip=request.remote_addr or "",
             user_agent=request.user_agent.string,
             origin=request.headers.get("Origin", ""),
+            locale=params.lang or current_language(),
         ),
         tracking=params.tracking,
         referrer=_foreign_referrer(),
@@ -153,14 +169,16 @@ def database_unavailable(err: SQLAlchemyError) -> Response:
     # The class only: the exception's text holds the SQL parameters (the patient's details).
     current_app.logger.error("callback not stored: database error %s", type(err).__name__)
     spa = current_app.extensions["quiz_spa"]
-    params = read_params(request.values)
+    params = quiz_params(request.values)
     try:
         res = scored(params)
     except AnswerError:
         abort(503)
-    notice = (
+    notice = gettext(
         "We couldn't save your request just now; nothing you did caused it. Please send it "
-        f"again in a minute, or call {spa.name} on {spa.phone_display}."
+        "again in a minute, or call %(spa)s on %(phone)s.",
+        spa=spa.name,
+        phone=spa.phone_display,
     )
     form = CallbackForm()
     token = token_to_show_again(form.token.data or "")
@@ -175,6 +193,18 @@ def _foreign_referrer() -> str:
     return "" if ref.startswith(own_origin(request)) else ref
 
 
+def callback_window() -> str:
+    """The spa's promise in the page's language: SPA_CALLBACK_WINDOWS, else the catalog's."""
+    spa = current_app.extensions["quiz_spa"]
+    windows = current_app.config["SPA_CALLBACK_WINDOWS"]
+    # The default window is in the catalog; a spa's own wording is translated in settings.
+    return windows.get(current_language()) or gettext(spa.callback_window)
+
+
+# The default SPA_CALLBACK_WINDOW, for pybabel: translated when a spa keeps it.
+N_("within one business day")
+
+
 def _thanks(name: str, best_time: str, res: Result) -> Response:
     spa = current_app.extensions["quiz_spa"]
     text = (
@@ -182,8 +212,8 @@ def _thanks(name: str, best_time: str, res: Result) -> Response:
         .copy["thanks_text"]
         .format(
             spa_name=spa.name,
-            window=spa.callback_window,
-            best_time=BEST_TIME_PHRASES.get(best_time, BEST_TIME_PHRASES["anytime"]),
+            window=callback_window(),
+            best_time=gettext(BEST_TIME_PHRASES.get(best_time, BEST_TIME_PHRASES["anytime"])),
         )
     )
     response = render_step(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from phonenumbers import geocoder
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -26,24 +28,43 @@ MAX_EMAIL = 254
 # Numbers that cost the caller (the spa) more than a call should, or that no one
 # answers at a front desk: premium-rate and shared-cost lines.
 COSTLY = {
-    phonenumbers.PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
-    phonenumbers.PhoneNumberType.SHARED_COST: "a shared-cost number",
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: _l(
+        "That looks like a premium-rate number, which we can't call. "
+        "Please give your own phone number."
+    ),
+    phonenumbers.PhoneNumberType.SHARED_COST: _l(
+        "That looks like a shared-cost number, which we can't call. "
+        "Please give your own phone number."
+    ),
 }
 NON_GEOGRAPHIC = "001"  # satellite phones and global services have no country
 
 
 def uncallable(number: phonenumbers.PhoneNumber, allowed_regions: list[str]) -> str:
     """Why the spa should not call this valid number, in the patient's words; "" if it may."""
-    kind = COSTLY.get(phonenumbers.number_type(number))
-    if kind:
-        return f"That looks like {kind}, which we can't call. Please give your own phone number."
+    costly = COSTLY.get(phonenumbers.number_type(number))
+    if costly:
+        return str(costly)
     region = phonenumbers.region_code_for_number(number)
     if region == NON_GEOGRAPHIC:
-        return "We can't call satellite or international service numbers. Please give another."
+        return gettext(
+            "We can't call satellite or international service numbers. Please give another."
+        )
     if region not in allowed_regions:
-        names = " or ".join(geocoder._region_display_name(r, "en") or r for r in allowed_regions)
-        return f"We can only call numbers in {names}. Please give a number there."
+        lang = get_locale().language if get_locale() else "en"
+        names = gettext(" or ").join(
+            geocoder._region_display_name(r, lang) or r for r in allowed_regions
+        )
+        return gettext(
+            "We can only call numbers in %(names)s. Please give a number there.", names=names
+        )
     return ""
+
+
+def phone_hint() -> str:
+    """The phone field's format hint, with the spa's own number as the example."""
+    example = current_app.extensions["quiz_spa"].phone_display
+    return gettext("With the area code, for example %(example)s.", example=example)
 
 
 def _country(region: str) -> str:
@@ -59,35 +80,35 @@ class CallbackForm(TextForm):
         csrf = False  # no session on the patient path; a signed token is used instead
 
     name = StringField(
-        "Your name",
+        _l("Your name"),
         filters=[strip],
         validators=[
-            DataRequired("Please tell us your name."),
-            Length(max=MAX_NAME, message=f"Please keep your name under {MAX_NAME} characters."),
+            DataRequired(_l("Please tell us your name.")),
+            Length(max=MAX_NAME, message=_l("Please keep your name under %(max)d characters.")),
             single_line,
         ],
     )
     phone = StringField(
-        "Phone number",
+        _l("Phone number"),
         filters=[strip],
         validators=[
-            DataRequired("Please give a phone number we can call."),
-            Length(max=MAX_PHONE_INPUT, message="That phone number is too long."),
+            DataRequired(_l("Please give a phone number we can call.")),
+            Length(max=MAX_PHONE_INPUT, message=_l("That phone number is too long.")),
         ],
     )
     email = StringField(
-        "Email (optional)",
+        _l("Email (optional)"),
         filters=[strip],
-        validators=[Length(max=MAX_EMAIL, message="That email address is too long.")],
+        validators=[Length(max=MAX_EMAIL, message=_l("That email address is too long."))],
     )
     # Rendered as radio buttons from BEST_TIMES; checked in validate_best_time.
-    best_time = StringField("Best time to call", default="anytime")
+    best_time = StringField(_l("Best time to call"), default="anytime")
     # Consent must be explicit: only a ticked box's value counts, never "no" or "0".
     consent = BooleanField(
         false_values=(),
-        validators=[DataRequired("Please tick the box so that we may call you.")],
+        validators=[DataRequired(_l("Please tick the box so that we may call you."))],
     )
-    website = StringField("Leave this field empty", filters=[strip])  # honeypot
+    website = StringField(_l("Leave this field empty"), filters=[strip])  # honeypot
     token = HiddenField()
 
     # Filled by validation: the number in E.164 form, the normalised email.
@@ -101,9 +122,13 @@ class CallbackForm(TextForm):
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_valid_number(number):
+            example = current_app.extensions["quiz_spa"].phone_display
             raise ValidationError(
-                "Please enter a phone number we can call, with the area code, "
-                "for example (301) 810-5740."
+                gettext(
+                    "Please enter a phone number we can call, with the area code, "
+                    "for example %(example)s.",
+                    example=example,
+                )
             )
         allowed = current_app.config["PHONE_ALLOWED_REGIONS"] or [region]
         problem = uncallable(number, allowed)
@@ -119,20 +144,22 @@ class CallbackForm(TextForm):
             # Syntax only: a DNS outage must never cost a lead.
             info = validate_email(field.data, check_deliverability=False)
         except EmailNotValidError:
-            raise ValidationError("Please check the email address, or leave it empty.") from None
+            raise ValidationError(
+                gettext("Please check the email address, or leave it empty.")
+            ) from None
         self.email_normalized = info.normalized
 
     def validate_consent(self, field: BooleanField) -> None:
         raw = (field.raw_data or [""])[0]
         if str(raw).strip().lower() not in CONSENT_VALUES:
-            raise ValidationError("Please tick the box so that we may call you.")
+            raise ValidationError(gettext("Please tick the box so that we may call you."))
 
     def validate_best_time(self, field: StringField) -> None:
         value = (field.data or "").strip().lower()[:20]
         if value in ("", "any"):
             value = "anytime"
         if value not in BEST_TIMES:
-            raise ValidationError("Please choose one of the times offered.")
+            raise ValidationError(gettext("Please choose one of the times offered."))
         field.data = value
 
     @property

@@ -6,6 +6,10 @@ values (`page`, `ref`, `utm_*`) ride along so they reach the lead. A tracking
 value that is too long or malformed is dropped, not refused: a patient should
 never see an error because of a marketing tag.
 
+`lang` (`en`, `es`) rides along too, so every step stays in the patient's
+language; the views set it to the page's language (quiz.web.languages), so a
+page reached without it links on in the language it was shown in.
+
 `accent` (a hex colour without `#`, from the container's `data-accent`) rides
 along the same way, so every step, with JavaScript on or off, links the same
 themed stylesheet; it is never stored. An accent too light to read on white
@@ -15,7 +19,7 @@ themed stylesheet; it is never stored. An accent too light to read on white
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict
@@ -29,6 +33,7 @@ MAX_URL = 2048
 MAX_UTM = 200
 MAX_ID = 40
 MAX_AREAS = 20
+MAX_LANG = 8
 
 
 @dataclass(frozen=True)
@@ -38,9 +43,14 @@ class QuizParams:
     goal: str | None = None
     tracking: dict[str, str] = field(default_factory=dict)
     accent: str | None = None  # "#rrggbb", already checked
+    lang: str | None = None  # as sent; the views replace it with the page's language
+
+    def with_lang(self, lang: str) -> QuizParams:
+        """The same answers and tags in another language (the language switcher)."""
+        return replace(self, lang=lang)
 
     def query(self, *, upto: str = "goal") -> list[tuple[str, str]]:
-        """Query pairs for a link: answers up to `upto`, then tracking, then the accent."""
+        """Query pairs for a link: answers up to `upto`, then tracking, the accent, the language."""
         depth = ("none", "concern", "area", "goal").index(upto)
         pairs: list[tuple[str, str]] = []
         if depth >= 1 and self.concern:
@@ -52,6 +62,8 @@ class QuizParams:
         pairs += list(self.tracking.items())
         if self.accent:
             pairs.append(("accent", self.accent[1:]))
+        if self.lang:
+            pairs.append(("lang", self.lang))
         return pairs
 
 
@@ -66,6 +78,7 @@ def read_params(values: MultiDict[str, str] | Mapping[str, str]) -> QuizParams:
         goal=_first_id(values, "goal"),
         tracking=read_tracking(values),
         accent=read_accent(values.get("accent")),
+        lang=_language_code(values.get("lang")),
     )
 
 
@@ -92,6 +105,12 @@ def _first_id(values: MultiDict[str, str], key: str) -> str | None:
     # An over-long id cannot be a real option; truncating keeps the 400 message short.
     value = values.get(key)
     return value[: MAX_ID + 1] if value else None
+
+
+def _language_code(value: str | None) -> str | None:
+    # Only the shape is checked here; which languages exist is the app's (web/languages.py).
+    code = (value or "").strip().lower()[:MAX_LANG]
+    return code if code.replace("-", "").isalnum() and code.isascii() else None
 
 
 def _is_web_url(value: str) -> bool:

@@ -6,15 +6,19 @@ browser, only the step's fragment for htmx. Nothing here reads or sets a cookie.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, current_app, make_response, render_template, request
+from flask_babel import gettext
+from werkzeug.datastructures import MultiDict
 
 from quiz.domain.content import Content
 from quiz.domain.scoring import Answers, Result, parse_answers, score
 from quiz.patient import bp
-from quiz.patient.params import QuizParams
+from quiz.patient.params import QuizParams, read_params
+from quiz.web.languages import current_language, language_from_browser, localized_content
 from quiz.web.urls import fixed_url
 
 
@@ -26,8 +30,13 @@ def step_url(endpoint: str, params: QuizParams, upto: str = "goal") -> str:
 
 
 def content() -> Content:
-    """The quiz content loaded at start-up."""
-    return current_app.extensions["quiz_content"]
+    """The quiz content loaded at start-up, in the page's language."""
+    return localized_content()
+
+
+def quiz_params(values: MultiDict[str, str]) -> QuizParams:
+    """The request's quiz parameters, `lang` set to the page's language so every link keeps it."""
+    return replace(read_params(values), lang=current_language())
 
 
 def wants_fragment() -> bool:
@@ -42,6 +51,8 @@ def render_step(partial: str, status: int = 200, *, cache: bool = True, **contex
     response = make_response(html, status)
     response.vary.add("HX-Request")
     response.vary.add("HX-History-Restore-Request")
+    if language_from_browser():
+        response.vary.add("Accept-Language")
     if cache and status == 200:
         response.cache_control.public = True
         response.cache_control.max_age = current_app.config["QUIZ_CACHE_SECONDS"]
@@ -58,9 +69,9 @@ def render_step(partial: str, status: int = 200, *, cache: bool = True, **contex
 
 def problem(message: str, params: QuizParams) -> Response:
     """The 400 page: what was wrong with the link, and a way to start again."""
-    return render_step(
-        "patient/_problem.html", 400, title="Let's start that again", message=message, params=params
-    )
+    title = gettext("Let's start that again")
+    message = gettext(message)  # the domain's messages are in the catalog (quiz.domain.locales.N_)
+    return render_step("patient/_problem.html", 400, title=title, message=message, params=params)
 
 
 def scored(params: QuizParams) -> Result:

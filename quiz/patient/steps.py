@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Response, current_app, request
+from flask_babel import gettext
 
 from quiz.domain.scoring import AnswerError, parse_answers
 from quiz.funnel.counter import record_event
 from quiz.patient import bp
 from quiz.patient.face_map import face_map
-from quiz.patient.params import QuizParams, read_params
-from quiz.patient.rendering import content, problem, render_step, scored, step_url
+from quiz.patient.params import QuizParams
+from quiz.patient.rendering import content, problem, quiz_params, render_step, scored, step_url
 from quiz.web.urls import fixed_url
 
 STEPS = ("concern", "area", "goal")
@@ -20,7 +21,7 @@ CACHED = ("intro", *STEPS, "result")  # pure functions of their URL: the render 
 def intro() -> Response:
     """The widget's first screen: what the quiz is, and a start button."""
     return render_step(
-        "patient/_intro.html", title=content().copy["intro_title"], params=read_params(request.args)
+        "patient/_intro.html", title=content().copy["intro_title"], params=quiz_params(request.args)
     )
 
 
@@ -43,14 +44,14 @@ def goal() -> Response:
 
 
 def _question(step: str) -> Response:
-    params = read_params(request.args)
+    params = quiz_params(request.args)
     index = STEPS.index(step)
     try:
         parse_answers(content(), params.concern, params.areas, params.goal, need=STEPS[:index])
     except AnswerError as err:
         if err.missing and STEPS.index(err.field) == index - 1:
             # The previous question was sent without an answer: ask it again.
-            return _render_question(err.field, params, error=str(err), status=400)
+            return _render_question(err.field, params, error=gettext(str(err)), status=400)
         return problem(str(err), params)
     return _render_question(step, params)
 
@@ -73,7 +74,12 @@ def _render_question(
     return render_step(
         "patient/_question.html",
         status,
-        title=f"{question.title} (question {index + 1} of {len(STEPS)})",
+        title=gettext(
+            "%(title)s (question %(number)s of %(count)s)",
+            title=question.title,
+            number=index + 1,
+            count=len(STEPS),
+        ),
         question=question,
         step_number=index + 1,
         step_count=len(STEPS),
@@ -89,12 +95,12 @@ def _render_question(
 @bp.get("/result")
 def result() -> Response:
     """The scored, explained result: a pure function of its URL, so it is cacheable."""
-    params = read_params(request.args)
+    params = quiz_params(request.args)
     try:
         res = scored(params)
     except AnswerError as err:
         if err.missing and err.field == "goal" and params.concern and params.areas:
-            return _render_question("goal", params, error=str(err), status=400)
+            return _render_question("goal", params, error=gettext(str(err)), status=400)
         return problem(str(err), params)
     record_event(f"outcome:{res.outcome}")
     spa = current_app.extensions["quiz_spa"]

@@ -115,3 +115,24 @@ def check_trusted_hosts(value: list[str] | str) -> list[str] | None:
         value = value.split(",")
     hosts = [str(h).strip().lower() for h in value if str(h).strip()]
     return hosts or None
+
+
+def check_language(value: str) -> str:
+    """A language code such as en or es (which ones the quiz has is checked at start-up)."""
+    code = str(value).strip().lower()
+    if not (2 <= len(code) <= 3 and code.isascii() and code.isalpha()):
+        raise ConfigError(
+            f"DEFAULT_LANGUAGE must be a language code such as en or es, got {value!r}."
+        )
+    return code
+
+
+def check_windows(value: dict[str, str]) -> dict[str, str]:
+    """Per language, the callback window in that language's words."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
+    ):
+        raise ConfigError(
+            'SPA_CALLBACK_WINDOWS must map languages to texts, e.g. {"es": "en un día hábil"}.'
+        )
+    return {k.strip().lower(): v.strip() for k, v in value.items()}

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from quiz.settings.checks import (
+    check_language,
     check_origins,
     check_region,
     check_regions,
     check_time_zone,
     check_trusted_hosts,
+    check_windows,
 )
 from quiz.settings.texts import check_escalation_sms_to, check_opening_hours, check_staff_sms_to
 from quiz.settings.theme import check_accent, check_font, check_radius, check_text
@@ -80,6 +82,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("RENDER_CACHE_BYTES", "quiz", "int", 32_000_000, "The most memory (bytes) each worker's render cache may hold.", low=0, high=4_000_000_000),
     S("CALLBACK_RATE_LIMIT", "quiz", "text", "30 per minute; 300 per day", "Per IP, on `POST /quiz/callback` (Flask-Limiter syntax)."),
     S("FUNNEL_FLUSH_SECONDS", "quiz", "number", 10, "How often each worker writes its funnel counts; 0 turns the thread off (counts reach the database when the staff funnel page is opened in that process).", low=0, high=3600),
+    S("DEFAULT_LANGUAGE", "quiz", "text", "en", "The patient's language when the URL has no `lang` and the browser prefers none the quiz has, or when `lang` names one it hasn't (`en`, `es`, or any language with a content file and a catalog; see content.md).", check=check_language),
+    S("SPA_CALLBACK_WINDOWS", "quiz", "python", {}, 'Per language, SPA_CALLBACK_WINDOW in that language, e.g. `{"es": "dentro de un día hábil"}`; a language not named uses the catalog\'s translation of the default, or SPA_CALLBACK_WINDOW as written.', check=check_windows),
     # --- theme
     S("THEME_ACCENT", "theme", "python", "#7a3e6d", "Buttons, links, chosen answers: a hex colour that reads on white (contrast 4.5:1 or more).", check=check_accent),
     S("THEME_TEXT", "theme", "python", "#1f1d24", "Text: a hex colour that reads on white and on the accent's light tint.", check=check_text),

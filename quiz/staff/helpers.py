@@ -120,6 +120,14 @@ def best_time_label(value: str) -> str:
     return BEST_TIMES.get(value, value)
 
 
+# The language the patient used, named for the (English-speaking) console.
+LANGUAGE_LABELS = {"en": "English", "es": "Spanish"}
+
+
+def language_label(code: str) -> str:
+    return LANGUAGE_LABELS.get(code, code)
+
+
 @bp.context_processor
 def staff_globals() -> dict[str, Any]:
     # Blueprint-only: the patient's pages never pay for these.
@@ -130,6 +138,7 @@ def staff_globals() -> dict[str, Any]:
         "first_contact": first_contact,
         "answer_label": answer_label,
         "best_time_label": best_time_label,
+        "language_label": language_label,
     }
 
 

@@ -32,6 +32,9 @@
     });
     var accent = /^#?([0-9a-f]{6}|[0-9a-f]{3})$/i.exec(box.getAttribute("data-accent") || "");
     if (accent) q.set("accent", accent[1]);
+    // The widget's language: the container's data-lang, else the host page's own language.
+    var lang = /^[a-z]{2,3}\b/i.exec(box.getAttribute("data-lang") || document.documentElement.lang || "");
+    if (lang) q.set("lang", lang[0].toLowerCase());
     return url.href;
   }
 

@@ -53,6 +53,8 @@ class Lead(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     # When staff first moved the lead out of "new" (UTC); set once, never changed.
     first_contacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The language the patient saw the quiz and the consent in (en, es); exports' `locale`.
+    locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # The form token's nonce: a resent form (double click, refresh, retry)
     # finds the lead it already made instead of storing a duplicate.
     form_nonce: Mapped[str] = mapped_column(String(64), unique=True)

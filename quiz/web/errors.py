@@ -6,21 +6,26 @@ import logging
 import traceback
 
 from flask import Flask, Response, current_app, make_response, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from quiz.storage.database import db
+from quiz.web.languages import language_from_browser
 
+# In the page's language (`lang` or Accept-Language), like every patient page.
 MESSAGES = {
-    400: "Something in that request wasn't quite right.",
-    403: "This form can only be sent from the quiz itself.",
-    404: "We couldn't find that page.",
-    405: "That isn't something this page can do.",
-    413: "That was more than this form accepts. Please shorten what you typed and try again.",
-    429: (
+    400: _l("Something in that request wasn't quite right."),
+    403: _l("This form can only be sent from the quiz itself."),
+    404: _l("We couldn't find that page."),
+    405: _l("That isn't something this page can do."),
+    413: _l("That was more than this form accepts. Please shorten what you typed and try again."),
+    429: _l(
         "We've received a lot of requests from your connection. "
         "Please wait a minute and try again, or call us."
     ),
-    500: "Something went wrong on our side. Nothing you did caused it.",
+    500: _l("Something went wrong on our side. Nothing you did caused it."),
+    503: _l("We can't take requests just now. Please try again in a minute, or call us."),
 }
 
 
@@ -60,11 +65,13 @@ def _render(code: int, message: str) -> Response:
         template,
         partial="patient/_error.html",
         fragment=fragment,
-        title="Sorry about that",
+        title=gettext("Sorry about that"),
         message=message,
     )
     response = make_response(html, code)
     response.cache_control.no_store = True
+    if language_from_browser():
+        response.vary.add("Accept-Language")
     return response
 
 
@@ -72,9 +79,9 @@ def _http_error(exc: HTTPException) -> Response:
     code = exc.code or 500
     # Our own abort(400/403, "...") texts are written for patients; library
     # texts (Werkzeug's defaults, Flask-Limiter's "2 per 1 minute") are not.
-    message = MESSAGES.get(code) or exc.name
+    message = str(MESSAGES.get(code) or exc.name)
     if code in (400, 403) and exc.description and exc.description != type(exc).description:
-        message = exc.description
+        message = gettext(exc.description)  # our own abort() texts are in the catalog
     response = _render(code, message)
     allowed = getattr(exc, "valid_methods", None)
     if code == 405 and allowed:
@@ -90,4 +97,4 @@ def _unexpected(exc: Exception) -> Response:
     current_app.logger.error(
         "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.path, frames
     )
-    return _render(500, MESSAGES[500])
+    return _render(500, str(MESSAGES[500]))

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from flask import request
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
 from wtforms import Field
@@ -23,7 +24,7 @@ from quiz.leads.query import FIRST_DAY, LAST_DAY
 # C0 controls but tab, newline and carriage return (which a note may hold), and DEL.
 # PostgreSQL refuses NUL outright; the others are never typed by a person.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-CONTROL_MESSAGE = "Please remove the unusual characters from this field."
+CONTROL_MESSAGE = lazy_gettext("Please remove the unusual characters from this field.")
 
 
 def strip(value: str | None) -> str | None:

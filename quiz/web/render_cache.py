@@ -107,6 +107,8 @@ class RenderCache:
         self.trusted_hosts = app.config.get("TRUSTED_HOSTS")
         self._keys: dict[str, KeyFunction] = {}  # endpoint -> key function
         self._paths: dict[str, KeyFunction] | None = None  # path -> key function, built lazily
+        # What else a page depends on, from the environ: the negotiated language (web/languages.py).
+        self.variant: Callable[[dict[str, Any]], Hashable] = lambda _environ: None
 
     def cache(self, endpoint: str, key: KeyFunction) -> None:
         """Keep `endpoint`'s responses under `key(query)` (plus path, variant and content)."""
@@ -159,6 +161,7 @@ class RenderCache:
             fragment,
             self.app.extensions["quiz_content"].version,
             key_function(Request(environ).args),
+            self.variant(environ),
         )
 
     def _render(self, environ: dict[str, Any], key: Hashable) -> Entry:

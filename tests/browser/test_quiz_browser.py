@@ -64,7 +64,10 @@ def expect_heading_focused(page: Page, text: str | re.Pattern[str]) -> None:
 
 
 def query_pairs(url: str) -> list[tuple[str, str]]:
-    return parse_qsl(urlsplit(url).query)
+    """The URL's quiz values; the page's language rides along too, and is checked apart."""
+    pairs = parse_qsl(urlsplit(url).query)
+    assert ("lang", "en") in pairs, f"{url} lost the page's language"
+    return [pair for pair in pairs if pair[0] != "lang"]
 
 
 def choose_answers_by_clicking(page: Page, *, check_focus: bool) -> None:

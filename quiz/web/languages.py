@@ -1,0 +1,123 @@
+"""The patient's language, cookie-less: `lang` in the URL, else the browser's Accept-Language.
+
+The languages are the content files found at start-up (quiz/content/quiz.toml
+is English, quiz.<lang>.toml adds one); each needs its compiled catalog under
+quiz/translations/ for the interface's words (`make setup` compiles them). An
+unsupported `lang` gives DEFAULT_LANGUAGE, never an error. A page without
+`lang` depends on Accept-Language, so it says `Vary: Accept-Language` and the
+render cache keys it by the negotiated language (`environ_language`).
+The staff console stays in English: its pages have no translations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import Babel
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
+from werkzeug.wrappers import Request
+
+from quiz.domain.content import Content
+from quiz.domain.locales import BASE_LOCALE
+from quiz.settings import ConfigError
+
+babel = Babel()
+NAMES = {"en": "English", "es": "Español"}  # each language named in its own words
+
+
+def init_app(app: Flask, contents: dict[str, Content]) -> None:
+    """Check every language has its catalog and the default is one of them; bind Flask-Babel."""
+    languages = tuple(contents)
+    app.extensions["quiz_contents"] = contents
+    app.extensions["quiz_languages"] = languages
+    default = app.config["DEFAULT_LANGUAGE"]
+    if default not in languages:
+        raise ConfigError(
+            f"DEFAULT_LANGUAGE is {default!r}, but the quiz has {', '.join(languages)} "
+            "(a language needs its content file; see docs/content.md)."
+        )
+    translations = Path(app.root_path) / "translations"
+    for lang in languages:
+        catalog = translations / lang / "LC_MESSAGES" / "messages.mo"
+        if lang != BASE_LOCALE and not catalog.exists():
+            raise ConfigError(
+                f"{catalog} is missing: the {lang!r} content file needs its compiled catalog "
+                "(`make setup` runs pybabel compile -d quiz/translations)."
+            )
+    app.config["BABEL_DEFAULT_LOCALE"] = BASE_LOCALE  # the language the strings are written in
+    babel.init_app(app, locale_selector=current_language)
+    app.context_processor(_template_context)
+
+
+def choose(
+    lang: str | None, accept_language: str | None, languages: tuple[str, ...], default: str
+) -> str:
+    """`lang` if the quiz has it, the default for another `lang`, else the browser's best."""
+    if lang:
+        return lang if lang in languages else default
+    accepted = parse_accept_header(accept_language, LanguageAccept)
+    return accepted.best_match(languages, default=default) or default
+
+
+def current_language() -> str:
+    """The language of this request's page (English on the staff console and outside requests)."""
+    if not has_request_context() or request.blueprint == "staff":
+        return BASE_LOCALE
+    if "quiz_lang" not in g:
+        g.quiz_lang = choose(
+            _lang_param(),
+            request.headers.get("Accept-Language"),
+            current_app.extensions["quiz_languages"],
+            current_app.config["DEFAULT_LANGUAGE"],
+        )
+    return g.quiz_lang
+
+
+def language_from_browser() -> bool:
+    """True when the page's language came from Accept-Language (the URL had no `lang`)."""
+    return not _lang_param()
+
+
+def localized_content() -> Content:
+    """The quiz content in this request's language."""
+    lang = current_language()
+    if lang == BASE_LOCALE:
+        # The English content is also app.extensions["quiz_content"] (staff labels, the render
+        # cache's version); reading it there keeps one place that a published edit replaces.
+        return current_app.extensions["quiz_content"]
+    return current_app.extensions["quiz_contents"][lang]
+
+
+def environ_language(app: Flask) -> Callable[[dict[str, Any]], Hashable]:
+    """For the render cache's key: the negotiated language of a request without `lang`."""
+    languages = app.extensions["quiz_languages"]
+    default = app.config["DEFAULT_LANGUAGE"]
+
+    def negotiated(environ: dict[str, Any]) -> Hashable:
+        if Request(environ).args.get("lang"):
+            return None  # the query, already in the key, decides
+        return choose(None, environ.get("HTTP_ACCEPT_LANGUAGE"), languages, default)
+
+    return negotiated
+
+
+def _lang_param() -> str | None:
+    """`lang` from the URL, or from the callback form's hidden field."""
+    lang = request.args.get("lang")
+    if lang or request.method != "POST":
+        return lang
+    try:
+        return request.form.get("lang")
+    except HTTPException:  # an oversized or cut-off body: its error page follows the browser
+        return None
+
+
+def _template_context() -> dict[str, Any]:
+    lang = current_language()
+    others = [(code, NAMES.get(code, code)) for code in current_app.extensions["quiz_languages"]]
+    return {"lang": lang, "languages": others}
