@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from quiz.domain.clock import iso, utcnow
@@ -40,9 +40,13 @@ log = logging.getLogger(__name__)
 
 
 def queue_notifications(session: Session, lead: Lead) -> None:
-    """Add one outbox row per configured channel for a flushed lead, in its transaction."""
-    channels = settings().channels
-    if not channels:
+    """Add one outbox row per configured channel for a flushed lead, in its transaction.
+
+    The rows go in with one INSERT (executemany), not as ORM objects: nothing
+    in the request reads them back, and the callback is the patient's wait.
+    """
+    config = settings()
+    if not config.channels:
         return
     # Only what staff need to find the lead; the answers stay in the database.
     common = {
@@ -50,43 +54,39 @@ def queue_notifications(session: Session, lead: Lead) -> None:
         "created_at": iso(lead.created_at),
         "staff_url": staff_link(lead.id),
     }
-    for channel in channels:
+    rows: list[dict[str, Any]] = []
+    for channel in config.channels:
         if channel == "sms":
-            _queue_texts(session, lead, common, settings())
+            rows += _texts(lead, common, config)
             continue
         payload = json.dumps({"key": uuid.uuid4().hex, **common})
-        session.add(
-            OutboxMessage(
-                lead_id=lead.id,
-                channel=channel,
-                payload=payload,
-                next_attempt_at=lead.created_at,
-                created_at=lead.created_at,
-            )
-        )
+        rows.append(_row(lead, channel, payload, lead.created_at))
+    session.execute(insert(OutboxMessage), rows)
 
 
-def _queue_texts(
-    session: Session, lead: Lead, common: dict[str, Any], config: OutboxSettings
-) -> None:
+def _row(lead: Lead, channel: str, payload: str, due: datetime) -> dict[str, Any]:
+    return {
+        "lead_id": lead.id,
+        "channel": channel,
+        "payload": payload,
+        "next_attempt_at": due,
+        "created_at": lead.created_at,
+    }
+
+
+def _texts(lead: Lead, common: dict[str, Any], config: OutboxSettings) -> list[dict[str, Any]]:
     """One text per staff number now, and one escalation text per number when it falls due."""
     assert config.sms is not None
     texts = [(number, LEAD_KIND, lead.created_at) for number in config.sms.to]
     due = config.escalation.due(lead.created_at) if config.escalation else None
     if due is not None:
         texts += [(number, ESCALATION_KIND, due) for number in config.sms.escalation_to]
+    rows = []
     for number, kind, when in texts:
         # The staff number is in the payload; the patient's name and phone never are.
         payload = {"key": uuid.uuid4().hex, **common, "kind": kind, "to": number}
-        session.add(
-            OutboxMessage(
-                lead_id=lead.id,
-                channel="sms",
-                payload=json.dumps(payload),
-                next_attempt_at=when,
-                created_at=lead.created_at,
-            )
-        )
+        rows.append(_row(lead, "sms", json.dumps(payload), when))
+    return rows
 
 
 def queue_staff_alert(

@@ -10,13 +10,16 @@ nothing else: a field sent as a file is simply missing, and gets the usual
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
+from babel import support
 from flask import request
-from flask_babel import lazy_gettext
+from flask_babel import get_locale, lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
 from wtforms import Field
+from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 
 from quiz.leads.query import FIRST_DAY, LAST_DAY
@@ -51,6 +54,11 @@ class TextForm(FlaskForm):
                 return request.form if _is_submitted() else None
             return formdata
 
+        def get_translations(self, form: FlaskForm) -> Any:
+            # WTForms' own messages in the page's language. Flask-WTF reads the
+            # catalog from disk on every request; it never changes while we run.
+            return _wtforms_messages(str(get_locale()))
+
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
@@ -59,6 +67,12 @@ class TextForm(FlaskForm):
                     field.errors = [*field.errors, CONTROL_MESSAGE]
                 valid = False
         return valid
+
+
+@lru_cache(maxsize=16)
+def _wtforms_messages(locale: str) -> support.Translations:
+    """WTForms' catalog for a language (the supported few, so the cache stays small)."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
 def sane_day(_form: FlaskForm, field: Field) -> None:

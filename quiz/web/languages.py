@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header
@@ -51,7 +51,30 @@ def init_app(app: Flask, contents: dict[str, Content]) -> None:
             )
     app.config["BABEL_DEFAULT_LOCALE"] = BASE_LOCALE  # the language the strings are written in
     babel.init_app(app, locale_selector=current_language)
+    # The templates' gettext, as Flask-Babel installs it, but with the request's
+    # catalog looked up once per request rather than on every string.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _catalog().ugettext(s),
+        ngettext=lambda s, p, n: _catalog().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalog().unpgettext(c, s, p, n),
+    )
     app.context_processor(_template_context)
+
+
+def _catalog() -> Any:
+    """This request's translations (Flask-Babel's, cached in `g` for the request).
+
+    A request has one language; nothing here switches it mid-request (no
+    `force_locale`), which this cache would not follow.
+    """
+    if not has_request_context():
+        return get_translations()
+    catalog = g.get("quiz_catalog")
+    if catalog is None:
+        catalog = g.quiz_catalog = get_translations()
+    return catalog
 
 
 def choose(
