@@ -12,6 +12,7 @@ The staff console stays in English: its pages have no translations.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,12 @@ def choose(
     """`lang` if the quiz has it, the default for another `lang`, else the browser's best."""
     if lang:
         return lang if lang in languages else default
+    return _best_language(accept_language, languages, default)
+
+
+@lru_cache(maxsize=1024)
+def _best_language(accept_language: str | None, languages: tuple[str, ...], default: str) -> str:
+    # Browsers send a few distinct headers, each on every request: parse each once.
     accepted = parse_accept_header(accept_language, LanguageAccept)
     return accepted.best_match(languages, default=default) or default
 
@@ -122,9 +129,9 @@ def environ_language(app: Flask) -> Callable[[dict[str, Any]], Hashable]:
     default = app.config["DEFAULT_LANGUAGE"]
 
     def negotiated(environ: dict[str, Any]) -> Hashable:
-        if Request(environ).args.get("lang"):
+        if "lang=" in environ.get("QUERY_STRING", "") and Request(environ).args.get("lang"):
             return None  # the query, already in the key, decides
-        return choose(None, environ.get("HTTP_ACCEPT_LANGUAGE"), languages, default)
+        return _best_language(environ.get("HTTP_ACCEPT_LANGUAGE"), languages, default)
 
     return negotiated
 
