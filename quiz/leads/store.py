@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from quiz.domain.scoring import Result
@@ -57,7 +57,7 @@ def store_lead(
     # No look-up first: the nonce's unique constraint answers "sent before?" in
     # the insert itself, so a new lead (the usual case) costs one transaction.
     now = datetime.now(UTC)
-    lead = Lead(
+    values = dict(
         created_at=now,
         updated_at=now,
         status="new",
@@ -88,8 +88,11 @@ def store_lead(
     )
     try:
         with write_transaction() as session:
-            session.add(lead)
-            session.flush()  # the lead's id, for its notifications
+            # A plain INSERT … RETURNING id rather than the ORM's unit of work: the
+            # patient waits on this, and nothing here reads the lead back.
+            lead = Lead(**values)
+            statement = insert(Lead.__table__).returning(Lead.__table__.c.id)
+            lead.id = session.connection().execute(statement, values).scalar_one()
             queue_notifications(session, lead)  # same transaction: both or neither
     except IntegrityError:
         # This form was stored already (a resend), or arrived twice at once and

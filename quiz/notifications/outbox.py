@@ -61,7 +61,7 @@ def queue_notifications(session: Session, lead: Lead) -> None:
             continue
         payload = json.dumps({"key": uuid.uuid4().hex, **common})
         rows.append(_row(lead, channel, payload, lead.created_at))
-    session.execute(insert(OutboxMessage), rows)
+    session.connection().execute(insert(OutboxMessage.__table__), rows)
 
 
 def _row(lead: Lead, channel: str, payload: str, due: datetime) -> dict[str, Any]:
