@@ -181,16 +181,17 @@ def test_a_database_outage_is_explained_in_spanish(
     assert "No pudimos guardar su solicitud en este momento" in text(response)
 
 
-def test_both_exports_end_with_the_leads_language(app: Flask, admin: Any) -> None:
+def test_both_exports_append_the_leads_language(app: Flask, admin: Any) -> None:
+    # design.md: `locale`, `first_contacted_at` join the contract's columns, in that order.
     add_lead(app, name="Ana López", locale="es")
     add_lead(app, name="Jane Patient")
     rows = list(csv.reader(io.StringIO(post_export(admin, "csv").get_data(as_text=True))))
-    assert rows[0][-1] == "locale" and rows[0][:2] == ["id", "created_at"]
-    assert {row[3]: row[-1] for row in rows[1:]} == {"Ana López": "es", "Jane Patient": "en"}
+    assert rows[0][-2:] == ["locale", "first_contacted_at"] and rows[0][:2] == ["id", "created_at"]
+    assert {row[3]: row[-2] for row in rows[1:]} == {"Ana López": "es", "Jane Patient": "en"}
     sheet = load_workbook(io.BytesIO(post_export(admin, "xlsx").data), read_only=True).active
     table = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert table[0][-1] == "locale"
-    assert {r[3]: r[-1] for r in table[1:]} == {"Ana López": "es", "Jane Patient": "en"}
+    assert table[0][-2:] == ["locale", "first_contacted_at"]
+    assert {r[3]: r[-2] for r in table[1:]} == {"Ana López": "es", "Jane Patient": "en"}
 
 
 def test_staff_see_the_leads_language_on_the_list_and_the_lead_page(app: Flask, desk: Any) -> None:

@@ -54,8 +54,9 @@ COLUMNS = (
     "utm_term",
     "utm_content",
     "referrer",
+    # Appended in design.md's order, never inserted:
+    "locale",  # the language the patient used (en, es)
     "first_contacted_at",  # ISO 8601 UTC; empty until staff move the lead out of "new"
-    "locale",  # the language the patient used (en, es): appended, never inserted
 )
 # Free text: the patient's own words and the page's URLs and tags (source_url to
 # referrer); everything else is validated (see the module docstring).
