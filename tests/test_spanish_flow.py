@@ -125,7 +125,7 @@ def test_the_whole_quiz_and_a_callback_in_spanish_without_javascript(
     [lead] = leads(app)
     assert lead.locale == "es"
     assert lead.consent_text == SPANISH_CONSENT
-    assert lead.consent_text_version == "2026-12-04-es"
+    assert lead.consent_text_version == "2026-11-30-es"
     assert lead.consent_text_hash == hashlib.sha256(SPANISH_CONSENT.encode()).hexdigest()
     assert (lead.concern, lead.areas, lead.goal) == (
         "expression",
