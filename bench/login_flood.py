@@ -26,6 +26,11 @@ goal (within 2x), and how the sign-ins were answered: 200 means the password
 was hashed and refused, 429 "gate" that the worker was already hashing one,
 429 "limit" that the network's or the account-and-network's count was used up.
 
+`--split` puts Debian's nginx in front (deploy/nginx.conf's http part and
+deploy/nginx-quiz.conf) and serves /staff/ from a second gunicorn at nice 10
+(docs/operations.md, "Staff on their own workers"); probe and flood then go
+through nginx. `--nice` sends the flood at nice 19, as if from another machine.
+
 `--no-gate` sets STAFF_PASSWORD_CHECKS_AT_ONCE to 16 (in effect no gate): the
 figure from before the gate. `--threads 1` runs sync workers, where one worker
 serves one request at a time and the per-process gate never has a second
@@ -43,12 +48,19 @@ import argparse
 import http.client
 import importlib.util
 import multiprocessing
+import os
 import re
+import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -100,7 +112,8 @@ def use_settings(args: argparse.Namespace) -> None:
         env = base_env(uri)
         env.update(
             GUNICORN_THREADS=str(args.threads),
-            QUIZ_PROXY_FIX_HOPS="1",
+            # Behind nginx (--split) the flood's X-Forwarded-For is one hop further in.
+            QUIZ_PROXY_FIX_HOPS="2" if args.split else "1",
             QUIZ_RATELIMIT_ENABLED="true",
             QUIZ_RATELIMIT_STORAGE_URI="memory://",
             QUIZ_STAFF_PASSWORD_CHECKS_AT_ONCE="16" if args.no_gate else "1",
@@ -211,9 +224,134 @@ def measure(port: int, seconds: float) -> list[float]:
 
 
 def _flood_main(
-    port: int, flooders: int, rate: float, known: bool, under_way: Any, stop: Any, results: Any
+    port: int,
+    flooders: int,
+    rate: float,
+    known: bool,
+    nice: bool,
+    under_way: Any,
+    stop: Any,
+    results: Any,
 ) -> None:
     """The flood in its own process (an attacker's machine), until told to stop."""
+    if nice:
+        # The attacker's own CPU is not the server's: sending the flood should not
+        # take the cores from the server under test (the generator shares them here).
+        os.nice(19)
+    flood = Flood(port, flooders, time.monotonic() + 3600, rate, known)
+    flood.start()
+    started = time.monotonic()
+    while flood.answered() < flooders and time.monotonic() - started < 30:
+        time.sleep(0.05)
+    under_way.set()
+    stop.wait(3600)
+    flood.deadline = 0.0  # every flooder stops after its current request
+    flood.join()
+    results.put(dict(flood.answers))
+
+
+@contextmanager
+def staff_server(args: argparse.Namespace, uri: str, log_dir: Path) -> Iterator[int]:
+    """A second gunicorn for /staff/, at nice 10 (docs/operations.md); yields its port."""
+    port = free_port()
+    command = ["nice", "-n", "10", sys.executable, "-m", "gunicorn",
+               "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+               "--workers", "1"]  # fmt: skip
+    log = open(log_dir / "staff.log", "wb")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(command, cwd=ROOT, env=load.server_env(uri), stdout=log,
+                               stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        wait_for_port(port, process, "the staff gunicorn")
+        yield port
+    finally:
+        stop_process(process)
+        log.close()
+
+
+@contextmanager
+def nginx(quiz_port: int, staff_port: int, log_dir: Path) -> Iterator[int]:
+    """Debian's nginx with deploy/nginx.conf's http part and deploy/nginx-quiz.conf."""
+    deployed = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    http_level = deployed[: deployed.index("server {")]
+    http_level = http_level.replace("/var/cache/nginx/relax-or-fill", str(log_dir / "cache"))
+    quiz_upstream = http_level.index("upstream relax_or_fill {")
+    staff_upstream = http_level.index("upstream relax_or_fill_staff {")
+    http_level = http_level[:staff_upstream].replace(
+        "server 127.0.0.1:8000;", f"server 127.0.0.1:{quiz_port};"
+    ) + http_level[staff_upstream:].replace(
+        "server 127.0.0.1:8000;", f"server 127.0.0.1:{staff_port};"
+    )
+    assert quiz_upstream < staff_upstream
+    port = free_port()
+    temp = "\n".join(
+        f"{k}_temp_path {log_dir / k};"
+        for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config = log_dir / "nginx.conf"
+    config.write_text(
+        f"user root; worker_processes 1; daemon off; pid {log_dir / 'nginx.pid'};\n"
+        f"error_log {log_dir / 'nginx-error.log'} warn;\nevents {{ worker_connections 1024; }}\n"
+        f"http {{ access_log off; {temp}\n{http_level}\n"
+        f"server {{ listen 127.0.0.1:{port}; set $quiz_instance {log_dir};\n"
+        f"include {ROOT / 'deploy' / 'nginx-quiz.conf'}; }} }}\n",
+        encoding="utf-8",
+    )
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    process = subprocess.Popen([binary, "-c", str(config), "-p", str(log_dir),
+                                "-e", str(log_dir / "nginx-error.log")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        wait_for_port(port, process, "nginx")
+        yield port
+    finally:
+        stop_process(process)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited at start-up")
+        try:
+            status, _body, _ms = load.request(port, "GET", "/healthz", timeout=2)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not answer in 60 s")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _flood_main(
+    port: int,
+    flooders: int,
+    rate: float,
+    known: bool,
+    nice: bool,
+    under_way: Any,
+    stop: Any,
+    results: Any,
+) -> None:
+    """The flood in its own process (an attacker's machine), until told to stop."""
+    if nice:
+        # The attacker's own CPU is not the server's: sending the flood should not
+        # take the cores from the server under test (the generator shares them here).
+        os.nice(19)
     flood = Flood(port, flooders, time.monotonic() + 3600, rate, known)
     flood.start()
     started = time.monotonic()
@@ -233,26 +371,33 @@ def run(args: argparse.Namespace) -> str:
     # the probe wait for its own interpreter lock, counting the load generator's
     # waits as the server's.
     context = multiprocessing.get_context("fork")
-    with tempfile.TemporaryDirectory(prefix="quiz-flood-") as log_dir:
-        with load.database(options) as uri:
-            add_staff(uri)
-            with load.gunicorn(uri, args.workers, Path(log_dir)) as server:
-                measure(server.port, 1.0)  # warm up: templates compiled in both workers
-                idle = load.percentiles(measure(server.port, args.idle))
-                under_way, stop, results = context.Event(), context.Event(), context.Queue()
-                flood_args = (args.flooders, args.rate, args.known, under_way, stop, results)
-                process = context.Process(target=_flood_main, args=(server.port, *flood_args))
-                process.start()
-                started = time.monotonic()
-                try:
-                    under_way.wait(30)  # until every flooder has had an answer
-                    flooded = load.percentiles(measure(server.port, args.duration))
-                finally:
-                    stop.set()
-                    answers: Counter[str] = Counter(results.get(timeout=REQUEST_TIMEOUT * 3))
-                    process.join(REQUEST_TIMEOUT)
-                seconds = time.monotonic() - started
-                tracebacks = server.log().count("Traceback (most recent call last)")
+    with tempfile.TemporaryDirectory(prefix="quiz-flood-") as log_dir, ExitStack() as stack:
+        uri = stack.enter_context(load.database(options))
+        add_staff(uri)
+        server = stack.enter_context(load.gunicorn(uri, args.workers, Path(log_dir)))
+        port = server.port
+        if args.split:
+            staff_port = stack.enter_context(staff_server(args, uri, Path(log_dir)))
+            port = stack.enter_context(nginx(server.port, staff_port, Path(log_dir)))
+        measure(port, 1.0)  # warm up: templates compiled in both workers
+        idle = load.percentiles(measure(port, args.idle))
+        under_way, stop, results = context.Event(), context.Event(), context.Queue()
+        flood_args = (args.flooders, args.rate, args.known, args.nice, under_way, stop, results)
+        process = context.Process(target=_flood_main, args=(port, *flood_args))
+        process.start()
+        started = time.monotonic()
+        try:
+            under_way.wait(30)  # until every flooder has had an answer
+            flooded = load.percentiles(measure(port, args.duration))
+        finally:
+            stop.set()
+            answers: Counter[str] = Counter(results.get(timeout=REQUEST_TIMEOUT * 3))
+            process.join(REQUEST_TIMEOUT)
+        seconds = time.monotonic() - started
+        logs = server.log()
+        if args.split:
+            logs += (Path(log_dir) / "staff.log").read_text(errors="replace")
+        tracebacks = logs.count("Traceback (most recent call last)")
     return report(args, idle, flooded, answers, seconds, tracebacks)
 
 
@@ -297,6 +442,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="per worker (1: sync workers)")
     parser.add_argument("--flooders", type=int, default=6, help="threads sending sign-ins")
+    parser.add_argument(
+        "--nice",
+        action="store_true",
+        help="send the flood at nice 19, as if from another machine (it shares the cores here)",
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="nginx in front (deploy/), /staff/ served by a second gunicorn at nice 10",
+    )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds under flood")
     parser.add_argument("--idle", type=float, default=8.0, help="seconds measured idle")
     parser.add_argument(
