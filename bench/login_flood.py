@@ -289,7 +289,7 @@ def nginx(quiz_port: int, staff_port: int, log_dir: Path) -> Iterator[int]:
     )
     config = log_dir / "nginx.conf"
     config.write_text(
-        f"user root; worker_processes 1; daemon off; pid {log_dir / 'nginx.pid'};\n"
+        f"user root; worker_processes auto; daemon off; pid {log_dir / 'nginx.pid'};\n"
         f"error_log {log_dir / 'nginx-error.log'} warn;\nevents {{ worker_connections 1024; }}\n"
         f"http {{ access_log off; {temp}\n{http_level}\n"
         f"server {{ listen 127.0.0.1:{port}; set $quiz_instance {log_dir};\n"
