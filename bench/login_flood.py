@@ -223,33 +223,6 @@ def measure(port: int, seconds: float) -> list[float]:
     return samples
 
 
-def _flood_main(
-    port: int,
-    flooders: int,
-    rate: float,
-    known: bool,
-    nice: bool,
-    under_way: Any,
-    stop: Any,
-    results: Any,
-) -> None:
-    """The flood in its own process (an attacker's machine), until told to stop."""
-    if nice:
-        # The attacker's own CPU is not the server's: sending the flood should not
-        # take the cores from the server under test (the generator shares them here).
-        os.nice(19)
-    flood = Flood(port, flooders, time.monotonic() + 3600, rate, known)
-    flood.start()
-    started = time.monotonic()
-    while flood.answered() < flooders and time.monotonic() - started < 30:
-        time.sleep(0.05)
-    under_way.set()
-    stop.wait(3600)
-    flood.deadline = 0.0  # every flooder stops after its current request
-    flood.join()
-    results.put(dict(flood.answers))
-
-
 @contextmanager
 def staff_server(args: argparse.Namespace, uri: str, log_dir: Path) -> Iterator[int]:
     """A second gunicorn for /staff/, at nice 10 (docs/operations.md); yields its port."""
