@@ -278,3 +278,35 @@ def test_a_shared_folder_copy_is_served_like_the_files(database_uri: str, tmp_pa
     app = make_app(database_uri, QUIZ_CONTENT_FILE=str(folder / "quiz.toml"))
     assert LABEL_ES in page(app, "es")
     assert versions(app)[0].document == read_document(folder / "quiz.toml").to_json()
+
+
+def test_export_then_import_round_trips_to_an_identical_document(
+    database_uri: str, tmp_path: Path
+) -> None:
+    app = make_app(database_uri)
+    assert cli(app, "content", "publish", str(changed_files(tmp_path))).exit_code == 0
+    out = tmp_path / "exported" / "quiz.toml"
+    out.parent.mkdir()
+    result = cli(app, "content", "export", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.parent.iterdir()) == ["quiz.es.toml", "quiz.toml"]
+    assert cli(app, "content", "import", str(out), "--note", "again").exit_code == 0
+    rows = versions(app)
+    assert [v.id for v in rows] == [3, 2, 1] and rows[0].document == rows[1].document
+    assert cli(app, "content", "export").output == out.read_text(encoding="utf-8")
+
+
+def test_a_stored_version_that_fails_the_checks_is_not_served(
+    database_uri: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(database_uri, CONTENT_CHECK_SECONDS=0)
+    assert LABEL_EN in page(app)
+    broken = ContentDocument.of({"en": "not = [valid"})
+    with app.app_context():  # past the checks, as a hand-edited row would be
+        db.session.add(ContentVersion(id=2, author="x", note="", based_on=1, content_hash="x",
+                                      document=broken.to_json()))  # fmt: skip
+        db.session.commit()
+    for _ in range(3):
+        assert LABEL_EN in page(app)  # the version in use stays
+    errors = [r for r in caplog.records if r.name == "quiz.web.live_content"]
+    assert len(errors) == 1 and "version 2 (quiz.toml): not valid TOML" in errors[0].getMessage()

@@ -1,4 +1,4 @@
-"""`flask content publish|history|show|rollback`: published content versions from the CLI.
+"""`flask content publish|import|export|history|show|rollback`: versions from the CLI.
 
 Until the staff editor exists, this is how a changed quiz.toml (and its
 translations) reaches every worker without a restart: `publish` checks the
@@ -24,7 +24,7 @@ from quiz.storage import content_versions
 from quiz.storage.cli import DatabaseGroup
 from quiz.storage.content_versions import NOTE_LENGTH, StaleVersion
 from quiz.storage.database import db
-from quiz.storage.models import StaffUser
+from quiz.storage.models import ContentVersion, StaffUser
 from quiz.web.live_content import live_content
 
 content_cli = DatabaseGroup("content", help="Publish, list and roll back the quiz's content.")
@@ -70,6 +70,36 @@ def rollback_command(version: int, note: str, author: str | None, based_on: int 
     click.echo(f"published version {row.id}, a copy of version {version}")
 
 
+# The issue's name for it: `flask content import FILE [--note TEXT]`.
+content_cli.add_command(publish_command, "import")
+
+
+@content_cli.command("export")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write FILE (English) and FILE's quiz.<lang>.toml siblings; default: print English.",
+)
+def export_command(output: Path | None) -> None:
+    """Write the published version in the file format (`import` takes it back unchanged)."""
+    _store_files_if_empty()
+    row = content_versions.latest(db.session)
+    assert row is not None  # stored just above
+    document = content_publishing.stored(row)
+    if output is None:
+        click.echo(document.text(BASE_LOCALE), nl=False)
+        return
+    for locale in document.locales:
+        name = (
+            output
+            if locale == BASE_LOCALE
+            else output.with_name(f"{output.stem}.{locale}{output.suffix}")
+        )
+        name.write_text(document.text(locale), encoding="utf-8")
+        click.echo(f"wrote {name} (version {row.id}, {locale})")
+
+
 @content_cli.command("history")
 def history_command() -> None:
     """Every version, newest first: number, time (UTC), author, note."""
@@ -102,7 +132,7 @@ def _publish(
     author: str | None,
     based_on: int | None,
     restored_from: int | None,
-):
+) -> ContentVersion:
     if len(note) > NOTE_LENGTH:
         raise click.BadParameter(f"at most {NOTE_LENGTH} characters", param_hint="--note")
     name = _author(author)

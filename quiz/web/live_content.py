@@ -58,7 +58,9 @@ class LiveContent:
         self.background = not app.testing and self.interval > 0
         self.lock = threading.Lock()
         self.failing = False  # the database problem was logged; say so again only once fixed
+        self.refused: int | None = None  # a stored version that failed the checks (logged once)
         self._pid: int | None = None
+        self._starting = threading.Lock()  # not `lock`: a request never waits for a check
         self._wake = threading.Event()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -74,7 +76,7 @@ class LiveContent:
         self._wake.set()
 
     def _start_thread(self) -> None:
-        with self.lock:
+        with self._starting:
             if self._pid == os.getpid():
                 return  # another request started it
             self._pid = os.getpid()  # first request in this process (a fresh gunicorn worker)
@@ -117,15 +119,17 @@ class LiveContent:
         if newest is None:
             content_versions.store_first(self.files)
             newest = content_versions.latest_id(session)
-        if newest is None or newest == self.app.extensions[EXTENSION].version_id:
+        if newest in (None, self.refused, self.app.extensions[EXTENSION].version_id):
             return
         row = content_versions.get(session, newest)
         assert row is not None  # versions are never deleted
         document = ContentDocument.from_json(row.document)
         sources = {k: f"version {row.id} ({document.source(k)})" for k in document.locales}
+        self.refused = row.id  # until it parses: a broken version is logged once, not each time
         contents = parse_document(document.with_sources(sources))
         if set(contents) != set(self.app.extensions["quiz_languages"]):
             raise ContentError(f"version {row.id} does not have the languages the quiz serves")
+        self.refused = None
         self.app.extensions[EXTENSION] = ContentBundle.of(contents, row.id)  # the one switch
 
 
