@@ -9,8 +9,9 @@ from typing import Any
 from flask import Flask
 
 from quiz import patient
+from quiz.domain.content_document import ContentBundle, read_document
 from quiz.domain.content_file import DEFAULT_CONTENT
-from quiz.domain.locales import BASE_LOCALE, load_locales
+from quiz.domain.locales import parse_document
 from quiz.embed import bundle, demo, loader
 from quiz.funnel.counter import register as register_funnel
 from quiz.leads import cli as leads_cli
@@ -20,7 +21,7 @@ from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
 from quiz.staff import register as register_staff
 from quiz.storage.database import configure_engine, db
-from quiz.web import deployment, errors, health, languages, render_cache, urls
+from quiz.web import deployment, errors, health, languages, live_content, render_cache, urls
 from quiz.web.extensions import csrf, limiter, migrate
 from quiz.web.headers import apply_security_headers
 
@@ -33,11 +34,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     load_config(app, test_config)
     # Content (every language) and spa details are checked once here: a broken file stops start-up.
-    contents = load_locales(app.config["QUIZ_CONTENT_FILE"] or DEFAULT_CONTENT)
-    app.extensions["quiz_content"] = contents[BASE_LOCALE]  # staff and exports: English labels
+    files = read_document(app.config["QUIZ_CONTENT_FILE"] or DEFAULT_CONTENT)
+    contents = parse_document(files)
     app.extensions["quiz_spa"] = spa_from_config(app.config)
     notification_settings.init_app(app)
     render_cache.init_app(app)  # patient pages served again without rendering
+    # In front of the render cache: the latest published version (the files until there is one).
+    live_content.init_app(app, files, ContentBundle.of(contents))
     languages.init_app(app, contents)  # Flask-Babel; the page's language from `lang` or the browser
     render_cache.render_cache(app).variant = languages.environ_language(app)
     urls.register(app)  # fixed_url() in templates
@@ -48,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     configure_engine(app)
+    live_content.live_content(app).check()  # serve the newest published version from the start
 
     bundle.register(app)  # /quiz/widget.js
     loader.register(app)  # /embed.js and the themed stylesheet

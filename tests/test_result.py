@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from quiz import create_app
 from quiz.settings import ConfigError
+from quiz.web.live_content import EXTENSION
 from tests.support.app import base_config, leads
 from tests.support.clock import FrozenClock
 from tests.support.patient import (
@@ -133,7 +134,7 @@ def test_every_explanation_line_names_an_answer_that_was_chosen(
     app: Flask, client: FlaskClient, concern: str
 ) -> None:
     """Over every area set and goal: each "You chose" on the page is one of the answers."""
-    questions = {q.id: q for q in app.extensions["quiz_content"].questions}
+    questions = {q.id: q for q in app.extensions[EXTENSION].english.questions}
     for size in range(1, len(AREAS) + 1):
         for areas in combinations(AREAS, size):
             for goal in ("prevent", "repair", "both"):
@@ -345,7 +346,7 @@ def test_a_question_is_said_once_as_heading_and_legend(app: Flask, step: str) ->
     client = app.test_client(use_cookies=False)
     query = {"concern": "", "area": "concern=volume", "goal": "concern=volume&area=cheeks"}[step]
     page = html_lib.unescape(text(client.get(f"/quiz/{step}?{query}")))
-    title = app.extensions["quiz_content"].question(step).title
+    title = app.extensions[EXTENSION].english.question(step).title
     body = page[page.index("<body") :]
     assert body.count(title) == 1
     # The heading starts with the progress, so focusing it after a swap reads both.

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from quiz.domain.content import Content, ContentError
+from quiz.domain.content_document import BASE_LOCALE, ContentDocument, read_document
 from quiz.domain.content_file import DEFAULT_CONTENT, parse_content
 
-BASE_LOCALE = "en"  # the language of quiz.toml itself
 # Values that are identifiers, not words: the same in every language.
 ID_KEYS = ("id", "treats")
 
@@ -31,21 +31,27 @@ def N_(text: str) -> str:
 
 def load_locales(path: str | Path = DEFAULT_CONTENT) -> dict[str, Content]:
     """Every language's content, English first; ContentError naming file and key."""
-    path = Path(path)
-    docs = {BASE_LOCALE: (path, _read(path))}
-    for other in sorted(path.parent.glob(f"{path.stem}.*{path.suffix}")):
-        locale = other.name[len(path.stem) + 1 : -len(path.suffix)]
-        if not locale.isascii() or not locale.isalpha() or locale != locale.lower():
-            raise ContentError(f"{other}: the name must be {path.stem}.<locale>{path.suffix}")
-        docs[locale] = (other, _read(other))
+    return parse_document(read_document(path))
+
+
+def parse_document(document: ContentDocument) -> dict[str, Content]:
+    """Check and parse every language of a document, as start-up does with the files."""
+    docs = {
+        locale: (
+            document.source(locale),
+            _parse_toml(document.text(locale), document.source(locale)),
+        )
+        for locale in document.locales
+    }
     base_raw = docs[BASE_LOCALE][1]
+    base_name = Path(docs[BASE_LOCALE][0]).name
     for locale, (source, raw) in docs.items():
         if locale != BASE_LOCALE:
-            check_parity(base_raw, raw, str(source), path.name)
+            check_parity(base_raw, raw, source, base_name)
     # One version for all: a page in any language is re-rendered when any file changes.
     version = combined_version({k: raw for k, (_, raw) in docs.items()})
     return {
-        locale: dataclasses.replace(parse_content(raw, str(source)), version=version)
+        locale: dataclasses.replace(parse_content(raw, source), version=version)
         for locale, (source, raw) in docs.items()
     }
 
@@ -97,13 +103,11 @@ def check_parity(base: Any, other: Any, source: str, base_name: str, key: str = 
         raise fail(f"must be {base!r}, as in {base_name}: weights are the same in every language")
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ContentError(f"{path}: file not found") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ContentError(f"{path}: not valid TOML: {exc}") from None
+        raise ContentError(f"{source}: not valid TOML: {exc}") from None
 
 
 def _placeholders(text: str) -> set[str]:

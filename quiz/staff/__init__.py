@@ -34,6 +34,7 @@ from quiz.staff import (  # noqa: E402,F401
     views,
 )
 from quiz.staff.cli import staff_cli  # noqa: E402
+from quiz.staff.content_cli import content_cli  # noqa: E402
 
 
 def register(app: Flask) -> None:
@@ -43,3 +44,4 @@ def register(app: Flask) -> None:
     app.url_map.converters["id"] = RowId
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(content_cli)  # `flask content`: published versions

@@ -19,6 +19,7 @@ from quiz.leads.query import LeadFilter
 from quiz.staff import bp
 from quiz.staff.forms import OUTCOME_LABELS, STATUS_LABELS, FilterForm, LoginForm
 from quiz.storage.models import Lead
+from quiz.web.live_content import current_bundle
 
 MESSAGES = {
     400: "That request wasn't quite right.",
@@ -112,7 +113,7 @@ def staff_phone(e164: str) -> str:
 
 def answer_label(question: str, option_id: str) -> str:
     """An answer in the words the patient chose it by."""
-    option = current_app.extensions["quiz_content"].question(question).option(option_id)
+    option = current_bundle().english.question(question).option(option_id)
     return option.label if option else option_id
 
 

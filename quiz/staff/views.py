@@ -30,6 +30,7 @@ from quiz.staff.helpers import answer_label, error_page, has_errors, read_filter
 from quiz.staff.roles import admin_required
 from quiz.storage.database import db, write_transaction
 from quiz.storage.models import Lead, LeadEvent, StaffUser
+from quiz.web.live_content import current_bundle
 
 MAX_PAGE = 1_000_000
 
@@ -105,7 +106,7 @@ def lead(lead_id: int) -> str:
 
 
 def _answers_in_words(found: Lead) -> dict[str, Any]:
-    outcome = current_app.extensions["quiz_content"].outcomes.get(found.outcome)
+    outcome = current_bundle().english.outcomes.get(found.outcome)
     return {
         "concern": answer_label("concern", found.concern),
         "areas": [answer_label("area", a) for a in found.area_list],

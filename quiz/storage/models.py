@@ -152,3 +152,25 @@ class FunnelCount(db.Model):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     event: Mapped[str] = mapped_column(String(40), primary_key=True)  # e.g. view:concern
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ContentVersion(db.Model):
+    """A published version of the quiz's content; never changed once stored.
+
+    The id is the version's number, given by the publisher as the version it
+    was based on plus one: two publishers working from the same version make the
+    same id, and the primary key refuses the second (no lost update, on SQLite
+    and PostgreSQL alike, with no lock held while anyone edits).
+    """
+
+    __tablename__ = "content_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    author: Mapped[str] = mapped_column(String(254))  # a staff email, "file" or "cli"
+    note: Mapped[str] = mapped_column(String(500), default="")
+    based_on: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the one it replaced
+    restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a rollback's source
+    content_hash: Mapped[str] = mapped_column(String(64))  # the render cache's version
+    # JSON: each language's TOML text exactly as the files hold it, {"en": "...", "es": "..."}.
+    document: Mapped[str] = mapped_column(Text)

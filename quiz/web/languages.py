@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request
 from quiz.domain.content import Content
 from quiz.domain.locales import BASE_LOCALE
 from quiz.settings import ConfigError
+from quiz.web.live_content import current_bundle
 
 babel = Babel()
 NAMES = {"en": "English", "es": "Español"}  # each language named in its own words
@@ -34,7 +35,6 @@ NAMES = {"en": "English", "es": "Español"}  # each language named in its own wo
 def init_app(app: Flask, contents: dict[str, Content]) -> None:
     """Check every language has its catalog and the default is one of them; bind Flask-Babel."""
     languages = tuple(contents)
-    app.extensions["quiz_contents"] = contents
     app.extensions["quiz_languages"] = languages
     default = app.config["DEFAULT_LANGUAGE"]
     if default not in languages:
@@ -116,11 +116,9 @@ def language_from_browser() -> bool:
 def localized_content() -> Content:
     """The quiz content in this request's language."""
     lang = current_language()
-    if lang == BASE_LOCALE:
-        # The English content is also app.extensions["quiz_content"] (staff labels, the render
-        # cache's version); reading it there keeps one place that a published edit replaces.
-        return current_app.extensions["quiz_content"]
-    return current_app.extensions["quiz_contents"][lang]
+    # One bundle per request (quiz/web/live_content.py): a published version switches
+    # every language at once, never in the middle of a page.
+    return current_bundle().contents[lang]
 
 
 def environ_language(app: Flask) -> Callable[[dict[str, Any]], Hashable]:

@@ -40,6 +40,7 @@ from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_host
 
 from quiz.funnel.counter import EVENTS_ENVIRON_KEY, recorder
+from quiz.web.live_content import bundle_of
 
 KeyFunction = Callable[[MultiDict[str, str]], Hashable]
 StartResponse = Callable[..., Any]
@@ -159,7 +160,7 @@ class RenderCache:
             environ.get("SCRIPT_NAME", ""),
             environ.get("wsgi.url_scheme"),  # HSTS is sent over https only
             fragment,
-            self.app.extensions["quiz_content"].version,
+            bundle_of(environ, self.app).version,  # the version this request took
             key_function(Request(environ).args),
             self.variant(environ),
         )

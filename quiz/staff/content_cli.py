@@ -1,0 +1,170 @@
+"""`flask content publish|import|export|history|show|rollback`: versions from the CLI.
+
+Until the staff editor exists, this is how a changed quiz.toml (and its
+translations) reaches every worker without a restart: `publish` checks the
+files exactly as start-up does and stores them as the next version; each
+worker serves it within CONTENT_CHECK_SECONDS. `--as` names the admin
+responsible (an existing, active admin account); without it the author is "cli".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlalchemy import func, select
+
+from quiz.domain.clock import iso
+from quiz.domain.content import ContentError
+from quiz.domain.content_document import BASE_LOCALE, ContentDocument, read_document
+from quiz.leads import content_publishing
+from quiz.leads.audit import CLI_ACTOR
+from quiz.storage import content_versions
+from quiz.storage.cli import DatabaseGroup
+from quiz.storage.content_versions import NOTE_LENGTH, StaleVersion
+from quiz.storage.database import db
+from quiz.storage.models import ContentVersion, StaffUser
+from quiz.web.live_content import live_content
+
+content_cli = DatabaseGroup("content", help="Publish, list and roll back the quiz's content.")
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+NOTE = click.option("--note", default="", help=f"Why (up to {NOTE_LENGTH} characters).")
+AUTHOR = click.option("--as", "author", metavar="EMAIL", help="The admin responsible.")
+BASED_ON = click.option(
+    "--based-on",
+    type=click.IntRange(min=1),
+    help="Refuse if a version newer than this one was published (default: the latest).",
+)
+
+
+@content_cli.command("publish")
+@click.argument("file", type=FILE)
+@click.argument("file_es", type=FILE, required=False)
+@NOTE
+@AUTHOR
+@BASED_ON
+def publish_command(
+    file: Path, file_es: Path | None, note: str, author: str | None, based_on: int | None
+) -> None:
+    """Check FILE (English; its quiz.<lang>.toml siblings, or FILE_ES) and publish it."""
+    try:
+        document = read_document(file)
+        if file_es is not None:
+            texts = dict(document.texts) | {"es": file_es.read_text(encoding="utf-8")}
+            document = ContentDocument.of(texts, {BASE_LOCALE: str(file), "es": str(file_es)})
+    except (ContentError, UnicodeDecodeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    row = _publish(document, note, author, based_on, None)
+    click.echo(f"published version {row.id} (based on {row.based_on}); workers serve it soon")
+
+
+@content_cli.command("rollback")
+@click.argument("version", type=click.IntRange(min=1))
+@NOTE
+@AUTHOR
+@BASED_ON
+def rollback_command(version: int, note: str, author: str | None, based_on: int | None) -> None:
+    """Publish a copy of VERSION (a version is never changed)."""
+    row = _publish(None, note or f"rollback to version {version}", author, based_on, version)
+    click.echo(f"published version {row.id}, a copy of version {version}")
+
+
+# The issue's name for it: `flask content import FILE [--note TEXT]`.
+content_cli.add_command(publish_command, "import")
+
+
+@content_cli.command("export")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write FILE (English) and FILE's quiz.<lang>.toml siblings; default: print English.",
+)
+def export_command(output: Path | None) -> None:
+    """Write the published version in the file format (`import` takes it back unchanged)."""
+    _store_files_if_empty()
+    row = content_versions.latest(db.session)
+    assert row is not None  # stored just above
+    document = content_publishing.stored(row)
+    if output is None:
+        click.echo(document.text(BASE_LOCALE), nl=False)
+        return
+    for locale in document.locales:
+        name = (
+            output
+            if locale == BASE_LOCALE
+            else output.with_name(f"{output.stem}.{locale}{output.suffix}")
+        )
+        name.write_text(document.text(locale), encoding="utf-8")
+        click.echo(f"wrote {name} (version {row.id}, {locale})")
+
+
+@content_cli.command("history")
+def history_command() -> None:
+    """Every version, newest first: number, time (UTC), author, note."""
+    _store_files_if_empty()
+    for row in content_publishing.history():
+        copy = f" [copy of {row.restored_from}]" if row.restored_from else ""
+        click.echo(f"{row.id}\t{iso(row.published_at)}\t{row.author}\t{row.note}{copy}")
+
+
+@content_cli.command("show")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--lang", default=BASE_LOCALE, show_default=True, help="Which language's file.")
+def show_command(version: int, lang: str) -> None:
+    """Print VERSION's content file (as TOML) in one language."""
+    _store_files_if_empty()
+    row = content_versions.get(db.session, version)
+    if row is None:
+        raise click.ClickException(f"there is no version {version}")
+    document = content_publishing.stored(row)
+    if lang not in document.locales:
+        raise click.ClickException(
+            f"version {version} has no {lang!r} text; it has {', '.join(document.locales)}"
+        )
+    click.echo(document.text(lang), nl=False)
+
+
+def _publish(
+    document: ContentDocument | None,
+    note: str,
+    author: str | None,
+    based_on: int | None,
+    restored_from: int | None,
+) -> ContentVersion:
+    if len(note) > NOTE_LENGTH:
+        raise click.BadParameter(f"at most {NOTE_LENGTH} characters", param_hint="--note")
+    name = _author(author)
+    _store_files_if_empty()
+    if based_on is None:
+        based_on = content_versions.latest_id(db.session)
+    db.session.commit()  # end the read: publishing takes a write transaction
+    languages = current_app.extensions["quiz_languages"]
+    try:
+        if restored_from is not None:
+            return content_publishing.rollback(
+                restored_from, author=name, note=note, based_on=based_on, languages=languages
+            )
+        assert document is not None
+        return content_publishing.publish(
+            document, author=name, note=note, based_on=based_on, languages=languages
+        )
+    except (ContentError, StaleVersion) as exc:
+        raise click.ClickException(f"nothing was published: {exc}") from None
+
+
+def _author(email: str | None) -> str:
+    if email is None:
+        return CLI_ACTOR
+    staff = db.session.scalar(
+        select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower())
+    )
+    if staff is None or not staff.active or staff.role != "admin":
+        raise click.BadParameter(f"{email!r} is not an active admin account", param_hint="--as")
+    return staff.email
+
+
+def _store_files_if_empty() -> None:
+    """Version 1 is the content files, as the app stores it on its first request."""
+    content_versions.store_first(live_content(current_app).files)
