@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.support.browser import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer
+from tests.support.browser import CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer, wait_for_htmx
 from tests.support.waiting import wait_until
 
 try:
@@ -277,7 +277,7 @@ def widget_frame(page: Page, selector: str = IFRAME) -> Frame:
     frame = page.locator(selector).element_handle().content_frame()
     assert frame is not None
     frame.wait_for_url(re.compile(r"/quiz/"))
-    frame.wait_for_function("window.htmx !== undefined")
+    wait_for_htmx(frame)
     return frame
 
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from tests.browser.test_quiz_browser import tab_to
-from tests.support.browser import AXE_PATH, LiveServer
+from tests.support.browser import AXE_PATH, LiveServer, wait_for_htmx
 from tests.support.staff import EMAIL, PASSWORD, add_lead, create_staff
 
 try:
@@ -64,10 +64,6 @@ def describe(violations: list[dict[str, Any]]) -> str:
         + ", ".join(str(node["target"]) for node in v["nodes"])
         for v in violations
     )
-
-
-def wait_for_htmx(target: Page | Frame) -> None:
-    target.wait_for_function("window.htmx !== undefined")
 
 
 def fill_form(target: Page | Frame, lang: str) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from tests.support.browser import AXE_PATH, LiveServer
+from tests.support.browser import AXE_PATH, LiveServer, wait_for_htmx
 
 try:
     from playwright.sync_api import expect
@@ -116,7 +116,7 @@ def test_quiz_with_htmx_swaps_and_no_full_page_load(js_page: Page, server: LiveS
     page.goto(f"{server.url}/quiz/")
     expect(page.get_by_role("button", name="Start the quiz")).to_be_visible()
     # htmx (deferred) must be running before the first click, or that click is a plain GET.
-    page.wait_for_function("window.htmx !== undefined")
+    wait_for_htmx(page)
     page.evaluate(MARK_PAGE)
     intro_title = page.title()
     assert intro_title.endswith(SPA_NAME)
@@ -175,7 +175,7 @@ def tab_to(page: Page, selector: str, *, limit: int = 30) -> None:
 def test_quiz_with_keyboard_only(js_page: Page, server: LiveServer) -> None:
     page = js_page
     page.goto(f"{server.url}/quiz/")
-    page.wait_for_function("window.htmx !== undefined")
+    wait_for_htmx(page)
 
     tab_to(page, "#quiz button[type=submit]")
     page.keyboard.press("Enter")
@@ -243,7 +243,7 @@ def test_callback_request_with_javascript(js_page: Page, server: LiveServer) -> 
     loads: list[str] = []
     page.on("load", lambda p: loads.append(p.url))
     page.goto(f"{server.url}/quiz/result?{RESULT_QUERY}")
-    page.wait_for_function("window.htmx !== undefined")
+    wait_for_htmx(page)
     page.evaluate(MARK_PAGE)
     result_url = page.url
 
@@ -306,7 +306,7 @@ def test_callback_form_without_javascript_shows_errors_then_stores(
 def test_back_link_keeps_the_chosen_areas(js_page: Page, server: LiveServer) -> None:
     page = js_page
     page.goto(f"{server.url}/quiz/concern")
-    page.wait_for_function("window.htmx !== undefined")
+    wait_for_htmx(page)
     option_label(page, CONCERN_LABEL).click()
     page.get_by_role("button", name="Next").click()
     for label in AREA_LABELS.values():
@@ -416,7 +416,7 @@ def test_the_result_and_the_form_have_no_axe_violations(
     page = new_page(bypass_csp=True, viewport=PHONE)
     page.goto(f"{server.url}{path}")
     if open_form:
-        page.wait_for_function("window.htmx !== undefined")
+        wait_for_htmx(page)
         page.get_by_role("link", name="Request a call back").click()
         expect(page.locator("#callback")).to_be_visible()
     # Every section open, so axe sees all of it.

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
 from quiz.storage.database import db
 from quiz.storage.models import Lead
+from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BROWSER_TESTS = REPO_ROOT / "tests" / "browser"
@@ -44,3 +46,13 @@ class LiveServer:
                 db.session.commit()
             finally:
                 db.session.remove()
+
+
+def wait_for_htmx(target: Any) -> None:
+    """Wait until htmx has loaded in a page or frame (the widget's own signal that it can swap).
+
+    Polled from here with `evaluate`: Playwright's `wait_for_function` evaluates a
+    string expression by `eval` inside the page, which the widget's CSP
+    (`script-src 'self'`) refuses whenever the first check finds htmx not loaded yet.
+    """
+    wait_until(lambda: target.evaluate("window.htmx !== undefined"), "htmx to load")
