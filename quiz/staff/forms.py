@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -91,7 +93,7 @@ class FilterForm(TextForm):
 
 
 class PeriodForm(TextForm):
-    """The funnel's period."""
+    """A report's period (the funnel, the speed report): From and To, both optional."""
 
     class Meta:
         csrf = False
@@ -102,3 +104,12 @@ class PeriodForm(TextForm):
     def validate_until(self, field: DateField) -> None:
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError("“To” is before “From”.")
+
+    def period(self, today: date, default_days: int) -> tuple[date, date, bool]:
+        """(since, until, valid): the days asked for, or the last `default_days` to today."""
+        valid = self.validate()
+        until: date = (self.until.data if valid else None) or today
+        since: date = (self.since.data if valid else None) or until - timedelta(
+            days=default_days - 1
+        )
+        return min(since, until), until, valid

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from flask import current_app, make_response, request
 from flask import render_template as render
@@ -65,12 +65,7 @@ def funnel() -> Response:
     recorder(current_app).flush()
     db.session.commit()
     form = PeriodForm(request.args)
-    valid = form.validate()
-    today = datetime.now(staff_tz()).date()
-    until: date = (form.until.data if valid else None) or today
-    since: date = (form.since.data if valid else None) or until - timedelta(days=DEFAULT_DAYS - 1)
-    if since > until:
-        since = until
+    since, until, valid = form.period(datetime.now(staff_tz()).date(), DEFAULT_DAYS)
     result = report(since, until)
     bars = chart_bars(result)
     html = render(

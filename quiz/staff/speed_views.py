@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import make_response, request
 from flask import render_template as render
@@ -69,12 +69,7 @@ def _width(wait: timedelta | None, slowest: float, room: int) -> int:
 def speed() -> Response:
     """How fast do we call back? For a period (default: the last 8 weeks), chart and table."""
     form = PeriodForm(request.args)
-    valid = form.validate()
-    today = datetime.now(staff_tz()).date()
-    until: date = (form.until.data if valid else None) or today
-    since: date = (form.since.data if valid else None) or until - timedelta(days=DEFAULT_DAYS - 1)
-    if since > until:
-        since = until
+    since, until, valid = form.period(datetime.now(staff_tz()).date(), DEFAULT_DAYS)
     if (until - since).days >= MAX_DAYS:
         form.until.errors = [f"Choose at most {MAX_DAYS} days."]  # type: ignore[assignment]
         valid = False
