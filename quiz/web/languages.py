@@ -18,10 +18,9 @@ from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, get_translations
-from werkzeug.datastructures import LanguageAccept
+from werkzeug.datastructures import LanguageAccept, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header
-from werkzeug.wrappers import Request
 
 from quiz.domain.content import Content
 from quiz.domain.locales import BASE_LOCALE
@@ -121,13 +120,13 @@ def localized_content() -> Content:
     return current_bundle().contents[lang]
 
 
-def environ_language(app: Flask) -> Callable[[dict[str, Any]], Hashable]:
+def environ_language(app: Flask) -> Callable[[dict[str, Any], MultiDict[str, str]], Hashable]:
     """For the render cache's key: the negotiated language of a request without `lang`."""
     languages = app.extensions["quiz_languages"]
     default = app.config["DEFAULT_LANGUAGE"]
 
-    def negotiated(environ: dict[str, Any]) -> Hashable:
-        if "lang=" in environ.get("QUERY_STRING", "") and Request(environ).args.get("lang"):
+    def negotiated(environ: dict[str, Any], args: MultiDict[str, str]) -> Hashable:
+        if args.get("lang"):
             return None  # the query, already in the key, decides
         return _best_language(environ.get("HTTP_ACCEPT_LANGUAGE"), languages, default)
 

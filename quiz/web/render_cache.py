@@ -43,6 +43,7 @@ from quiz.funnel.counter import EVENTS_ENVIRON_KEY, recorder
 from quiz.web.live_content import bundle_of
 
 KeyFunction = Callable[[MultiDict[str, str]], Hashable]
+Variant = Callable[[dict[str, Any], MultiDict[str, str]], Hashable]
 StartResponse = Callable[..., Any]
 KEPT_STATUSES = ("200", "400")
 ENTRY_OVERHEAD = 512  # bytes an entry costs besides its body and headers, roughly
@@ -109,7 +110,8 @@ class RenderCache:
         self._keys: dict[str, KeyFunction] = {}  # endpoint -> key function
         self._paths: dict[str, KeyFunction] | None = None  # path -> key function, built lazily
         # What else a page depends on, from the environ: the negotiated language (web/languages.py).
-        self.variant: Callable[[dict[str, Any]], Hashable] = lambda _environ: None
+        # It gets the environ and the query already parsed for the key.
+        self.variant: Variant = lambda _environ, _args: None
 
     def cache(self, endpoint: str, key: KeyFunction) -> None:
         """Keep `endpoint`'s responses under `key(query)` (plus path, variant and content)."""
@@ -155,14 +157,15 @@ class RenderCache:
         # What the response varies on (Vary: HX-Request, HX-History-Restore-Request)
         # is reduced to what the views read from it: fragment or whole page.
         fragment = "HTTP_HX_REQUEST" in environ and "HTTP_HX_HISTORY_RESTORE_REQUEST" not in environ
+        args = Request(environ).args
         return (
             environ.get("PATH_INFO"),
             environ.get("SCRIPT_NAME", ""),
             environ.get("wsgi.url_scheme"),  # HSTS is sent over https only
             fragment,
             bundle_of(environ, self.app).version,  # the version this request took
-            key_function(Request(environ).args),
-            self.variant(environ),
+            key_function(args),
+            self.variant(environ, args),
         )
 
     def _render(self, environ: dict[str, Any], key: Hashable) -> Entry:
