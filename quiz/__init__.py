@@ -21,7 +21,16 @@ from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
 from quiz.staff import register as register_staff
 from quiz.storage.database import configure_engine, db
-from quiz.web import deployment, errors, health, languages, live_content, render_cache, urls
+from quiz.web import (
+    deployment,
+    errors,
+    health,
+    languages,
+    live_content,
+    preview,
+    render_cache,
+    urls,
+)
 from quiz.web.extensions import csrf, limiter, migrate
 from quiz.web.headers import apply_security_headers
 
@@ -39,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["quiz_spa"] = spa_from_config(app.config)
     notification_settings.init_app(app)
     render_cache.init_app(app)  # patient pages served again without rendering
+    preview.init_app(app)  # /staff/preview/<token>/quiz/...: a draft, never cached
     # In front of the render cache: the latest published version (the files until there is one).
     live_content.init_app(app, files, ContentBundle.of(contents))
     languages.init_app(app, contents)  # Flask-Babel; the page's language from `lang` or the browser

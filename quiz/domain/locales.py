@@ -45,6 +45,9 @@ def parse_document(document: ContentDocument) -> dict[str, Content]:
     }
     base_raw = docs[BASE_LOCALE][1]
     base_name = Path(docs[BASE_LOCALE][0]).name
+    # English first, whole: a translation is then compared with a file that is right,
+    # so a problem in English is reported in English, not as a difference in Spanish.
+    parse_content(base_raw, docs[BASE_LOCALE][0])
     for locale, (source, raw) in docs.items():
         if locale != BASE_LOCALE:
             check_parity(base_raw, raw, source, base_name)

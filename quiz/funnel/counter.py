@@ -42,6 +42,7 @@ STEPS = ("intro", "concern", "area", "goal", "result", "form")
 STEP_EVENTS = {f"patient.{step}": f"view:{step}" for step in STEPS[:-1]}
 STEP_EVENTS["patient.callback_form"] = "view:form"
 EVENTS_ENVIRON_KEY = "quiz.funnel.events"  # where the render cache collects a page's events
+UNCOUNTED_ENVIRON_KEY = "quiz.funnel.uncounted"  # set for a staff preview: not a patient
 EVENTS = (*(f"view:{s}" for s in STEPS), *(f"outcome:{o}" for o in OUTCOMES), "callback")
 
 
@@ -131,6 +132,8 @@ def record_event(event: str) -> None:
     When the render cache is keeping this response it lists the events under
     EVENTS_ENVIRON_KEY, and counts them again each time it serves the copy.
     """
+    if request.environ.get(UNCOUNTED_ENVIRON_KEY):
+        return
     try:
         recorder(current_app).record(event)
     except Exception:  # counting must never break a patient's page

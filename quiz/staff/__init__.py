@@ -26,6 +26,8 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 # The views register themselves on bp.
 from quiz.staff import (  # noqa: E402,F401
     auth,
+    content_publish_views,
+    content_views,
     exports,
     funnel_views,
     helpers,
@@ -43,5 +45,6 @@ def register(app: Flask) -> None:
     app.extensions["staff_tz"] = ZoneInfo(app.config["STAFF_TIMEZONE"])
     app.url_map.converters["id"] = RowId
     app.register_blueprint(bp)
+    app.before_request(content_views.guard_previews)  # a draft's preview: admins only
     app.cli.add_command(staff_cli)
     app.cli.add_command(content_cli)  # `flask content`: published versions

@@ -69,6 +69,11 @@ def current_staff() -> StaffUser:
     return g.staff
 
 
+def signed_in_staff() -> StaffUser | None:
+    """The staff member whose valid session this request carries, outside the staff blueprint."""
+    return _session_staff()[0]
+
+
 def _session_staff() -> tuple[StaffUser | None, str]:
     """The staff member this session belongs to, or None and why it is not valid."""
     staff_id = session.get("staff_id")

@@ -174,3 +174,23 @@ class ContentVersion(db.Model):
     content_hash: Mapped[str] = mapped_column(String(64))  # the render cache's version
     # JSON: each language's TOML text exactly as the files hold it, {"en": "...", "es": "..."}.
     document: Mapped[str] = mapped_column(Text)
+
+
+class ContentDraft(db.Model):
+    """One editor's unpublished changes to the content, kept across sign-ins.
+
+    One row per staff account (the primary key): each editor has their own
+    draft, started from the version `based_on`; publishing it refuses when
+    another version was published since. Deleted once published or discarded,
+    and with the account.
+    """
+
+    __tablename__ = "content_draft"
+
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    based_on: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # JSON, as ContentVersion.document: each language's TOML text.
+    document: Mapped[str] = mapped_column(Text)

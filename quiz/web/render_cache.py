@@ -42,6 +42,8 @@ from werkzeug.wsgi import get_host
 from quiz.funnel.counter import EVENTS_ENVIRON_KEY, recorder
 from quiz.web.live_content import bundle_of
 
+UNCACHED_ENVIRON_KEY = "quiz.render_cache.skip"  # a staff preview of a draft: never kept
+
 KeyFunction = Callable[[MultiDict[str, str]], Hashable]
 Variant = Callable[[dict[str, Any], MultiDict[str, str]], Hashable]
 StartResponse = Callable[..., Any]
@@ -123,7 +125,12 @@ class RenderCache:
             return self.wsgi_app(environ, start_response)
         method = environ.get("REQUEST_METHOD")
         key_function = self._routes().get(environ.get("PATH_INFO", ""))
-        if key_function is None or method not in ("GET", "HEAD") or not self._trusted(environ):
+        if (
+            key_function is None
+            or method not in ("GET", "HEAD")
+            or environ.get(UNCACHED_ENVIRON_KEY)
+            or not self._trusted(environ)
+        ):
             return self.wsgi_app(environ, start_response)
         key = self._key(environ, key_function)
         entry = self.lru.get(key)
