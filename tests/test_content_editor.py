@@ -228,3 +228,19 @@ def test_rollback_restores_an_older_versions_text_for_patients(
     assert "[copy of 1]" in history
     with app.app_context():
         assert db.session.query(AuditLog).filter_by(action="content_rollback").count() == 1
+
+
+def test_a_draft_the_same_as_the_published_version_publishes_nothing(
+    app: Flask, admin: FlaskClient
+) -> None:
+    html = editor(admin)
+    same = field_value(html, f"en|{LABEL}")
+    save(admin, "concern", **{f"en__{LABEL}": html_lib.unescape(same)})
+    review_page = admin.get("/staff/content/review").get_data(as_text=True)
+    assert "nothing to publish" in review_page
+    response = admin.post(
+        "/staff/content/publish", data={"csrf_token": csrf_token(review_page), "based_on": "1"}
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        assert [row.id for row in content_publishing.history()] == [1]

@@ -48,7 +48,12 @@ def content_publish() -> str | Response:
     note = request.form.get("note", "").strip()[:NOTE_LENGTH]
     based_on = request.form.get("based_on", type=int)
     draft = content_editing.draft_for(staff.id)
-    if not draft.changed:
+    latest = content_publishing.latest()
+    same = latest is not None and not content_diff(
+        content_publishing.stored(latest), draft.document
+    )
+    if not draft.changed or same and latest.id == draft.based_on:
+        flash("Your draft is the same as the version patients see: nothing was published.")
         return redirect(url_for("staff.content"), 303)
     try:
         row = content_editing.publish_draft(staff, note, based_on, _languages())
