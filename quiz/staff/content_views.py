@@ -118,7 +118,7 @@ def content_preview() -> str:
         answers += [(qid, v) for v in (chosen if many else chosen[:1])]
     token = preview_token(current_app, staff.id)
     path = "quiz/" if page == "intro" else f"quiz/{page}"
-    frame = url_for("staff.content_preview_gone", token=token, rest=path)
+    frame = url_for("staff.preview_not_served", token=token, rest=path)
     query = "&".join(f"{k}={v}" for k, v in answers)  # ids and language codes: URL-safe
     return render(
         "staff/content_preview.html",
@@ -137,7 +137,7 @@ def content_preview() -> str:
 @bp.route("/preview/<token>/<path:rest>", methods=["GET", "POST"])
 @csrf.exempt  # it changes nothing: a form sent from a preview is answered here, not stored
 @admin_required(EDIT)
-def content_preview_gone(token: str, rest: str) -> Response:
+def preview_not_served(token: str, rest: str) -> Response:
     """What the preview wrapper did not serve: an expired link, a form sent, a broken draft."""
     if request.method == "POST":
         message = "This is a preview: nothing was sent and no lead was stored."
