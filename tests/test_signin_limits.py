@@ -35,6 +35,7 @@ from tests.support.staff import (
     STAFF_CONFIG,
     HashChecks,
     audit_actions,
+    client_from,
     create_staff,
     http_sign_in,
     live_server,
@@ -211,6 +212,29 @@ def test_a_full_password_gate_answers_429_at_once_with_retry_after(
     assert hashes.calls == 1
     assert len(audit_actions(app, "login_failed")) == 1  # the refused ones were never checked
     assert sign_in_from(app, STRANGER).status_code == 303  # and used up nothing
+
+
+@pytest.mark.parametrize("limit_store", ["memory"], indirect=True)
+def test_a_full_gate_turns_a_flood_away_before_any_other_work(
+    app: Flask, staff: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the CSRF check, the limits and the form: a bare POST gets the short 429 too."""
+    hashes = HashChecks(monkeypatch, hold="first")
+    flood = client_from(app, STRANGER)
+    # With the gate free, a POST without a CSRF token is refused by the CSRF check (400).
+    assert flood.post("/staff/login", data={"email": EMAIL}).status_code == 400
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        held = pool.submit(sign_in_from, app, OWNER_NETWORK, EMAIL, "slow wrong guess")
+        assert hashes.entered.wait(WAIT_SECONDS), "the first sign-in never reached its hash"
+        busy = flood.post("/staff/login", data={"email": EMAIL})
+        assert busy.status_code == 429 and 1 <= int(busy.headers["Retry-After"]) <= 5
+        assert "Many sign-ins are being checked right now" in text(busy)
+        assert len(busy.get_data()) < 600  # not the whole sign-in page rendered again
+        assert "Set-Cookie" not in busy.headers
+        hashes.release.set()
+        assert held.result(WAIT_SECONDS).status_code == 200
+    assert hashes.calls == 1
+    assert flood.post("/staff/login", data={"email": EMAIL}).status_code == 400
 
 
 # --- failing closed -------------------------------------------------------------------

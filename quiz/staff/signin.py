@@ -102,6 +102,15 @@ def password_check_slot() -> Iterator[None]:
         gate.release()
 
 
+def gate_is_full() -> bool:
+    """Whether every slot is taken right now (a peek: the slot is taken and given back)."""
+    gate = _per_app("staff_password_gate", _new_gate)
+    if gate.acquire(blocking=False):
+        gate.release()
+        return False
+    return True
+
+
 def _new_gate() -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(current_app.config["STAFF_PASSWORD_CHECKS_AT_ONCE"])
 
