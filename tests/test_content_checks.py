@@ -83,6 +83,11 @@ def test_a_draft_that_breaks_the_principle_is_refused_naming_the_answer_set(
             languages=app.extensions["quiz_languages"],
         )  # fmt: skip
     assert refused.value.violation.answers == Answers("expression", ("forehead",), "prevent")
+    # The editor can run the same checks on a draft without publishing it.
+    languages = app.extensions["quiz_languages"]
+    with pytest.raises(PrincipleError, match="concern=expression, area=forehead, goal=prevent"):
+        content_publishing.check(read_document(draft), languages)
+    assert set(content_publishing.check(read_document(DEFAULT_CONTENT), languages)) == {"en", "es"}
     assert [v.id for v in versions(app)] == [1]  # nothing stored
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(AuditLog.id))) == 0

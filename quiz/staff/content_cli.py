@@ -177,7 +177,8 @@ def _say_consent_bumps(sent: ContentDocument, stored: ContentDocument) -> None:
         if version != given.get(locale, version):
             click.echo(
                 f"{file_name(locale)}: the consent sentence changed, so copy.consent_version "
-                f"is now {version!r} (was {given[locale]!r}); each lead stores it"
+                f"is now {version!r} (was {given[locale]!r}); each lead stores it. Your file "
+                "keeps the old value: `flask content export` writes the published text"
             )
 
 
