@@ -1,38 +1,67 @@
 """Scoring: the article's facts hold for every one of the 1,524 combinations of answers.
 
-The facts are written here from the article itself, not read from the content
-file, so a content edit that breaks them fails these tests:
-relaxers are used above the nose (and on squint lines), fillers below the eyes;
-lines drawn by movement are relaxed; fine lines, wrinkles and lost volume are
-filled; lines that stay at rest began as movement lines and are filled too.
+The facts live in quiz/domain/principle.py, written from the article itself,
+not read from the content file, so a content edit that breaks them fails these
+tests (and is refused on publish). The first test writes them out again here,
+so the module cannot drift from the article unnoticed: relaxers are used above
+the nose (and on squint lines), fillers below the eyes; lines drawn by movement
+are relaxed; fine lines, wrinkles and lost volume are filled; lines that stay at
+rest began as movement lines and are filled too.
 """
 
 from __future__ import annotations
 
-from itertools import combinations
-
 import pytest
 
 from quiz.domain.content_file import load_content
+from quiz.domain.principle import (
+    AREA_SETS,
+    AREA_TREATMENT,
+    CONCERN_TREATMENTS,
+    CONTRACT,
+    EVERY_ANSWER_SET,
+    check_principle,
+)
 from quiz.domain.scoring import AnswerError, Answers, Result, parse_answers, score
 
 CONTENT = load_content()
-UPPER = ("between_brows", "forehead", "crows_feet")  # above the nose, squint lines: relaxers
-LOWER = ("under_nose", "around_mouth", "marionette", "cheeks")  # below the eyes: fillers
-AREA_TREATMENT = {**dict.fromkeys(UPPER, "relax"), **dict.fromkeys(LOWER, "fill")}
-# What the article ties each concern to.
-CONCERN_TREATMENTS = {
-    "expression": {"relax"},
-    "etched": {"relax", "fill"},
-    "fine_lines": {"fill"},
-    "volume": {"fill"},
-}
-CONCERNS = tuple(CONCERN_TREATMENTS)
-GOALS = ("prevent", "repair", "both")
-AREA_SETS = [c for n in range(1, len(UPPER + LOWER) + 1) for c in combinations(UPPER + LOWER, n)]
-EVERY_COMBINATION = [
-    Answers(concern, areas, goal) for concern in CONCERNS for areas in AREA_SETS for goal in GOALS
-]
+UPPER = tuple(a for a in CONTRACT["area"] if AREA_TREATMENT[a] == "relax")
+LOWER = tuple(a for a in CONTRACT["area"] if AREA_TREATMENT[a] == "fill")
+CONCERNS = CONTRACT["concern"]
+GOALS = CONTRACT["goal"]
+EVERY_COMBINATION = list(EVERY_ANSWER_SET)
+
+
+def test_the_facts_are_the_articles() -> None:
+    # A11: above the nose (the 11s, the forehead); A2, A4: squint lines; A12: below the eyes.
+    assert AREA_TREATMENT == {
+        "between_brows": "relax",
+        "forehead": "relax",
+        "crows_feet": "relax",
+        "under_nose": "fill",
+        "around_mouth": "fill",
+        "marionette": "fill",
+        "cheeks": "fill",
+    }
+    # A2, A4: movement lines are relaxed; A3, A4, A7: lines at rest, both; A7, A9, A12: filled.
+    assert CONCERN_TREATMENTS == {
+        "expression": {"relax"},
+        "etched": {"relax", "fill"},
+        "fine_lines": {"fill"},
+        "volume": {"fill"},
+    }
+    assert CONTRACT == {
+        "concern": ("expression", "etched", "fine_lines", "volume"),
+        "area": (
+            "between_brows", "forehead", "crows_feet",
+            "under_nose", "around_mouth", "marionette", "cheeks",
+        ),
+        "goal": ("prevent", "repair", "both"),
+    }  # fmt: skip
+
+
+def test_the_shipped_content_passes_the_check_publish_runs() -> None:
+    assert check_principle(CONTENT) is None
 
 
 def treatments(result: Result) -> set[str]:

@@ -1,4 +1,4 @@
-"""`flask content publish|import|export|history|show|rollback`: versions from the CLI.
+"""`flask content publish|import|export|history|diff|show|rollback`: versions from the CLI.
 
 Until the staff editor exists, this is how a changed quiz.toml (and its
 translations) reaches every worker without a restart: `publish` checks the
@@ -16,7 +16,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from quiz.domain.clock import iso
+from quiz.domain.consent_bump import consent_versions
 from quiz.domain.content import ContentError
+from quiz.domain.content_diff import diff_text, file_name
 from quiz.domain.content_document import BASE_LOCALE, ContentDocument, read_document
 from quiz.leads import content_publishing
 from quiz.leads.audit import CLI_ACTOR
@@ -57,6 +59,7 @@ def publish_command(
         raise click.ClickException(str(exc)) from None
     row = _publish(document, note, author, based_on, None)
     click.echo(f"published version {row.id} (based on {row.based_on}); workers serve it soon")
+    _say_consent_bumps(document, content_publishing.stored(row))
 
 
 @content_cli.command("rollback")
@@ -109,6 +112,19 @@ def history_command() -> None:
         click.echo(f"{row.id}\t{iso(row.published_at)}\t{row.author}\t{row.note}{copy}")
 
 
+@content_cli.command("diff")
+@click.argument("old", type=click.IntRange(min=1))
+@click.argument("new", type=click.IntRange(min=1), required=False)
+def diff_command(old: int, new: int | None) -> None:
+    """What changed from version OLD to NEW (default: the latest), per language."""
+    _store_files_if_empty()
+    before = content_versions.get(db.session, old)
+    after = content_versions.get(db.session, new) if new else content_versions.latest(db.session)
+    if before is None or after is None:
+        raise click.ClickException(f"there is no version {old if before is None else new}")
+    click.echo(diff_text(content_publishing.diff(before, after)), nl=False)
+
+
 @content_cli.command("show")
 @click.argument("version", type=click.IntRange(min=1))
 @click.option("--lang", default=BASE_LOCALE, show_default=True, help="Which language's file.")
@@ -152,6 +168,18 @@ def _publish(
         )
     except (ContentError, StaleVersion) as exc:
         raise click.ClickException(f"nothing was published: {exc}") from None
+
+
+def _say_consent_bumps(sent: ContentDocument, stored: ContentDocument) -> None:
+    """Tell the publisher which consent_version publish rewrote (the sentence changed)."""
+    given = consent_versions(sent)
+    for locale, version in consent_versions(stored).items():
+        if version != given.get(locale, version):
+            click.echo(
+                f"{file_name(locale)}: the consent sentence changed, so copy.consent_version "
+                f"is now {version!r} (was {given[locale]!r}); each lead stores it. Your file "
+                "keeps the old value: `flask content export` writes the published text"
+            )
 
 
 def _author(email: str | None) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from quiz.domain.clock import utcnow
+from quiz.domain.clock import iso, utcnow
 from quiz.domain.content_document import ContentDocument
 from quiz.domain.locales import parse_document
 from quiz.storage.database import write_transaction
@@ -22,17 +22,36 @@ FIRST_NOTE = "the content files, stored at first start"
 
 
 class StaleVersion(Exception):
-    """Someone published since the version this change was based on."""
+    """Someone published since the version this change was based on.
 
-    def __init__(self, based_on: int | None, latest: int | None) -> None:
+    `published` holds the versions stored since (oldest first) when the
+    publisher looked them up (quiz/leads/content_publishing does), so the
+    editor can show the other person's change: number, author, time, note.
+    """
+
+    def __init__(
+        self,
+        based_on: int | None,
+        latest: int | None,
+        published: tuple[ContentVersion, ...] = (),
+    ) -> None:
         self.based_on = based_on
-        self.latest = latest
-        super().__init__(
-            f"version {latest} was published since version {based_on}, which this change "
-            "is based on; start again from the latest version"
-            if latest is not None
-            else f"another version was published since version {based_on}; start again"
-        )
+        self.published = published
+        self.latest = published[-1].id if published else latest
+        if self.latest is not None:
+            message = f"version {self.latest} was published since version {based_on}, which "
+            message += "this change is based on"
+            if published:
+                message += " (" + "; ".join(map(_describe, published)) + ")"
+            message += "; start again from the latest version"
+        else:
+            message = f"another version was published since version {based_on}; start again"
+        super().__init__(message)
+
+
+def _describe(version: ContentVersion) -> str:
+    said = f"version {version.id} by {version.author} at {iso(version.published_at)}"
+    return f"{said}: “{version.note}”" if version.note else said
 
 
 def latest_id(session: Session) -> int | None:
@@ -52,6 +71,12 @@ def latest(session: Session) -> ContentVersion | None:
 def history(session: Session) -> list[ContentVersion]:
     """Every version, newest first."""
     return list(session.scalars(select(ContentVersion).order_by(ContentVersion.id.desc())))
+
+
+def since(session: Session, based_on: int | None) -> list[ContentVersion]:
+    """The versions published after `based_on` (every one for None), oldest first."""
+    query = select(ContentVersion).where(ContentVersion.id > (based_on or 0))
+    return list(session.scalars(query.order_by(ContentVersion.id)))
 
 
 def insert(
