@@ -244,3 +244,28 @@ def test_a_draft_the_same_as_the_published_version_publishes_nothing(
     assert response.status_code == 303
     with app.app_context():
         assert [row.id for row in content_publishing.history()] == [1]
+
+
+def test_weights_that_break_the_scoring_principle_are_refused_naming_the_answer_set(
+    app: Flask, admin: FlaskClient
+) -> None:
+    # The forehead leaning to filling: valid numbers, but against the article.
+    html = save(
+        admin,
+        "weights",
+        **{
+            "*__questions.area.options.forehead.relax": "0",
+            "*__questions.area.options.forehead.fill": "3",
+        },
+    )
+    assert "to fix before publishing" in html
+    assert "area=forehead" in html and "lean to filling" in html
+    review_page = admin.get("/staff/content/review").get_data(as_text=True)
+    assert "can't be published yet" in review_page and "area=forehead" in review_page
+    # Sent anyway (an old tab's form): refused, nothing stored.
+    response = admin.post(
+        "/staff/content/publish", data={"csrf_token": csrf_token(review_page), "based_on": "1"}
+    )
+    assert response.status_code == 409 and "area=forehead" in response.get_data(as_text=True)
+    with app.app_context():
+        assert [row.id for row in content_publishing.history()] == [1]

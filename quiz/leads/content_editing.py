@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
+
 from quiz.domain.content import ContentError
 from quiz.domain.content_document import ContentDocument
 from quiz.domain.content_edit import Problem, apply_edits, problems, replace_text
 from quiz.domain.content_fields import Field, every_field
-from quiz.domain.locales import parse_document
 from quiz.leads import content_publishing
 from quiz.storage import content_drafts, content_versions
 from quiz.storage.database import db, write_transaction
@@ -120,7 +121,7 @@ def _current(staff_id: int) -> Draft:
 
 def check(document: ContentDocument) -> None:
     """Everything a publish checks, without storing: ContentError with the first problem."""
-    parse_document(document)  # TODO(merge): the publish checks (principle) from content_publishing
+    content_publishing.check(document, tuple(current_app.extensions["quiz_languages"]))
 
 
 def problems_in(document: ContentDocument) -> list[Problem]:

@@ -92,15 +92,13 @@ def content_history() -> str:
 @admin_required(EDIT)
 def content_version(version_id: int) -> str:
     """One version: who, when, why, and what it changed from the version before it."""
-    rows = {row.id: row for row in content_publishing.history()}
-    row = rows.get(version_id)
+    row = content_publishing.version(version_id)
     if row is None:
         abort(404)
-    before = rows.get(row.based_on) if row.based_on is not None else None
-    diff = content_diff(
-        content_publishing.stored(before) if before else None, content_publishing.stored(row)
-    )
-    latest = max(rows)
+    before = content_publishing.version(row.based_on) if row.based_on is not None else None
+    diff = content_publishing.diff(before, row)
+    newest = content_publishing.latest()
+    latest = newest.id if newest is not None else row.id
     return render(
         "staff/content_version.html", title=f"Version {row.id}", row=row, diff=diff, latest=latest
     )
@@ -134,13 +132,12 @@ def _review(draft: content_editing.Draft, *, error: str | None) -> str | Respons
     latest = content_publishing.latest()
     if latest is not None and latest.id != draft.based_on and not problems:
         return _stale(draft.based_on)
-    base = content_publishing.stored(latest) if latest is not None else None
     html = render(
         "staff/content_review.html",
         title="Review and publish",
         draft=draft,
         problems=problems,
-        diff=content_diff(base, draft.document),
+        diff=content_publishing.diff(latest, draft.document),
         error=error,
     )
     return Response(html, 409 if error else 200, mimetype="text/html")
@@ -148,13 +145,13 @@ def _review(draft: content_editing.Draft, *, error: str | None) -> str | Respons
 
 def _stale(based_on: int | None) -> Response:
     """Someone published since the draft began: show their change; nothing was stored."""
-    since = [row for row in content_publishing.history() if based_on is None or row.id > based_on]
-    since.reverse()
-    changes = []
-    for row in since:
-        before = next((r for r in content_publishing.history() if r.id == row.based_on), None)
-        old = content_publishing.stored(before) if before is not None else None
-        changes.append((row, content_diff(old, content_publishing.stored(row))))
+    since = content_publishing.published_since(based_on)
+    changes = [
+        (row, content_publishing.diff(content_publishing.version(row.based_on), row))
+        if row.based_on is not None
+        else (row, content_publishing.diff(None, row))
+        for row in since
+    ]
     html = render(
         "staff/content_stale.html",
         title="Published meanwhile",
