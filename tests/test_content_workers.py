@@ -8,9 +8,11 @@ version N served by worker PID". The test publishes a version that changes
 both the first question's title and its first option's label, in English and
 Spanish, through quiz.leads.content_publishing (what `flask content publish`
 and the staff editor call), then waits for one such line from every booted
-worker's pid: no fixed sleep. Meanwhile, and after, it fetches the question
-over fresh connections: a page is always wholly one version (never the old
-label next to the new title), and once every worker switched, always the new.
+worker's pid: no fixed sleep. A first version (the same text) is waited for
+without sending any request, so each worker must switch by itself; while the
+second switches, and after, the test fetches the question over fresh
+connections: a page is always wholly one version (never the old label next to
+the new title), and once every worker switched, always the new.
 """
 
 from __future__ import annotations
@@ -107,15 +109,30 @@ def served(database_uri: str) -> Iterator[Served]:
     assert "Traceback" not in output.text()
 
 
-def published_files(tmp_path: Path) -> Path:
-    """quiz.toml and quiz.es.toml with the first question's title and first label changed."""
+def published_files(folder: Path, texts: dict[str, tuple[str, str]]) -> Path:
+    """quiz.toml and quiz.es.toml with the first question's title and first label as given."""
+    folder.mkdir()
     for lang, name in (("en", "quiz.toml"), ("es", "quiz.es.toml")):
         text = (DEFAULT_CONTENT.parent / name).read_text(encoding="utf-8")
-        for old, new in zip(OLD[lang], NEW[lang], strict=True):
+        for old, new in zip(OLD[lang], texts[lang], strict=True):
             assert f'"{old}"' in text
             text = text.replace(f'"{old}"', f'"{new}"', 1)
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    return tmp_path / "quiz.toml"
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder / "quiz.toml"
+
+
+def publish_version(database_uri: str, files: Path, based_on: int) -> int:
+    operator = create_app(base_config(database_uri))
+    with operator.app_context():
+        row = publish(
+            read_document(files),
+            author="cli",
+            note="a new title and label",
+            based_on=based_on,
+            languages=operator.extensions["quiz_languages"],
+        )
+        db.engine.dispose()
+    return row.id
 
 
 def fetch_version(base: str, lang: str, htmx: bool = False) -> str:
@@ -141,28 +158,25 @@ def test_every_gunicorn_worker_switches_to_a_published_version(
 ) -> None:
     assert len(served.pids) == WORKERS
     assert {fetch_version(served.base, lang) for lang in ("en", "es")} == {"old"}
-    operator = create_app(base_config(database_uri))
-    with operator.app_context():
-        row = publish(
-            read_document(published_files(tmp_path)),
-            author="cli",
-            note="a new title and label",
-            based_on=1,
-            languages=operator.extensions["quiz_languages"],
-        )
-        db.engine.dispose()
-    assert row.id == 2
+
+    # Version 2: no request at all while waiting. Two requests so far reached at
+    # most two of the three workers: each switches by its own thread, started at boot.
+    assert publish_version(database_uri, published_files(tmp_path / "v2", OLD), 1) == 2
+    wait_until(lambda: served.switched(2) == set(served.pids), "every worker to serve version 2")
+
+    # Version 3, the new title and label: pages fetched meanwhile are wholly old or wholly new.
+    assert publish_version(database_uri, published_files(tmp_path / "v3", NEW), 2) == 3
     seen: list[str] = []
 
     def every_worker_switched() -> bool:
-        # While waiting, pages over fresh connections: each wholly old or wholly new.
         lang = ("en", "es")[len(seen) % 2]
         seen.append(fetch_version(served.base, lang, htmx=len(seen) % 3 == 0))
-        return served.switched(2) == set(served.pids)
+        return served.switched(3) == set(served.pids)
 
-    wait_until(every_worker_switched, f"a 'content version 2' line from each of {served.pids}")
-    switches = [line for line in served.output.lines if "content version 2 served" in line]
-    assert len(switches) == WORKERS  # one switch per worker, each once
+    wait_until(every_worker_switched, f"a 'content version 3' line from each of {served.pids}")
+    for version in (2, 3):  # one switch per worker and version, each once
+        lines = [line for line in served.output.lines if f"content version {version} " in line]
+        assert len(lines) == WORKERS, lines
     after = [
         fetch_version(served.base, lang, htmx)
         for _ in range(4 * WORKERS)
