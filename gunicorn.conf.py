@@ -7,6 +7,7 @@ QUIZ_* variables and instance/config.py, as usual. See docs/operations.md, "Depl
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 
@@ -50,13 +51,38 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 
+# The logger that says which content version each worker serves (quiz/web/live_content.py).
+CONTENT_LOGGER = "quiz.web.live_content"
+
+
 def post_fork(server: object, worker: object) -> None:
     """In threaded workers, hand the interpreter lock over every 1 ms instead of 5 ms.
 
     A short page waiting behind a long request in another thread of the same
     worker (a sign-in, an export) then waits at most about a millisecond at a
     time, not five.
+
+    Also, before the worker builds the app: the content switches ("content
+    version 7 served by worker 1234", INFO) go to gunicorn's error log, so
+    an operator sees when every worker serves a published version.
     """
     import sys
 
     sys.setswitchinterval(0.001)
+    content_log = logging.getLogger(CONTENT_LOGGER)
+    content_log.setLevel(logging.INFO)
+    content_log.propagate = False
+    for handler in server.log.error_log.handlers:  # type: ignore[attr-defined]
+        content_log.addHandler(handler)
+
+
+def post_worker_init(worker: object) -> None:
+    """Start the worker's content check as it boots, not at its first request.
+
+    A worker that gets no request for a while still switches to a newly
+    published version within QUIZ_CONTENT_CHECK_SECONDS.
+    """
+    app = getattr(worker, "wsgi", None)
+    live = getattr(app, "extensions", {}).get("quiz_live_content")
+    if live is not None:
+        live.start()

@@ -9,6 +9,15 @@ same round. Design §8 asks every patient step for at least 0.8x.
 
     .venv/bin/python bench/throughput.py                 # 2 rounds of 5 s each
     .venv/bin/python bench/throughput.py --rounds 3 --seconds 10
+    .venv/bin/python bench/throughput.py --compare /tmp/before --only "question (area)"
+
+`--compare DIR` serves a second quiz from another checkout of the repository
+(say `git worktree add --detach /tmp/before <commit>`, then `make setup`
+there): its own code, virtualenv (DIR/.venv when there is one), gunicorn.conf.py
+and a SQLite file migrated by its own migrations. Each round then measures
+hello-world, this tree and DIR for each URL (the two quiz servers in turn
+first), so both ratios come from the same moments; the summary gives both and
+this tree's rate over DIR's. `--only NAME` (repeatable) limits the URLs.
 
 Needs wrk (Debian's `wrk` package). Exit status 0 when every step reached
 --floor (0.8) of hello-world in the median of its rounds, 1 when one did not,
@@ -74,15 +83,23 @@ def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[in
         return response.status, response.read()
 
 
+def python_of(tree: Path) -> str:
+    """The tree's own virtualenv's Python, else this one."""
+    own = tree / ".venv" / "bin" / "python"
+    return str(own) if own.exists() else sys.executable
+
+
 @contextmanager
-def server(app: str, env: dict[str, str], log: Path, pythonpath: Path) -> Iterator[int]:
+def server(
+    app: str, env: dict[str, str], log: Path, pythonpath: Path, tree: Path = ROOT
+) -> Iterator[int]:
     """gunicorn -c gunicorn.conf.py --workers 2 serving `app`; yields its port once it answers."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+    command = [python_of(tree), "-m", "gunicorn", "-c", str(tree / "gunicorn.conf.py"),
                "--workers", "2", "--threads", "1", "--bind", f"127.0.0.1:{port}",
                "--pythonpath", str(pythonpath), app]  # fmt: skip
     with open(log, "wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -120,11 +137,45 @@ def wrk(port: int, path: str, seconds: float, htmx: bool = False) -> float:
     return float(match.group(1))
 
 
+def other_tree(tree: Path, tmp: Path, stack: ExitStack) -> int:
+    """The quiz of another checkout, on a SQLite file its own migrations made; its port."""
+    env = server_env(f"sqlite:///{tmp}/before.db")
+    migrated = subprocess.run(
+        [python_of(tree), "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=tree, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if migrated.returncode != 0:
+        raise RuntimeError(f"{tree}: flask db upgrade failed:\n{migrated.stderr[-3000:]}")
+    return stack.enter_context(server("wsgi:app", env, tmp / "before.log", tree, tree))
+
+
+def step_paths(port: int, only: list[str]) -> dict[str, str]:
+    """Each URL to measure (widget.js with the bundle's version this server links)."""
+    page = get(port, "/quiz/")[1].decode()
+    bundle = re.search(r"widget\.js\?v=([0-9a-f]+)", page)
+    version = bundle.group(1) if bundle else ""
+    paths = {name: path.format(bundle=version) for name, path in STEPS.items()}
+    paths = {name: path for name, path in paths.items() if not only or name in only}
+    for name, path in paths.items():  # each URL answers, and is warm in both workers
+        status, _ = get(port, path, {"HX-Request": "true"} if name in HTMX else None)
+        assert status == 200, (name, status)
+        wrk(port, path, 1, htmx=name in HTMX)
+    return paths
+
+
+def median_line(name: str, rates: list[float], ratios: list[float]) -> str:
+    listed = " ".join(f"{r:.2f}" for r in ratios)
+    ratio = statistics.median(ratios)
+    return f"{name:24} {statistics.median(rates):15.0f} {ratio:14.2f}x   {listed}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--floor", type=float, default=0.8)
+    parser.add_argument("--compare", type=Path, help="another checkout, measured alongside")
+    parser.add_argument("--only", action="append", default=[], choices=list(STEPS))
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
@@ -136,41 +187,44 @@ def main(argv: list[str] | None = None) -> int:
         uri = stack.enter_context(database(Options(database="sqlite")))
         env = server_env(uri)
         hello = stack.enter_context(server("hello:app", env, tmp / "hello.log", tmp))
-        quiz = stack.enter_context(server("wsgi:app", env, tmp / "quiz.log", ROOT))
-        page = get(quiz, "/quiz/")[1].decode()
-        bundle = re.search(r"widget\.js\?v=([0-9a-f]+)", page)
-        version = bundle.group(1) if bundle else ""
-        paths = {name: path.format(bundle=version) for name, path in STEPS.items()}
-        for name, path in paths.items():  # each URL answers, and is warm in both workers
-            status, _ = get(quiz, path, {"HX-Request": "true"} if name in HTMX else None)
-            assert status == 200, (name, status)
+        quizzes = {"now": stack.enter_context(server("wsgi:app", env, tmp / "quiz.log", ROOT))}
+        if args.compare:
+            quizzes["before"] = other_tree(args.compare.resolve(), tmp, stack)
+        paths = {which: step_paths(port, args.only) for which, port in quizzes.items()}
         wrk(hello, "/", 1)
-        for path in paths.values():
-            wrk(quiz, path, 1, htmx=path in HTMX)
 
-        ratios: dict[str, list[float]] = {name: [] for name in paths}
-        rates: dict[str, list[float]] = {"hello-world": [], **{name: [] for name in paths}}
+        ratios = {(which, name): [] for which in quizzes for name in paths["now"]}
+        rates = {key: [] for key in [("hello", "/"), *ratios]}
         print(f"wrk -t2 -c16 -d{args.seconds:g}s; gunicorn -c gunicorn.conf.py --workers 2 (sync)")
+        if args.compare:
+            print(f"now: {ROOT}; before: {args.compare}")
         for round_number in range(1, args.rounds + 1):
-            for name, path in paths.items():
+            order = list(quizzes) if round_number % 2 else list(reversed(quizzes))
+            for name in paths["now"]:
                 base = wrk(hello, "/", args.seconds)
-                rate = wrk(quiz, path, args.seconds, htmx=name in HTMX)
-                rates["hello-world"].append(base)
-                rates[name].append(rate)
-                ratios[name].append(rate / base)
-                print(f"  round {round_number}: hello-world {base:7.0f}/s   {name:16} {rate:7.0f}/s"
-                      f"   {rate / base:.2f}x", flush=True)  # fmt: skip
+                rates["hello", "/"].append(base)
+                line = f"  round {round_number}: hello-world {base:7.0f}/s   {name:16}"
+                for which in order:
+                    rate = wrk(quizzes[which], paths[which][name], args.seconds, name in HTMX)
+                    rates[which, name].append(rate)
+                    ratios[which, name].append(rate / base)
+                    line += f" {which} {rate:7.0f}/s {rate / base:.2f}x"
+                print(line, flush=True)
 
     print()
-    print(f"{'URL':18} {'req/s (median)':>15} {'ratio (median)':>15} {'ratios':>20}")
-    print(f"{'hello-world':18} {statistics.median(rates['hello-world']):15.0f}")
+    print(f"{'URL':24} {'req/s (median)':>15} {'ratio (median)':>15}   ratios by round")
+    print(f"{'hello-world':24} {statistics.median(rates['hello', '/']):15.0f}")
     failed = []
-    for name in paths:
-        ratio = statistics.median(ratios[name])
-        listed = " ".join(f"{r:.2f}" for r in ratios[name])
-        print(f"{name:18} {statistics.median(rates[name]):15.0f} {ratio:14.2f}x {listed:>20}")
-        if ratio < args.floor:
+    for name in paths["now"]:
+        for which in quizzes:
+            label = f"{name} ({which})" if args.compare else name
+            print(median_line(label, rates[which, name], ratios[which, name]))
+        if statistics.median(ratios["now", name]) < args.floor:
             failed.append(name)
+        if args.compare:
+            direct = [n / b for n, b in zip(rates["now", name], rates["before", name], strict=True)]
+            spread = " ".join(f"{d:.2f}" for d in direct)
+            print(f"{'  now / before':24} {statistics.median(direct):31.2f}x   {spread}")
     print()
     verdict = "no: " + ", ".join(failed) if failed else "yes"
     print(f"every step at least {args.floor:.1f}x hello-world: {verdict}")

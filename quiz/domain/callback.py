@@ -5,6 +5,8 @@ The words are English and marked for the catalog (N_); pages show them translate
 
 from __future__ import annotations
 
+import hashlib
+
 from quiz.domain.locales import N_
 
 BEST_TIMES = {
@@ -20,3 +22,13 @@ BEST_TIME_PHRASES = {
     "afternoon": N_("in the afternoon"),
     "evening": N_("in the early evening"),
 }
+
+
+def consent_fingerprint(text: str, version: str) -> str:
+    """What the form says it showed: the consent's version and a short hash of its exact text.
+
+    Sent back with the callback form, so a sentence published (or a spa name
+    changed) between the form and the request is noticed, not stored unseen.
+    """
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return f"{version}:{digest}"

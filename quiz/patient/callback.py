@@ -3,6 +3,11 @@
 The form carries a signed, time-stamped token (quiz.patient.tokens), so it is
 never cached; the result it comes from stays cacheable. A form shown again keeps
 the token it was sent with, so its clock runs from the first showing.
+
+It also carries the consent it showed (`consent_shown`: the version and a
+short hash of the exact sentence). When a version published since has another
+sentence, the request stores nothing: the form comes back with the patient's
+entries, the new sentence, the box unticked and a message beside it.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
-from quiz.domain.callback import BEST_TIME_PHRASES, BEST_TIMES
+from quiz.domain.callback import BEST_TIME_PHRASES, BEST_TIMES, consent_fingerprint
 from quiz.domain.locales import N_
 from quiz.domain.scoring import AnswerError, Result
 from quiz.funnel.counter import record_event
@@ -48,6 +53,10 @@ TOKEN_MESSAGES = {
     ),
     "tampered": _l("We couldn't read this form. Please check your details and send it again."),
 }
+CONSENT_CHANGED = _l(
+    "The wording of this agreement has changed since the form was opened. Please read it "
+    "and tick the box again if you agree."
+)
 
 
 @bp.get("/callback")
@@ -72,6 +81,7 @@ def _render_form(
 ) -> Response:
     """The form (never cached: its token is time-stamped), alone for htmx or as a page."""
     form.token.data = token
+    form.consent_shown.data = consent_shown()
     if not wants_fragment():
         partial = "patient/_callback.html"
     elif request.method == "GET":
@@ -100,6 +110,21 @@ def consent_text() -> str:
     return content().copy["consent_text"].format(spa_name=spa.name)
 
 
+def consent_shown() -> str:
+    """The fingerprint of the consent this request's content shows (see the module's doc)."""
+    return consent_fingerprint(consent_text(), content().copy["consent_version"])
+
+
+def _consent_changed(form: CallbackForm) -> bool:
+    """True if the form showed another consent than the current one; then untick and say so."""
+    if (form.consent_shown.data or "") == consent_shown():
+        return False
+    form.consent.data = False
+    form.consent.raw_data = []
+    form.consent.errors = [str(CONSENT_CHANGED)]
+    return True
+
+
 @bp.post("/callback")
 @limiter.limit(lambda: current_app.config["CALLBACK_RATE_LIMIT"])
 def callback() -> Response:
@@ -121,11 +146,16 @@ def callback() -> Response:
         token = check_form_token(sent)
     except TokenError as err:
         form.validate()  # show field errors too, so one resend fixes everything
+        _consent_changed(form)
         current_app.logger.info("callback form refused: token %s", err.reason)
         notice = str(TOKEN_MESSAGES[err.reason])
         token_again = token_to_show_again(sent)
         return _render_form(res, params, form, token=token_again, status=400, notice=notice)
-    if not form.validate():
+    valid = form.validate()
+    if _consent_changed(form):  # published since the form was shown: ask again, store nothing
+        current_app.logger.info("callback form shown again: the consent text changed")
+        return _render_form(res, params, form, token=token_to_show_again(sent), status=409)
+    if not valid:
         return _render_form(res, params, form, token=token_to_show_again(sent), status=422)
 
     lead, created = store_lead(
@@ -181,6 +211,7 @@ def database_unavailable(err: SQLAlchemyError) -> Response:
         phone=spa.phone_display,
     )
     form = CallbackForm()
+    _consent_changed(form)
     token = token_to_show_again(form.token.data or "")
     response = _render_form(res, params, form, token=token, status=503, notice=notice)
     response.headers["Retry-After"] = "60"

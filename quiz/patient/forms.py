@@ -110,6 +110,7 @@ class CallbackForm(TextForm):
     )
     website = StringField(_l("Leave this field empty"), filters=[strip])  # honeypot
     token = HiddenField()
+    consent_shown = HiddenField()  # the consent sentence's fingerprint, as the form showed it
 
     # Filled by validation: the number in E.164 form, the normalised email.
     phone_e164: str = ""

@@ -3,11 +3,16 @@
 At start-up (create_app) the app asks the database for the newest version and
 serves it; on a database without versions it first stores the content files
 as version 1 (in a write transaction; workers starting together store it
-once). Then a background thread per worker process (started by its first
-request, so after gunicorn forks) asks every CONTENT_CHECK_SECONDS for the
-newest version's number, an index-only query; the patient's request itself
-never touches the database. When the number changed, the new version is
-parsed and checked and the app's ContentBundle is replaced by one assignment.
+once). Then a background thread per worker process asks every
+CONTENT_CHECK_SECONDS for the newest version's number, an index-only query;
+the patient's request itself never touches the database. Under gunicorn the
+thread starts as the worker boots (gunicorn.conf.py's post_worker_init calls
+start()), so a worker that gets no request still switches; under any other
+server, or a preloaded app forked later, a process's first request starts it.
+When the number changed, the new version is parsed and checked and the app's
+ContentBundle is replaced by one assignment, logged at INFO ("content version
+7 served by worker 1234"): one line per worker and version, the signal that
+every worker switched (gunicorn.conf.py sends it to gunicorn's error log).
 
 A WSGI wrapper in front of the render cache takes the bundle once per request
 into its environ, so the render cache's key and the page it renders come from
@@ -67,7 +72,7 @@ class LiveContent:
         if self.interval == 0:
             self.check()
         elif self.background and self._pid != os.getpid():
-            self._start_thread()
+            self.start()
         environ[ENVIRON_KEY] = self.app.extensions[EXTENSION]
         return self.wsgi_app(environ, start_response)
 
@@ -75,11 +80,14 @@ class LiveContent:
         """End the background thread (tests; a daemon thread ends with its process)."""
         self._wake.set()
 
-    def _start_thread(self) -> None:
+    def start(self) -> None:
+        """Start this process's checking thread, once (a gunicorn worker at boot)."""
+        if not self.background:
+            return
         with self._starting:
             if self._pid == os.getpid():
-                return  # another request started it
-            self._pid = os.getpid()  # first request in this process (a fresh gunicorn worker)
+                return  # started already in this process
+            self._pid = os.getpid()  # a fresh process (a gunicorn worker): its own thread
         threading.Thread(target=self._run, name="content-check", daemon=True).start()
 
     def _run(self) -> None:
@@ -131,6 +139,7 @@ class LiveContent:
             raise ContentError(f"version {row.id} does not have the languages the quiz serves")
         self.refused = None
         self.app.extensions[EXTENSION] = ContentBundle.of(contents, row.id)  # the one switch
+        log.info("content version %s served by worker %s", row.id, os.getpid())
 
 
 def init_app(app: Flask, files: ContentDocument, bundle: ContentBundle) -> LiveContent:
