@@ -272,3 +272,29 @@ def test_the_quiz_answers_from_nginx_while_the_app_is_down(
     status, _, body = fetch(base, f"/quiz/callback?{ANSWERS}")
     assert status == 503 and "tel:+13018105740" in body.decode()
     assert stored_leads(database_uri) == 1  # nothing half-stored, nothing lost in between
+
+
+def test_nginx_serves_a_newly_published_version_within_seconds(
+    stack: tuple[str, subprocess.Popen[bytes]], tmp_path: Path, database_uri: str
+) -> None:
+    """nginx keeps a page only as long as a worker takes to switch (s-maxage), then asks again."""
+    base, _ = stack
+    path = "/quiz/concern?lang=en"
+    old, new = "Lines that appear when I squint, frown or raise my brows", "Lines when I smile"
+    assert old in fetch(base, path)[2].decode()
+    assert old in fetch(base, path)[2].decode()  # now kept by nginx, for up to 5 minutes
+    folder = tmp_path / "changed"
+    folder.mkdir()
+    for name in ("quiz.toml", "quiz.es.toml"):
+        text_ = (ROOT / "quiz" / "content" / name).read_text(encoding="utf-8")
+        (folder / name).write_text(text_.replace(f'"{old}"', f'"{new}"'), encoding="utf-8")
+    flask = Path(sys.executable).with_name("flask")
+    published = subprocess.run(
+        [str(flask), "--app", "wsgi", "content", "publish", str(folder / "quiz.toml"),
+         "--note", "nginx test"],
+        cwd=ROOT, env=app_env(database_uri), capture_output=True, text=True,
+    )  # fmt: skip
+    assert published.returncode == 0, published.stderr[-2000:]
+    # Within the worker's check interval plus the proxy's s-maxage (5 s + 5 s): no sleep.
+    wait_until(lambda: new in fetch(base, path)[2].decode(), "nginx to serve the new version")
+    assert old not in fetch(base, path)[2].decode()

@@ -6,6 +6,7 @@ browser, only the step's fragment for htmx. Nothing here reads or sets a cookie.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
@@ -56,6 +57,11 @@ def render_step(partial: str, status: int = 200, *, cache: bool = True, **contex
     if cache and status == 200:
         response.cache_control.public = True
         response.cache_control.max_age = current_app.config["QUIZ_CACHE_SECONDS"]
+        # A proxy in front (nginx) asks again once a worker may have switched to a newly
+        # published version: a cheap 304 while nothing changed, the new page once it has.
+        shared = max(1, math.ceil(current_app.config["CONTENT_CHECK_SECONDS"]))
+        if shared < current_app.config["QUIZ_CACHE_SECONDS"]:
+            response.cache_control.s_maxage = shared
         response.add_etag()
         response.make_conditional(request)
     elif cache and status == 400 and request.method == "GET":
