@@ -15,14 +15,11 @@ from flask import render_template as render
 from werkzeug.wrappers import Response
 
 from quiz.domain.content import ContentError
-from quiz.domain.content_diff import content_diff
 from quiz.leads import content_editing, content_publishing
 from quiz.staff import bp
 from quiz.staff.auth import current_staff
-from quiz.staff.roles import admin_required
+from quiz.staff.roles import EDIT_CONTENT, admin_required
 from quiz.storage.content_versions import NOTE_LENGTH, StaleVersion
-
-EDIT = "edit the quiz's content"
 
 
 def _languages() -> tuple[str, ...]:
@@ -30,7 +27,7 @@ def _languages() -> tuple[str, ...]:
 
 
 @bp.get("/content/review")
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def content_review() -> str | Response:
     """Every check, then the diff against the version the draft started from, and the note."""
     staff = current_staff()
@@ -42,16 +39,14 @@ def content_review() -> str | Response:
 
 
 @bp.post("/content/publish")
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def content_publish() -> str | Response:
     staff = current_staff()
     note = request.form.get("note", "").strip()[:NOTE_LENGTH]
     based_on = request.form.get("based_on", type=int)
     draft = content_editing.draft_for(staff.id)
     latest = content_publishing.latest()
-    same = latest is not None and not content_diff(
-        content_publishing.stored(latest), draft.document
-    )
+    same = latest is not None and not content_publishing.diff(latest, draft.document)
     if not draft.changed or same and latest.id == draft.based_on:
         flash("Your draft is the same as the version patients see: nothing was published.")
         return redirect(url_for("staff.content"), 303)
@@ -69,7 +64,7 @@ def content_publish() -> str | Response:
 
 
 @bp.post("/content/rebase")
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def content_rebase() -> Response:
     """Keep the draft over the newest version, whose changes the editor has seen."""
     onto = request.form.get("onto", type=int)
@@ -82,14 +77,14 @@ def content_rebase() -> Response:
 
 
 @bp.get("/content/history")
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def content_history() -> str:
     versions = content_publishing.history()
     return render("staff/content_history.html", title="Content history", versions=versions)
 
 
 @bp.get("/content/history/<id:version_id>")
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def content_version(version_id: int) -> str:
     """One version: who, when, why, and what it changed from the version before it."""
     row = content_publishing.version(version_id)
@@ -105,7 +100,7 @@ def content_version(version_id: int) -> str:
 
 
 @bp.post("/content/history/<id:version_id>/rollback")
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def content_rollback(version_id: int) -> Response:
     staff = current_staff()
     note = request.form.get("note", "").strip()[:NOTE_LENGTH] or f"back to version {version_id}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import tomllib
 from collections import defaultdict
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask import render_template as render
@@ -25,15 +26,13 @@ from quiz.domain.content_fields import every_field, screen, screens, shown
 from quiz.leads import content_editing
 from quiz.staff import bp
 from quiz.staff.auth import current_staff, signed_in_staff
-from quiz.staff.roles import admin_required
+from quiz.staff.roles import EDIT_CONTENT, admin_required, is_admin
 from quiz.web.extensions import csrf
 from quiz.web.preview import PREVIEW_STAFF_KEY, preview_token
 
-EDIT = "edit the quiz's content"
-
 
 @bp.get("/content")
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def content() -> str:
     """The editor: the draft's screens, its problems, and the links to preview and publish."""
     staff = current_staff()
@@ -54,7 +53,7 @@ def content() -> str:
 
 
 @bp.post("/content/screens/<screen_id>")
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def save_screen(screen_id: str) -> Response:
     """Save one screen's fields into the draft (only the fields that changed are written)."""
     staff = current_staff()
@@ -76,7 +75,7 @@ def save_screen(screen_id: str) -> Response:
 
 
 @bp.post("/content/files/<locale>")
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def save_file(locale: str) -> Response:
     """Replace one language's whole file in the draft (ids, lists, anything the fields lack)."""
     staff = current_staff()
@@ -89,7 +88,7 @@ def save_file(locale: str) -> Response:
 
 
 @bp.post("/content/discard")
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def discard_draft() -> Response:
     content_editing.discard(current_staff().id)
     flash("Your draft was discarded: the editor shows the latest version.")
@@ -97,7 +96,7 @@ def discard_draft() -> Response:
 
 
 @bp.get("/content/preview")
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def content_preview() -> str:
     """The draft at phone and desktop width: any screen, any answers, any language."""
     staff = current_staff()
@@ -119,7 +118,7 @@ def content_preview() -> str:
     token = preview_token(current_app, staff.id)
     path = "quiz/" if page == "intro" else f"quiz/{page}"
     frame = url_for("staff.preview_not_served", token=token, rest=path)
-    query = "&".join(f"{k}={v}" for k, v in answers)  # ids and language codes: URL-safe
+    query = urlencode(answers)
     return render(
         "staff/content_preview.html",
         title="Preview",
@@ -136,7 +135,7 @@ def content_preview() -> str:
 
 @bp.route("/preview/<token>/<path:rest>", methods=["GET", "POST"])
 @csrf.exempt  # it changes nothing: a form sent from a preview is answered here, not stored
-@admin_required(EDIT)
+@admin_required(EDIT_CONTENT)
 def preview_not_served(token: str, rest: str) -> Response:
     """What the preview wrapper did not serve: an expired link, a form sent, a broken draft."""
     if request.method == "POST":
@@ -154,7 +153,7 @@ def guard_previews() -> Response | None:
     if request.environ.get(PREVIEW_STAFF_KEY) is None:
         return None
     staff = signed_in_staff()
-    if staff is None or staff.role != "admin":
+    if not is_admin(staff):
         response = _calm("This preview is for the spa's staff: sign in, then open it again.")
         response.status_code = 403
         return response
@@ -162,7 +161,7 @@ def guard_previews() -> Response | None:
 
 
 def _calm(message: str) -> Response:
-    html = f"<!doctype html><title>Preview</title><p>{escape(message)}</p>"
+    html = f'<!doctype html><html lang="en"><title>Preview</title><p>{escape(message)}</p></html>'
     return Response(html, 200, {"Cache-Control": "no-store"}, mimetype="text/html")
 
 

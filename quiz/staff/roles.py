@@ -27,6 +27,7 @@ from quiz.staff.helpers import error_page
 from quiz.storage.models import StaffUser
 
 DESK, ADMIN = "desk", "admin"  # quiz.storage.models.STAFF_ROLES
+EDIT_CONTENT = "edit the quiz's content"  # the editor's pages, for admins only
 
 View = TypeVar("View", bound=Callable[..., Any])
 
