@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from quiz.leads import content_publishing
 from quiz.storage.database import db
-from quiz.storage.models import AuditLog, ContentDraft
+from quiz.storage.models import AuditLog, ContentDraft, ContentVersion
 from quiz.web.live_content import live_content
 from tests.support.staff import (
     ADMIN_EMAIL,
@@ -269,3 +269,14 @@ def test_weights_that_break_the_scoring_principle_are_refused_naming_the_answer_
     assert response.status_code == 409 and "area=forehead" in response.get_data(as_text=True)
     with app.app_context():
         assert [row.id for row in content_publishing.history()] == [1]
+
+
+def test_without_a_published_version_the_editor_says_what_to_do(
+    app: Flask, admin: FlaskClient
+) -> None:
+    with app.app_context():  # as on a database migrated after the app started
+        db.session.query(ContentVersion).delete()
+        db.session.commit()
+    response = admin.get("/staff/content")
+    assert response.status_code == 503
+    assert "no version is published yet" in response.get_data(as_text=True)

@@ -26,9 +26,16 @@ from quiz.domain.content_fields import every_field, screen, screens, shown
 from quiz.leads import content_editing
 from quiz.staff import bp
 from quiz.staff.auth import current_staff, signed_in_staff
+from quiz.staff.helpers import error_page
 from quiz.staff.roles import EDIT_CONTENT, admin_required, is_admin
 from quiz.web.extensions import csrf
 from quiz.web.preview import PREVIEW_STAFF_KEY, preview_token
+
+
+@bp.errorhandler(ContentError)
+def no_version_yet(error: ContentError) -> Response:
+    """No published version to edit yet (a database migrated after start-up): say what to do."""
+    return error_page(503, f"The content can't be edited yet: {error}. Reload in a few seconds.")
 
 
 @bp.get("/content")
