@@ -19,6 +19,7 @@ Helpers the tests import live in tests/support/, not here.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from collections.abc import Iterator
@@ -163,6 +164,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "database: uses a database without the fixtures that say so (it makes its own); "
         "kept in the PostgreSQL pass",
     )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After the run, logging failures are not printed.
+
+    Background threads of the apps the tests made (the funnel's last flush at
+    exit, the content check) may still log once the test databases are gone,
+    into streams pytest has closed: logging would print a traceback of its own
+    failure to write ("--- Logging error ---") under a green run.
+    """
+    logging.raiseExceptions = False
 
 
 def pytest_report_header(config: pytest.Config) -> str:
