@@ -16,10 +16,15 @@ carries is the client's address. Then:
    hardly slow them down: the password-check gate has to. With `--rate R` they
    send R sign-ins per second between them instead (an attacker limited by
    its own bandwidth rather than by the server's answers). Each guess names
-   another unknown email (an unknown email still costs a full hash, so that
-   timing tells nothing, and no per-account count ever fills), as in the
-   attack this bench was written for; `--known` guesses the staff account's
+   another unknown email (no per-account count ever fills; before this
+   stop an unknown email cost a full hash, now a wait as long as one), as in
+   the attack this bench was written for; `--known` guesses the staff account's
    own email instead.
+
+`--windows N` measures idle and flood in N alternating windows instead of one
+after the other (the flood process paused with SIGSTOP for each idle window):
+on a shared machine whose own noise comes and goes, both figures then see the
+same moments of it.
 
 It prints the step's p50/p99 idle and under the flood, their ratio against the
 goal (within 2x), and how the sign-ins were answered: 200 means the password
@@ -90,6 +95,7 @@ EMAIL = "desk@spa.example"
 PASSWORD = "fern lantern oboe quarry"
 GOAL = 2.0  # the step under flood within 2x of its idle figures
 REQUEST_TIMEOUT = 30.0
+SETTLE = 0.5  # seconds not measured after the flood is paused or resumed
 NETWORKS = [f"203.0.113.{n}" for n in range(1, 255)] + [f"2001:db8:{n:x}::1" for n in range(1, 255)]
 FLOOD_PRIORITY = {"normal": "normal priority", "nice": "nice 19", "idle": "SCHED_IDLE"}
 TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
@@ -375,7 +381,7 @@ def run(args: argparse.Namespace) -> str:
             staff_port = stack.enter_context(staff_server(args, uri, Path(log_dir)))
             port = stack.enter_context(nginx(server.port, staff_port, Path(log_dir)))
         measure(port, 1.0)  # warm up: templates compiled in both workers
-        idle = load.percentiles(measure(port, args.idle))
+        idle_samples = [] if args.windows > 1 else measure(port, args.idle)
         under_way, stop, results = context.Event(), context.Event(), context.Queue()
         priority = flood_priority(args)
         flood_args = (args.flooders, args.rate, args.known, priority, under_way, stop, results)
@@ -384,7 +390,10 @@ def run(args: argparse.Namespace) -> str:
         started = time.monotonic()
         try:
             under_way.wait(30)  # until every flooder has had an answer
-            flooded = load.percentiles(measure(port, args.duration))
+            if args.windows > 1:
+                flood_samples = alternate(port, process.pid, args, idle_samples)
+            else:
+                flood_samples = measure(port, args.duration)
         finally:
             stop.set()
             answers: Counter[str] = Counter(results.get(timeout=REQUEST_TIMEOUT * 3))
@@ -394,7 +403,32 @@ def run(args: argparse.Namespace) -> str:
         if args.split:
             logs += (Path(log_dir) / "staff.log").read_text(errors="replace")
         tracebacks = logs.count("Traceback (most recent call last)")
+    idle, flooded = load.percentiles(idle_samples), load.percentiles(flood_samples)
     return report(args, idle, flooded, answers, seconds, tracebacks)
+
+
+def alternate(
+    port: int, flood_pid: int, args: argparse.Namespace, idle: list[float]
+) -> list[float]:
+    """Idle and flood in alternating windows; the flood's samples (idle's go into `idle`).
+
+    The flood process is stopped (SIGSTOP) for each idle window and resumed
+    (SIGCONT) for each flood window, so both see the same moments of the
+    machine's own noise (on a shared VM the idle p99 alone varied 1.6 to 6 ms
+    between runs minutes apart). The first SETTLE seconds of each window are
+    not measured: requests sent before the switch are still being answered.
+    """
+    flooded: list[float] = []
+    idle_window = args.idle / args.windows
+    flood_window = args.duration / args.windows
+    for _ in range(args.windows):
+        os.kill(flood_pid, signal.SIGSTOP)
+        time.sleep(SETTLE)
+        idle.extend(measure(port, idle_window))
+        os.kill(flood_pid, signal.SIGCONT)
+        time.sleep(SETTLE)
+        flooded.extend(measure(port, flood_window))
+    return flooded
 
 
 def lowest_priority() -> None:
@@ -432,7 +466,12 @@ def report(
             if args.split
             else ""
         ),
-        f"step GET {STEP}",
+        f"step GET {STEP}"
+        + (
+            f"; idle and flood in {args.windows} alternating windows each"
+            if args.windows > 1
+            else "; idle first, then the flood"
+        ),
     ]
     for name, p in (("idle", idle), ("under flood", flooded)):
         lines.append(
@@ -479,6 +518,13 @@ def main(argv: list[str] | None = None) -> int:
         help="with --split: the staff gunicorn under SCHED_IDLE instead of nice 10",
     )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds under flood")
+    parser.add_argument(
+        "--windows",
+        type=int,
+        default=1,
+        help="alternate idle and flood this many times (the flood paused by SIGSTOP), "
+        "so both see the same machine noise; 1: idle, then flood",
+    )
     parser.add_argument("--idle", type=float, default=8.0, help="seconds measured idle")
     parser.add_argument(
         "--known", action="store_true", help="guess the staff email, not unknown ones"

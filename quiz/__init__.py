@@ -19,6 +19,7 @@ from quiz.notifications import cli as outbox_cli
 from quiz.notifications import settings as notification_settings
 from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
+from quiz.staff import busy
 from quiz.staff import register as register_staff
 from quiz.storage.database import configure_engine, db
 from quiz.web import (
@@ -54,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     languages.init_app(app, contents)  # Flask-Babel; the page's language from `lang` or the browser
     render_cache.render_cache(app).variant = languages.environ_language(app)
     urls.register(app)  # fixed_url() in templates
+    busy.init_app(app)  # a sign-in while this worker's password gate is full: 429, before Flask
     deployment.init_app(app)  # ProxyFix hops (in front of the render cache), TRUSTED_HOSTS
 
     db.init_app(app)

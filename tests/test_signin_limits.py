@@ -14,16 +14,20 @@ import json
 import logging
 import shutil
 import subprocess
+import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import redis
-from flask import Flask
+from flask import Flask, url_for
 
 from quiz import create_app
+from quiz.staff import passwords
 from quiz.storage.database import db
 from tests.support.app import base_config
 from tests.support.environment import unavailable
@@ -200,7 +204,7 @@ def test_a_full_password_gate_answers_429_at_once_with_retry_after(
     with ThreadPoolExecutor(max_workers=1) as pool:
         held = pool.submit(sign_in_from, app, OWNER_NETWORK, EMAIL, "slow wrong guess")
         assert hashes.entered.wait(WAIT_SECONDS), "the first sign-in never reached its hash"
-        # Unknown emails go through the same gate (they burn a hash like a real check).
+        # Unknown emails go through the same gate (they wait as long as a real check).
         for email in (EMAIL, "nobody@alazzo.example"):
             busy = sign_in_from(app, STRANGER, email, "another guess")
             assert busy.status_code == 429
@@ -231,10 +235,63 @@ def test_a_full_gate_turns_a_flood_away_before_any_other_work(
         assert "Many sign-ins are being checked right now" in text(busy)
         assert len(busy.get_data()) < 600  # not the whole sign-in page rendered again
         assert "Set-Cookie" not in busy.headers
+        assert busy.headers["Cache-Control"] == "no-store"
+        # The headers every page carries, and a link back that is the sign-in page's own.
+        assert busy.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in busy.headers["Content-Security-Policy"]
+        assert busy.headers["Permissions-Policy"].startswith("camera=()")
+        assert busy.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        with app.test_request_context():
+            assert f'href="{url_for("staff.login")}"' in text(busy)
         hashes.release.set()
         assert held.result(WAIT_SECONDS).status_code == 200
     assert hashes.calls == 1
     assert flood.post("/staff/login", data={"email": EMAIL}).status_code == 400
+
+
+@pytest.mark.parametrize("limit_store", ["memory"], indirect=True)
+def test_an_unknown_email_waits_as_long_as_a_real_check_without_computing_a_hash(
+    app: Flask, staff: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Made-up emails are no CPU lever, and their answer takes a real check's time."""
+    helper_checks: list[str] = []
+    real_checker = passwords._checker
+
+    def counted_checker() -> Any:
+        pool = real_checker()
+        submit = pool.submit
+
+        class Counted:
+            def submit(self, fn: Any, password_hash: str, password: str) -> Any:
+                helper_checks.append(password)
+                return submit(fn, password_hash, password)
+
+        return Counted()
+
+    waits: list[float] = []
+    clock = SimpleNamespace(perf_counter=time.perf_counter, sleep=waits.append)
+    monkeypatch.setattr(passwords, "_checker", counted_checker)
+    monkeypatch.setattr(passwords, "time", clock)
+    monkeypatch.setattr(passwords, "_durations", deque(maxlen=32))
+
+    # Before any check was timed in this process, a made-up email checks a dummy hash.
+    first = sign_in_from(app, STRANGER, "nobody@alazzo.example", "first guess")
+    assert first.status_code == 200 and waits == []
+    assert helper_checks and set(helper_checks) == {"first guess"}
+    del helper_checks[:]
+    for n in range(3):  # the owner's own typing mistakes: real checks, each timed
+        assert sign_in_from(app, OWNER_NETWORK, password=f"typo {n}").status_code == 200
+    assert helper_checks == ["typo 0", "typo 1", "typo 2"]
+    timed = list(passwords._durations)
+    assert len(timed) == 4 and all(t > 0 for t in timed)
+
+    for n in range(8):
+        refused = sign_in_from(app, f"203.0.113.{n + 1}", f"nobody{n}@alazzo.example", "guess")
+        assert refused.status_code == 200
+        assert "don't match an active staff account" in text(refused)
+    assert len(helper_checks) == 3  # no hash for any made-up email
+    assert len(waits) == 8 and set(waits) <= set(timed)  # each waited as long as a real check
+    assert len(audit_actions(app, "login_failed")) == 1 + 3 + 8
 
 
 # --- failing closed -------------------------------------------------------------------

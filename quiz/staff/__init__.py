@@ -46,7 +46,5 @@ def register(app: Flask) -> None:
     app.url_map.converters["id"] = RowId
     app.register_blueprint(bp)
     app.before_request(content_views.guard_previews)  # a draft's preview: admins only
-    # First of all hooks: a sign-in flood is turned away before CSRF, limits and session.
-    app.before_request_funcs.setdefault(None, []).insert(0, auth.busy_before_anything)
     app.cli.add_command(staff_cli)
     app.cli.add_command(content_cli)  # `flask content`: published versions

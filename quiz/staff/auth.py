@@ -45,7 +45,6 @@ from flask import (
     session,
     url_for,
 )
-from markupsafe import escape
 from sqlalchemy import func, select
 
 from quiz.domain.clock import utcnow
@@ -159,29 +158,6 @@ def login() -> Response | str:
     return render_template(
         "staff/login.html", form=form, message=message, error=error, title="Staff sign-in"
     )
-
-
-def busy_before_anything() -> Response | None:
-    """A sign-in sent while this worker is already hashing: 429 before any other work.
-
-    Runs first of the app's hooks (before the CSRF check, the limits' store,
-    the session and the form), so a flood of sign-ins costs the quiz's workers
-    almost nothing once the gate is full: the refused sign-in's page is a few
-    hundred bytes instead of the whole sign-in form rendered again. Nothing is
-    counted (no password was checked); the person signing in is told to try
-    again in a moment, as the gate itself would.
-    """
-    if request.method != "POST" or request.endpoint != "staff.login" or not signin.gate_is_full():
-        return None
-    login_url = escape(url_for("staff.login"))
-    html = (
-        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Staff sign-in</title>'
-        f'<p role="alert">{escape(signin.BUSY)}</p><p><a href="{login_url}">Sign in</a></p></html>'
-    )
-    response = make_response(html, 429)
-    response.headers["Retry-After"] = str(signin.BUSY_RETRY_SECONDS)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _refused(form: LoginForm, refused: signin.Refused) -> Response:

@@ -14,13 +14,27 @@ in the worker itself it would freeze every other request that worker serves,
 the quiz's included. In the helper, the worker's thread only waits, and the
 helper runs at the lowest CPU priority, so sign-ins get the CPU the quiz does
 not need.
+
+A sign-in naming an unknown email computes no hash: it waits as long as a
+real check took. Spending a real scrypt there (Django's way) makes timing tell
+nothing, but it also makes every made-up email a CPU lever: a flood of them
+from rotating networks is a flood of 128 MB hashes, which slowed the quiz's
+slowest requests 2-6x however low the helper's priority (bench/README.md,
+"Sign-in flood"). The wait is drawn from the durations of this process's
+recent real checks (the first one is timed on a dummy hash), so its time
+follows the real ones, load included, and it holds the same gate slot. What
+is left to an attacker is the server's CPU load itself, a signal far noisier
+than the response time and one she could only read by loading it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import random
 import threading
+import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 
@@ -92,8 +106,20 @@ def _checker() -> ProcessPoolExecutor:
         return _pool
 
 
+# How long this process's recent real checks took, in seconds (a wait is drawn from them).
+_durations: deque[float] = deque(maxlen=32)
+_durations_lock = threading.Lock()
+
+
 def _check(password_hash: str, password: str) -> bool:
-    return _checker().submit(check_password_hash, password_hash, password).result()
+    # A helper's first check includes starting it: not what a check takes, so not kept.
+    starting = _pool is None or _pool_pid != os.getpid()
+    started = time.perf_counter()
+    ok = _checker().submit(check_password_hash, password_hash, password).result()
+    if not starting:
+        with _durations_lock:
+            _durations.append(time.perf_counter() - started)
+    return ok
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -107,5 +133,16 @@ def _dummy_hash(method: str) -> str:
 
 
 def burn_verification_time(password: str) -> None:
-    """Spend as long as a real check, so timing does not tell which accounts exist."""
-    _check(_dummy_hash(current_app.config["STAFF_PASSWORD_METHOD"]), password)
+    """Take as long as a real check, without computing one (see the module docstring).
+
+    Until a check has been timed in this process, it checks a dummy hash
+    instead (twice if the helper has to start first): that is the real time.
+    """
+    with _durations_lock:
+        recent = list(_durations)
+    if recent:
+        time.sleep(random.choice(recent))
+        return
+    method = current_app.config["STAFF_PASSWORD_METHOD"]
+    while not _durations:
+        _check(_dummy_hash(method), password)

@@ -35,9 +35,9 @@ hashes at a time (default 1). A sign-in that finds the gate full gets a 429
 with Retry-After at once instead of waiting, so a flood of sign-ins cannot take
 the CPU, memory and threads the quiz needs. It matters with threaded workers
 (GUNICORN_THREADS > 1); a sync worker serves one request at a time anyway.
-Unknown emails burn a hash (so timing does not tell which accounts exist) and
-pass through the same gate. RATELIMIT_ENABLED=false turns the counters off, not
-the gate.
+Unknown emails wait as long as a hash takes, without computing one (so timing
+does not tell which accounts exist; passwords.py), and pass through the same
+gate. RATELIMIT_ENABLED=false turns the counters off, not the gate.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import Flask, current_app
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
@@ -93,26 +93,33 @@ class Refused(Exception):
 @contextmanager
 def password_check_slot() -> Iterator[None]:
     """Hold one of this process's password-check slots, or raise Refused(429) at once."""
-    gate = _per_app("staff_password_gate", _new_gate)
-    if not gate.acquire(blocking=False):
+    slots = gate(current_app)
+    if not slots.acquire(blocking=False):
         raise Refused(429, BUSY, BUSY_RETRY_SECONDS)
     try:
         yield
     finally:
-        gate.release()
+        slots.release()
 
 
-def gate_is_full() -> bool:
-    """Whether every slot is taken right now (a peek: the slot is taken and given back)."""
-    gate = _per_app("staff_password_gate", _new_gate)
-    if gate.acquire(blocking=False):
-        gate.release()
+def gate(app: Flask) -> threading.BoundedSemaphore:
+    """This app's password-check slots (one app per worker process: per worker)."""
+    slots = app.extensions.get("staff_password_gate")
+    if slots is None:
+        with _setup:
+            slots = app.extensions.setdefault(
+                "staff_password_gate",
+                threading.BoundedSemaphore(app.config["STAFF_PASSWORD_CHECKS_AT_ONCE"]),
+            )
+    return slots
+
+
+def is_full(slots: threading.BoundedSemaphore) -> bool:
+    """Whether every slot is taken right now (a peek: a free slot is taken and given back)."""
+    if slots.acquire(blocking=False):
+        slots.release()
         return False
     return True
-
-
-def _new_gate() -> threading.BoundedSemaphore:
-    return threading.BoundedSemaphore(current_app.config["STAFF_PASSWORD_CHECKS_AT_ONCE"])
 
 
 # --- the limits -------------------------------------------------------------------

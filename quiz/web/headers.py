@@ -26,23 +26,40 @@ def frame_ancestors(app: Flask) -> str:
     return " ".join(["'self'", *app.config["EMBED_ORIGINS"]])
 
 
+def security_headers(app: Flask, *, widget: bool, secure: bool) -> dict[str, str]:
+    """The headers every response carries; widget pages may be framed by EMBED_ORIGINS."""
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Permissions-Policy": PERMISSIONS_POLICY,
+        # A page this app opens, or that opens it, gets no handle on the other's window.
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    hsts = app.config["HSTS_SECONDS"]
+    if hsts and secure and app.config["ENV"] == "production":
+        headers["Strict-Transport-Security"] = f"max-age={hsts}"
+    ancestors = frame_ancestors(app) if widget else "'none'"
+    if not widget:
+        headers["X-Frame-Options"] = "DENY"
+    headers["Content-Security-Policy"] = f"{_BASE_CSP}; frame-ancestors {ancestors}"
+    return headers
+
+
+# Set whatever the view said; these are the framing rules' own, always set here.
+_FORCED = frozenset({"X-Frame-Options", "Content-Security-Policy"})
+
+
 def apply_security_headers(response: Response) -> Response:
     """Set CSP and friends; widget pages may be framed by EMBED_ORIGINS, nothing else may."""
     widget = bool(request.blueprint == "patient" or getattr(request, "widget_page", False))
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-    # A page this app opens, or that opens it, gets no handle on the other's window.
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    hsts = current_app.config["HSTS_SECONDS"]
-    if hsts and request.is_secure and current_app.config["ENV"] == "production":
-        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
     if widget:
-        ancestors = frame_ancestors(current_app)
         headers.pop("X-Frame-Options", None)
-    else:
-        ancestors = "'none'"
-        headers["X-Frame-Options"] = "DENY"
-    headers["Content-Security-Policy"] = f"{_BASE_CSP}; frame-ancestors {ancestors}"
+    for name, value in security_headers(
+        current_app, widget=widget, secure=request.is_secure
+    ).items():
+        if name in _FORCED:
+            headers[name] = value
+        else:
+            headers.setdefault(name, value)
     return response

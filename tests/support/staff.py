@@ -218,7 +218,7 @@ def redis_limit_store() -> Iterator[dict[str, str]]:
 
 
 class HashChecks:
-    """Counts password hashes (real checks and burnt ones); can hold them until released."""
+    """Counts password checks (real ones and the waits for unknown emails); can hold them."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, *, hold: str = "none") -> None:
         self.calls = 0
