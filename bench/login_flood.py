@@ -28,7 +28,8 @@ same moments of it.
 
 It prints the step's p50/p99 idle and under the flood, their ratio against the
 goal (within 2x), and how the sign-ins were answered: 200 means the password
-was hashed and refused, 429 "gate" that the worker was already hashing one,
+was checked and refused (hashed for a real account; for an unknown email, a
+wait as long as a hash), 429 "gate" that the worker was already checking one,
 429 "limit" that the network's or the account-and-network's count was used up.
 
 `--split` puts Debian's nginx in front (deploy/nginx.conf's http part and
