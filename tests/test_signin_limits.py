@@ -269,10 +269,16 @@ def test_an_unknown_email_waits_as_long_as_a_real_check_without_computing_a_hash
         return Counted()
 
     waits: list[float] = []
-    clock = SimpleNamespace(perf_counter=time.perf_counter, sleep=waits.append)
+    later = [0.0]  # seconds the test moves the monotonic clock on by
+    clock = SimpleNamespace(
+        perf_counter=time.perf_counter,
+        sleep=waits.append,
+        monotonic=lambda: time.monotonic() + later[0],
+    )
     monkeypatch.setattr(passwords, "_checker", counted_checker)
     monkeypatch.setattr(passwords, "time", clock)
     monkeypatch.setattr(passwords, "_durations", deque(maxlen=32))
+    monkeypatch.setattr(passwords, "_last_timed", 0.0)  # module state, put back afterwards
 
     # Before any check was timed in this process, a made-up email checks a dummy hash.
     first = sign_in_from(app, STRANGER, "nobody@alazzo.example", "first guess")
@@ -291,7 +297,14 @@ def test_an_unknown_email_waits_as_long_as_a_real_check_without_computing_a_hash
         assert "don't match an active staff account" in text(refused)
     assert len(helper_checks) == 3  # no hash for any made-up email
     assert len(waits) == 8 and set(waits) <= set(timed)  # each waited as long as a real check
-    assert len(audit_actions(app, "login_failed")) == 1 + 3 + 8
+
+    # With no real check for RETIME_SECONDS, the next one times a dummy check again.
+    later[0] = passwords.RETIME_SECONDS
+    assert sign_in_from(app, "203.0.113.99", "nobody@alazzo.example", "late").status_code == 200
+    assert helper_checks[3:] == ["late"] and len(waits) == 8
+    assert sign_in_from(app, "203.0.113.98", "nobody@alazzo.example", "later").status_code == 200
+    assert len(helper_checks) == 4 and len(waits) == 9  # timed just now: a wait again
+    assert len(audit_actions(app, "login_failed")) == 1 + 3 + 8 + 2
 
 
 # --- failing closed -------------------------------------------------------------------

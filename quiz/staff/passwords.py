@@ -21,8 +21,9 @@ nothing, but it also makes every made-up email a CPU lever: a flood of them
 from rotating networks is a flood of 128 MB hashes, which slowed the quiz's
 slowest requests 2-6x however low the helper's priority (bench/README.md,
 "Sign-in flood"). The wait is drawn from the durations of this process's
-recent real checks (the first one is timed on a dummy hash), so its time
-follows the real ones, load included, and it holds the same gate slot. What
+recent real checks (the first one is timed on a dummy hash, and so is one
+whenever no check was timed for RETIME_SECONDS), so its time follows the real
+ones, load included, and it holds the same gate slot. What
 is left to an attacker is the server's CPU load itself, a signal far noisier
 than the response time and one she could only read by loading it.
 """
@@ -109,9 +110,15 @@ def _checker() -> ProcessPoolExecutor:
 # How long this process's recent real checks took, in seconds (a wait is drawn from them).
 _durations: deque[float] = deque(maxlen=32)
 _durations_lock = threading.Lock()
+_last_timed = 0.0  # time.monotonic() of the newest of them
+_timed = 0  # how many checks this process has timed
+# With no real check for this long, the next unknown email times a dummy one again, so
+# the wait follows the machine's load (one hash per worker per interval at most).
+RETIME_SECONDS = 600.0
 
 
 def _check(password_hash: str, password: str) -> bool:
+    global _last_timed, _timed
     # A helper's first check includes starting it: not what a check takes, so not kept.
     starting = _pool is None or _pool_pid != os.getpid()
     started = time.perf_counter()
@@ -119,6 +126,8 @@ def _check(password_hash: str, password: str) -> bool:
     if not starting:
         with _durations_lock:
             _durations.append(time.perf_counter() - started)
+            _last_timed = time.monotonic()
+            _timed += 1
     return ok
 
 
@@ -135,14 +144,16 @@ def _dummy_hash(method: str) -> str:
 def burn_verification_time(password: str) -> None:
     """Take as long as a real check, without computing one (see the module docstring).
 
-    Until a check has been timed in this process, it checks a dummy hash
-    instead (twice if the helper has to start first): that is the real time.
+    Until a check has been timed in this process, or when none was for
+    RETIME_SECONDS, it checks a dummy hash instead (twice if the helper has to
+    start first): that takes the real time, and times it.
     """
     with _durations_lock:
-        recent = list(_durations)
-    if recent:
+        recent, timed = list(_durations), _timed
+        fresh = time.monotonic() - _last_timed < RETIME_SECONDS
+    if recent and fresh:
         time.sleep(random.choice(recent))
         return
     method = current_app.config["STAFF_PASSWORD_METHOD"]
-    while not _durations:
+    while _timed == timed:
         _check(_dummy_hash(method), password)
