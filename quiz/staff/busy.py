@@ -6,7 +6,7 @@ gate is taken is answered here, before Flask builds a request, opens the
 session, checks CSRF, asks the limits' store or renders a page. A flood of
 sign-ins, most of which find the gate full, then costs the quiz's workers
 about what parsing the request costs (in Flask, with the hooks and headers,
-the same 429 took about 0.25 ms of CPU; here about 0.01 ms). Nothing is
+the same 429 took about 0.22 ms of CPU; here about 0.01 ms). Nothing is
 counted (no password was checked); the person signing in is told to try
 again in a moment. The answer carries every header a page here carries
 (quiz.web.headers).
