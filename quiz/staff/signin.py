@@ -104,14 +104,8 @@ def password_check_slot() -> Iterator[None]:
 
 def gate(app: Flask) -> threading.BoundedSemaphore:
     """This app's password-check slots (one app per worker process: per worker)."""
-    slots = app.extensions.get("staff_password_gate")
-    if slots is None:
-        with _setup:
-            slots = app.extensions.setdefault(
-                "staff_password_gate",
-                threading.BoundedSemaphore(app.config["STAFF_PASSWORD_CHECKS_AT_ONCE"]),
-            )
-    return slots
+    size = app.config["STAFF_PASSWORD_CHECKS_AT_ONCE"]
+    return _per_app("staff_password_gate", lambda: threading.BoundedSemaphore(size), app)
 
 
 def is_full(slots: threading.BoundedSemaphore) -> bool:
@@ -255,9 +249,9 @@ def _log_store_error(err: StorageError, what: str) -> None:
     log.error("%s: the rate-limit store is unreachable (%s)", what, cause)
 
 
-def _per_app(name: str, make: Callable[[], T]) -> T:
-    """One `make()` per app (per worker process), made on first use."""
-    extensions = current_app.extensions
+def _per_app(name: str, make: Callable[[], T], app: Flask | None = None) -> T:
+    """One `make()` per app (per worker process), made on first use; current_app by default."""
+    extensions = (app or current_app).extensions
     if name not in extensions:
         with _setup:
             if name not in extensions:
