@@ -382,7 +382,8 @@ def run(args: argparse.Namespace) -> str:
             staff_port = stack.enter_context(staff_server(args, uri, Path(log_dir)))
             port = stack.enter_context(nginx(server.port, staff_port, Path(log_dir)))
         measure(port, 1.0)  # warm up: templates compiled in both workers
-        idle_samples = [] if args.windows > 1 else measure(port, args.idle)
+        if args.windows == 1:
+            idle_samples = measure(port, args.idle)
         under_way, stop, results = context.Event(), context.Event(), context.Queue()
         priority = flood_priority(args)
         flood_args = (args.flooders, args.rate, args.known, priority, under_way, stop, results)
@@ -392,7 +393,7 @@ def run(args: argparse.Namespace) -> str:
         try:
             under_way.wait(30)  # until every flooder has had an answer
             if args.windows > 1:
-                flood_samples = alternate(port, process.pid, args, idle_samples)
+                idle_samples, flood_samples = alternate(port, process.pid, args)
             else:
                 flood_samples = measure(port, args.duration)
         finally:
@@ -409,9 +410,9 @@ def run(args: argparse.Namespace) -> str:
 
 
 def alternate(
-    port: int, flood_pid: int, args: argparse.Namespace, idle: list[float]
-) -> list[float]:
-    """Idle and flood in alternating windows; the flood's samples (idle's go into `idle`).
+    port: int, flood_pid: int, args: argparse.Namespace
+) -> tuple[list[float], list[float]]:
+    """Idle and flood in alternating windows: the idle samples and the flood's.
 
     The flood process is stopped (SIGSTOP) for each idle window and resumed
     (SIGCONT) for each flood window, so both see the same moments of the
@@ -419,17 +420,16 @@ def alternate(
     between runs minutes apart). The first SETTLE seconds of each window are
     not measured: requests sent before the switch are still being answered.
     """
+    idle: list[float] = []
     flooded: list[float] = []
-    idle_window = args.idle / args.windows
-    flood_window = args.duration / args.windows
     for _ in range(args.windows):
         os.kill(flood_pid, signal.SIGSTOP)
         time.sleep(SETTLE)
-        idle.extend(measure(port, idle_window))
+        idle.extend(measure(port, args.idle / args.windows))
         os.kill(flood_pid, signal.SIGCONT)
         time.sleep(SETTLE)
-        flooded.extend(measure(port, flood_window))
-    return flooded
+        flooded.extend(measure(port, args.duration / args.windows))
+    return idle, flooded
 
 
 def lowest_priority() -> None:
