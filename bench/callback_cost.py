@@ -7,7 +7,9 @@ and times WSGI calls directly, without a network or a server:
 - a question step and the result rendered cold (the render cache off) and
   served from the render cache;
 - `POST /quiz/callback`: each request a new patient with her own form (the
-  form fetched beforehand, not timed), so every post stores one lead.
+  form fetched beforehand, not timed), so every post stores one lead;
+- `POST /staff/login` while the worker's password gate is full: the fast 429
+  a sign-in flood mostly gets (quiz/staff/busy.py).
 
     .venv/bin/python bench/callback_cost.py            # 400 callbacks, 5 rounds of steps
     .venv/bin/python bench/callback_cost.py --profile  # and the callback's top functions
@@ -39,6 +41,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from load import _migrate, closed_port  # noqa: E402
 
 from quiz import create_app  # noqa: E402
+from quiz.staff import signin  # noqa: E402
 
 STEP = "/quiz/area?concern=volume"
 RESULT = "/quiz/result?concern=expression&area=between_brows&area=cheeks&goal=prevent"
@@ -102,16 +105,29 @@ def call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[str, byte
         getattr(result, "close", lambda: None)()
 
 
-def step_cost(app: Any, path: str, rounds: int, count: int = 500) -> float:
-    """Median over rounds of the mean milliseconds per GET."""
-    call(app, "GET", path)
+def step_cost(
+    app: Any, path: str, rounds: int, count: int = 500, method: str = "GET", body: bytes = b""
+) -> float:
+    """Median over rounds of the mean milliseconds per call."""
+    call(app, method, path, body)
     means = []
     for _ in range(rounds):
         start = time.perf_counter()
         for _ in range(count):
-            call(app, "GET", path)
+            call(app, method, path, body)
         means.append((time.perf_counter() - start) / count * 1000)
     return statistics.median(means)
+
+
+def busy_signin_cost(app: Any, rounds: int) -> float:
+    """A sign-in's cost while every slot of the gate is taken (held here), in ms."""
+    slots = signin.gate(app)
+    body = urlencode({"email": "someone@spa.example", "password": "a guess"}).encode()
+    while slots.acquire(blocking=False):
+        pass
+    status, _ = call(app, "POST", "/staff/login", body)
+    assert status.startswith("429"), status
+    return step_cost(app, "/staff/login", rounds, method="POST", body=body)
 
 
 def callback_body(app: Any, number: int) -> bytes:
@@ -171,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         p90 = timings[int(len(timings) * 0.9)]
         print(f"  POST /quiz/callback (SQLite, {len(timings)} leads stored): "
               f"median {statistics.median(timings):.3f}, p90 {p90:.3f}")  # fmt: skip
+        busy = create_app(config(uri))  # its gate held for good
+        print(f"  POST /staff/login, gate full (429): {busy_signin_cost(busy, args.rounds):.3f}")
         if profiler:
             pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(40)
     return 0
