@@ -55,7 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     languages.init_app(app, contents)  # Flask-Babel; the page's language from `lang` or the browser
     render_cache.render_cache(app).variant = languages.environ_language(app)
     urls.register(app)  # fixed_url() in templates
-    busy.init_app(app)  # a sign-in while this worker's password gate is full: 429, before Flask
+    busy.init_app(app)  # a sign-in while this worker's gate and its line are full: 429
     deployment.init_app(app)  # ProxyFix hops (in front of the render cache), TRUSTED_HOSTS
 
     db.init_app(app)

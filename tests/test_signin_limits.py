@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -27,7 +28,7 @@ import redis
 from flask import Flask, url_for
 
 from quiz import create_app
-from quiz.staff import passwords
+from quiz.staff import passwords, signin
 from quiz.storage.database import db
 from tests.support.app import base_config
 from tests.support.environment import unavailable
@@ -196,29 +197,86 @@ def test_concurrent_wrong_passwords_never_make_more_hash_checks_than_the_limit(
 
 
 @pytest.mark.parametrize("limit_store", ["memory"], indirect=True)
-def test_a_full_password_gate_answers_429_at_once_with_retry_after(
+def test_a_sign_in_that_finds_a_check_running_waits_its_turn_and_signs_in(
     app: Flask, staff: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A slow or busy machine makes the front desk wait a moment; it never turns her away."""
     assert app.config["STAFF_PASSWORD_CHECKS_AT_ONCE"] == 1
     hashes = HashChecks(monkeypatch, hold="first")
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    gate = signin.gate(app)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        held = pool.submit(sign_in_from, app, STRANGER, EMAIL, "slow wrong guess")
+        assert hashes.entered.wait(WAIT_SECONDS), "the first sign-in never reached its hash"
+        owner = pool.submit(sign_in_from, app, OWNER_NETWORK)
+        wait_until(lambda: gate.waiting == 1, "the owner's sign-in to wait in line")
+        assert not owner.done()
+        hashes.release.set()
+        assert held.result(WAIT_SECONDS).status_code == 200
+        assert owner.result(WAIT_SECONDS).status_code == 303  # signed in, not refused
+    assert hashes.calls == 2
+
+
+@pytest.mark.parametrize("limit_store", ["memory"], indirect=True)
+@pytest.mark.parametrize("overrides", [{"STAFF_PASSWORD_CHECKS_WAITING": 1}])
+def test_a_sign_in_beyond_the_line_is_refused_at_once_with_retry_after(
+    app: Flask, staff: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashes = HashChecks(monkeypatch, hold="first")
+    gate = signin.gate(app)
+    with ThreadPoolExecutor(max_workers=2) as pool:
         held = pool.submit(sign_in_from, app, OWNER_NETWORK, EMAIL, "slow wrong guess")
         assert hashes.entered.wait(WAIT_SECONDS), "the first sign-in never reached its hash"
+        waiting = pool.submit(sign_in_from, app, OWNER_NETWORK, EMAIL, "second guess")
+        wait_until(lambda: gate.waiting == 1, "the second sign-in to wait in line")
         # Unknown emails go through the same gate (they wait as long as a real check).
         for email in (EMAIL, "nobody@alazzo.example"):
             busy = sign_in_from(app, STRANGER, email, "another guess")
             assert busy.status_code == 429
             assert 1 <= int(busy.headers["Retry-After"]) <= 5
             assert "Many sign-ins are being checked right now" in text(busy)
-        assert not held.done()  # answered while the first check still held the gate
+        assert not held.done() and not waiting.done()  # answered while the line was full
         hashes.release.set()
         assert held.result(WAIT_SECONDS).status_code == 200
-    assert hashes.calls == 1
-    assert len(audit_actions(app, "login_failed")) == 1  # the refused ones were never checked
+        assert waiting.result(WAIT_SECONDS).status_code == 200
+    assert hashes.calls == 2
+    assert len(audit_actions(app, "login_failed")) == 2  # the refused ones were never checked
     assert sign_in_from(app, STRANGER).status_code == 303  # and used up nothing
 
 
 @pytest.mark.parametrize("limit_store", ["memory"], indirect=True)
+@pytest.mark.parametrize("overrides", [{"STAFF_PASSWORD_CHECKS_WAITING": 1}])
+def test_a_lone_sign_in_is_checked_at_normal_priority_and_a_flood_at_the_lowest(
+    app: Flask, staff: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind other busy processes a nice-19 check took 15-30 s: only floods get that."""
+    priorities: list[int] = []
+    real_checker = passwords._checker
+
+    def helper_priority(low_priority: bool = False) -> Any:
+        pool = real_checker(low_priority)
+        pid = pool.submit(os.getpid).result(WAIT_SECONDS)
+        priorities.append(os.getpriority(os.PRIO_PROCESS, pid) - os.nice(0))
+        return pool
+
+    monkeypatch.setattr(passwords, "_checker", helper_priority)
+    assert sign_in_from(app, OWNER_NETWORK).status_code == 303
+    assert priorities == [0]
+
+    hashes = HashChecks(monkeypatch, hold="first")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        held = pool.submit(sign_in_from, app, STRANGER, EMAIL, "slow wrong guess")
+        assert hashes.entered.wait(WAIT_SECONDS), "the first sign-in never reached its hash"
+        queued = pool.submit(sign_in_from, app, STRANGER, EMAIL, "queued guess")
+        wait_until(lambda: signin.gate(app).waiting == 1, "a line to form")
+        hashes.release.set()
+        assert held.result(WAIT_SECONDS).status_code == 200
+        assert queued.result(WAIT_SECONDS).status_code == 200
+    # The first was checked before the line formed; the one that waited, during a flood.
+    assert priorities[1:] == [0, min(19, passwords.LOW_PRIORITY_NICE + os.nice(0)) - os.nice(0)]
+
+
+@pytest.mark.parametrize("limit_store", ["memory"], indirect=True)
+@pytest.mark.parametrize("overrides", [{"STAFF_PASSWORD_CHECKS_WAITING": 0}])
 def test_a_full_gate_turns_a_flood_away_before_any_other_work(
     app: Flask, staff: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -257,8 +315,8 @@ def test_an_unknown_email_waits_as_long_as_a_real_check_without_computing_a_hash
     helper_checks: list[str] = []
     real_checker = passwords._checker
 
-    def counted_checker() -> Any:
-        pool = real_checker()
+    def counted_checker(low_priority: bool = False) -> Any:
+        pool = real_checker(low_priority)
         submit = pool.submit
 
         class Counted:

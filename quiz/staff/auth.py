@@ -24,8 +24,8 @@ Sign-in is guarded by `quiz.staff.signin`, which says what each limit stops:
 The attempt is counted in the limit store before the password is hashed (a
 right password gives it back, so a staff member who types it right is never
 slowed down), at most STAFF_PASSWORD_CHECKS_AT_ONCE hashes run at once per
-worker (429 with Retry-After beyond), and sign-in is refused (503) while the
-limit store is unreachable.
+worker (a few more wait in a short line; 429 with Retry-After beyond it), and
+sign-in is refused (503) while the limit store is unreachable.
 """
 
 from __future__ import annotations
@@ -177,16 +177,18 @@ def _check_credentials(email: str, password: str) -> StaffUser | None:
     used up or the limit store is unreachable.
     """
     email = email.strip().lower()
-    with signin.password_check_slot():
+    gate = signin.gate(current_app)
+    with gate.slot():
+        low_priority = gate.flooded()  # a lone sign-in is not starved by a busy machine
         reservation = signin.reserve(email)
         staff = db.session.execute(
             select(StaffUser).where(func.lower(StaffUser.email) == email)
         ).scalar_one_or_none()
         if staff is None:
-            passwords.burn_verification_time(password)
+            passwords.burn_verification_time(password, low_priority=low_priority)
             ok = False
         else:
-            ok = passwords.verify_password(staff.password_hash, password)
+            ok = passwords.verify_password(staff.password_hash, password, low_priority=low_priority)
     if ok and staff is not None and staff.active:
         reservation.give_back()
         with write_transaction() as tx:

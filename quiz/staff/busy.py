@@ -1,4 +1,4 @@
-"""The fast 429 for a sign-in that finds this worker already checking a password.
+"""The fast 429 for a sign-in that finds this worker's password gate and its line full.
 
 A WSGI middleware in front of Flask (inside ProxyFix, outside the render
 cache): a POST to the sign-in page while every slot of this worker's password
@@ -29,7 +29,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class BusySignIn:
-    """Answers 429 to a sign-in while this worker's password gate is full; else passes on."""
+    """Answers 429 to a sign-in while this worker's gate and its line are full; else passes on."""
 
     def __init__(self, app: Flask, wsgi_app: WsgiApp) -> None:
         self.app = app
@@ -42,7 +42,7 @@ class BusySignIn:
         if (
             environ.get("REQUEST_METHOD") != "POST"
             or environ.get("PATH_INFO") != LOGIN_PATH
-            or not signin.is_full(self.gate)
+            or not self.gate.is_full()
         ):
             return self.wsgi_app(environ, start_response)
         login_url = escape(environ.get("SCRIPT_NAME", "") + LOGIN_PATH)

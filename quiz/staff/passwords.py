@@ -8,12 +8,15 @@ so the check needs no network. Hashes are Werkzeug's scrypt with OWASP's
 parameters (`STAFF_PASSWORD_METHOD`, N=2**17, r=8, p=1); the parameters are
 stored in each hash, so raising them later keeps old hashes verifiable.
 
-Checking a password runs scrypt in a helper process (one pool per worker
-process): Python's scrypt holds the interpreter lock for its whole ~0.3 s, so
-in the worker itself it would freeze every other request that worker serves,
-the quiz's included. In the helper, the worker's thread only waits, and the
-helper runs at the lowest CPU priority, so sign-ins get the CPU the quiz does
-not need.
+Checking a password runs scrypt in a helper process (one per worker process
+and priority): Python's scrypt holds the interpreter lock for its whole
+~0.3 s, so in the worker itself it would freeze every other request that
+worker serves, the quiz's included. In the helper, the worker's thread only
+waits. A lone sign-in is checked at normal priority; during a flood (the gate
+in signin.py says when) checks run in a second helper at the lowest CPU
+priority, so a flood gets only the CPU the quiz does not need, while the front
+desk on a merely busy machine is not starved (nice 19 behind two busy
+processes made one check take 15-30 s).
 
 A sign-in naming an unknown email computes no hash: it waits as long as a
 real check took. Spending a real scrypt there (Django's way) makes timing tell
@@ -86,25 +89,33 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["STAFF_PASSWORD_METHOD"])
 
 
-_pool: ProcessPoolExecutor | None = None
+LOW_PRIORITY_NICE = 19
+_pools: dict[bool, ProcessPoolExecutor] = {}  # low_priority -> this process's helper
 _pool_pid = 0
 _pool_lock = threading.Lock()
 
 
-def _checker() -> ProcessPoolExecutor:
-    """This process's helper for password checks (a forked worker makes its own)."""
-    global _pool, _pool_pid
+def _checker(low_priority: bool = False) -> ProcessPoolExecutor:
+    """This process's helper for checks at that priority (a forked worker makes its own)."""
+    global _pool_pid
     with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
+        if _pool_pid != os.getpid():
+            _pools.clear()  # a forked child's copies of the parent's helpers are not its own
+            _pool_pid = os.getpid()
+        if low_priority not in _pools:
             size = current_app.config["STAFF_PASSWORD_CHECKS_AT_ONCE"]
             # spawn: the helper starts clean, without the worker's threads and sockets.
             context = multiprocessing.get_context("spawn")
-            # Lowest CPU priority: a flood of sign-ins uses what the quiz leaves idle.
-            _pool = ProcessPoolExecutor(
-                max_workers=size, mp_context=context, initializer=os.nice, initargs=(19,)
+            nice = LOW_PRIORITY_NICE if low_priority else 0
+            _pools[low_priority] = ProcessPoolExecutor(
+                max_workers=size, mp_context=context, initializer=os.nice, initargs=(nice,)
             )
-            _pool_pid = os.getpid()
-        return _pool
+        return _pools[low_priority]
+
+
+def _started(low_priority: bool) -> bool:
+    with _pool_lock:
+        return _pool_pid == os.getpid() and low_priority in _pools
 
 
 # How long this process's recent real checks took, in seconds (a wait is drawn from them).
@@ -117,12 +128,12 @@ _timed = 0  # how many checks this process has timed
 RETIME_SECONDS = 600.0
 
 
-def _check(password_hash: str, password: str) -> bool:
+def _check(password_hash: str, password: str, low_priority: bool) -> bool:
     global _last_timed, _timed
     # A helper's first check includes starting it: not what a check takes, so not kept.
-    starting = _pool is None or _pool_pid != os.getpid()
+    starting = not _started(low_priority)
     started = time.perf_counter()
-    ok = _checker().submit(check_password_hash, password_hash, password).result()
+    ok = _checker(low_priority).submit(check_password_hash, password_hash, password).result()
     if not starting:
         with _durations_lock:
             _durations.append(time.perf_counter() - started)
@@ -131,9 +142,9 @@ def _check(password_hash: str, password: str) -> bool:
     return ok
 
 
-def verify_password(password_hash: str, password: str) -> bool:
-    """True when the password matches the hash (checked in the helper process)."""
-    return _check(password_hash, password)
+def verify_password(password_hash: str, password: str, *, low_priority: bool = False) -> bool:
+    """True when the password matches the hash (checked in a helper process)."""
+    return _check(password_hash, password, low_priority)
 
 
 @cache
@@ -141,7 +152,7 @@ def _dummy_hash(method: str) -> str:
     return generate_password_hash("not-a-real-password", method=method)
 
 
-def burn_verification_time(password: str) -> None:
+def burn_verification_time(password: str, *, low_priority: bool = False) -> None:
     """Take as long as a real check, without computing one (see the module docstring).
 
     Until a check has been timed in this process, or when none was for
@@ -156,4 +167,4 @@ def burn_verification_time(password: str) -> None:
         return
     method = current_app.config["STAFF_PASSWORD_METHOD"]
     while _timed == timed:
-        _check(_dummy_hash(method), password)
+        _check(_dummy_hash(method), password, low_priority)

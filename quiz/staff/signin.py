@@ -1,9 +1,8 @@
 """Sign-in limits, the alert to staff, and the gate in front of the password hash.
 
-A password check is an scrypt hash: with OWASP's parameters about a quarter of
-a second of CPU and 128 MB of memory. Three counters in the rate-limit store
-(Flask-Limiter's, RATELIMIT_STORAGE_URI: Redis in production, so every worker
-and host shares them) decide who may have one; each is a fixed window:
+A password check (scrypt, OWASP's parameters) takes ~0.25 s of CPU and 128 MB.
+Three fixed-window counters in the rate-limit store (RATELIMIT_STORAGE_URI:
+Redis in production, shared by every worker and host) decide who may have one:
 
 - STAFF_LOGIN_ACCOUNT_RATE_LIMIT (5 per 15 minutes) counts failed sign-ins for
   one account *from one network* (`client_network`: an IPv4 address or an IPv6
@@ -30,14 +29,14 @@ is unavailable for a moment...") and the failure is logged with the exception's
 class only. Flask-Limiter's own limits (the callback's) swallow store errors so
 a lead is never lost; sign-in calls the store itself so it can refuse instead.
 
-The gate: each worker process computes at most STAFF_PASSWORD_CHECKS_AT_ONCE
-hashes at a time (default 1). A sign-in that finds the gate full gets a 429
-with Retry-After at once instead of waiting, so a flood of sign-ins cannot take
-the CPU, memory and threads the quiz needs. It matters with threaded workers
-(GUNICORN_THREADS > 1); a sync worker serves one request at a time anyway.
-Unknown emails wait as long as a hash takes, without computing one (so timing
-does not tell which accounts exist; passwords.py), and pass through the same
-gate. RATELIMIT_ENABLED=false turns the counters off, not the gate.
+The gate: each worker computes at most STAFF_PASSWORD_CHECKS_AT_ONCE hashes at
+a time. A sign-in that finds them taken waits its turn in a short line
+(STAFF_PASSWORD_CHECKS_WAITING, at most WAIT_SECONDS): a busy machine makes the
+front desk wait, never refuses it. Only one beyond the line (a flood) gets a
+429 at once. After a line or a refusal in the last FLOOD_SECONDS, checks run at
+the lowest CPU priority; a lone one at normal priority (passwords.py).
+Unknown emails wait as long as a hash takes, without computing one, and pass
+through the same gate. RATELIMIT_ENABLED=false turns the counters off, not the gate.
 """
 
 from __future__ import annotations
@@ -89,31 +88,73 @@ class Refused(Exception):
 
 # --- the gate ---------------------------------------------------------------------
 
-
-@contextmanager
-def password_check_slot() -> Iterator[None]:
-    """Hold one of this process's password-check slots, or raise Refused(429) at once."""
-    slots = gate(current_app)
-    if not slots.acquire(blocking=False):
-        raise Refused(429, BUSY, BUSY_RETRY_SECONDS)
-    try:
-        yield
-    finally:
-        slots.release()
+WAIT_SECONDS = 20.0  # the longest a sign-in waits in line before a 429
+FLOOD_SECONDS = 60.0  # a line or a refusal this recent means a flood: low-priority checks
 
 
-def gate(app: Flask) -> threading.BoundedSemaphore:
-    """This app's password-check slots (one app per worker process: per worker)."""
-    size = app.config["STAFF_PASSWORD_CHECKS_AT_ONCE"]
-    return _per_app("staff_password_gate", lambda: threading.BoundedSemaphore(size), app)
+class PasswordGate:
+    """One worker's password-check slots and the short line of sign-ins waiting for one."""
+
+    def __init__(self, slots: int, waiting: int) -> None:
+        self._slots = threading.BoundedSemaphore(slots)
+        self._line = waiting
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._crowded_at = -math.inf  # time.monotonic() of the last line or refusal
+
+    @property
+    def waiting(self) -> int:
+        """How many sign-ins are waiting for a slot right now."""
+        return self._waiting  # one int read: atomic
+
+    def is_full(self) -> bool:
+        """Whether a sign-in arriving now would be refused: every slot and place in line taken."""
+        with self._lock:
+            if self._waiting < self._line:
+                return False
+            self._crowded_at = time.monotonic()
+        if self._slots.acquire(blocking=False):  # a peek: a free slot is given back
+            self._slots.release()
+            return False
+        return True
+
+    def flooded(self) -> bool:
+        """Whether sign-ins queued or were refused within FLOOD_SECONDS."""
+        with self._lock:
+            return time.monotonic() - self._crowded_at < FLOOD_SECONDS
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a slot, after waiting in line if need be; Refused(429) when the line is full."""
+        if not self._slots.acquire(blocking=False):
+            with self._lock:
+                self._crowded_at = time.monotonic()
+                if self._waiting >= self._line:
+                    raise Refused(429, BUSY, BUSY_RETRY_SECONDS)
+                self._waiting += 1
+            try:
+                got = self._slots.acquire(timeout=WAIT_SECONDS)
+            finally:
+                with self._lock:
+                    self._waiting -= 1
+            if not got:
+                raise Refused(429, BUSY, BUSY_RETRY_SECONDS)
+        try:
+            yield
+        finally:
+            self._slots.release()
 
 
-def is_full(slots: threading.BoundedSemaphore) -> bool:
-    """Whether every slot is taken right now (a peek: a free slot is taken and given back)."""
-    if slots.acquire(blocking=False):
-        slots.release()
-        return False
-    return True
+def gate(app: Flask) -> PasswordGate:
+    """This app's password gate (one app per worker process: per worker)."""
+    config = app.config
+
+    def make() -> PasswordGate:
+        return PasswordGate(
+            config["STAFF_PASSWORD_CHECKS_AT_ONCE"], config["STAFF_PASSWORD_CHECKS_WAITING"]
+        )
+
+    return _per_app("staff_password_gate", make, app)
 
 
 # --- the limits -------------------------------------------------------------------

@@ -231,14 +231,14 @@ class HashChecks:
         monkeypatch.setattr(passwords, "burn_verification_time", self._wrap(burn))
 
     def _wrap(self, real: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(*args: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
             with self.lock:
                 self.calls += 1
                 wait = self.hold == "all" or (self.hold == "first" and self.calls == 1)
             if wait:
                 self.entered.set()
                 self.release.wait(WAIT_SECONDS)
-            return real(*args)
+            return real(*args, **kwargs)
 
         return counted
 
