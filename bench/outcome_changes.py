@@ -1,9 +1,9 @@
 """Which answer combinations get another outcome than at an earlier commit.
 
 Walks all 1,524 combinations (4 concerns × 127 area sets × 3 goals) through
-today's scoring and through the scoring and content file of REV (read with
-`git show`, imported from a temporary folder), and prints how many outcomes
-changed, by old → new, with a few examples.
+the working tree's scoring and content and through REV's (its `quiz/` package
+unpacked with `git archive` into a temporary folder, run in a subprocess), and
+prints how many outcomes changed, by old → new, with a few examples.
 
     .venv/bin/python bench/outcome_changes.py [--against REV] [--examples 4]
 """
@@ -11,45 +11,54 @@ changed, by old → new, with a few examples.
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
 import subprocess
 import sys
 import tempfile
 from collections import Counter
-from itertools import combinations
 from pathlib import Path
-from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# The commit before the result issue changed the scoring.
-DEFAULT_REV = "fcb11990f34bde7b6241156686012f535cd3b3b6"
+# The last commit before the site rule (issue 21).
+DEFAULT_REV = "4a360f7"
 
 
-def git_show(rev: str, path: str) -> str:
-    return subprocess.run(
-        ["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout
+OUTCOMES_SCRIPT = """
+import json
+from itertools import combinations
+from quiz.domain.content_file import load_content
+from quiz.domain.scoring import Answers, score
+content = load_content()
+areas = content.question("area").option_ids
+sets = [c for n in range(1, len(areas) + 1) for c in combinations(areas, n)]
+print(json.dumps({
+    f"{c}|{'+'.join(a)}|{g}": score(content, Answers(c, a, g)).outcome
+    for c in content.question("concern").option_ids for a in sets
+    for g in content.question("goal").option_ids
+}))
+"""
 
 
-def old_modules(rev: str, folder: Path) -> tuple[ModuleType, ModuleType, Path]:
-    """REV's content and scoring modules as the package `quiz_then`, and its content file."""
-    package = folder / "quiz_then"
-    (package / "content").mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    for name in ("content.py", "scoring.py"):
-        (package / name).write_text(git_show(rev, f"quiz/{name}"))
-    toml = package / "content" / "quiz.toml"
-    toml.write_text(git_show(rev, "quiz/content/quiz.toml"))
-    sys.path.insert(0, str(folder))
-    content = importlib.import_module("quiz_then.content")
-    scoring = importlib.import_module("quiz_then.scoring")
-    return content, scoring, toml
-
-
-def combos(area_ids: tuple[str, ...]) -> list[tuple[str, ...]]:
-    return [c for n in range(1, len(area_ids) + 1) for c in combinations(area_ids, n)]
+def outcomes_at(rev: str | None, folder: Path) -> dict[str, str]:
+    """Every answer set's outcome with REV's quiz package (None: the working tree)."""
+    root = ROOT
+    if rev is not None:
+        archive = subprocess.run(
+            ["git", "archive", rev, "quiz"], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+        root = folder
+    done = subprocess.run(
+        [sys.executable, "-c", OUTCOMES_SCRIPT],
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout)
 
 
 def main() -> None:
@@ -58,34 +67,22 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=4)
     args = parser.parse_args()
 
-    from quiz.domain.content_file import load_content
-    from quiz.domain.scoring import Answers, score
-
-    now = load_content()
     with tempfile.TemporaryDirectory() as tmp:
-        old_content_mod, old_scoring, toml = old_modules(args.against, Path(tmp))
-        then = old_content_mod.load_content(toml)
-        concerns = now.question("concern").option_ids
-        areas = now.question("area").option_ids
-        goals = now.question("goal").option_ids
-        changed: Counter[tuple[str, str]] = Counter()
-        examples: dict[tuple[str, str], tuple[int, str]] = {}
-        total = 0
-        for concern in concerns:
-            for area_set in combos(areas):
-                for goal in goals:
-                    total += 1
-                    new = score(now, Answers(concern, area_set, goal)).outcome
-                    old = old_scoring.score(then, old_scoring.Answers(concern, area_set, goal))
-                    if old.outcome != new:
-                        changed[(old.outcome, new)] += 1
-                        # The simplest case of each kind of change first.
-                        kind = (old.outcome, new)
-                        example = (
-                            f"{concern} + {', '.join(area_set)} + {goal}: {old.outcome} → {new}"
-                        )
-                        if kind not in examples or len(area_set) < examples[kind][0]:
-                            examples[kind] = (len(area_set), example)
+        then = outcomes_at(args.against, Path(tmp))
+    now = outcomes_at(None, ROOT)
+    changed: Counter[tuple[str, str]] = Counter()
+    examples: dict[tuple[str, str], tuple[int, str]] = {}
+    total = len(now)
+    for key, new in now.items():
+        old = then.get(key, "?")
+        if old != new:
+            kind = (old, new)
+            changed[kind] += 1
+            concern, areas, goal = key.split("|")
+            size = areas.count("+") + 1
+            example = f"{concern} + {areas.replace('+', ', ')} + {goal}: {old} → {new}"
+            if kind not in examples or size < examples[kind][0]:  # the simplest case first
+                examples[kind] = (size, example)
     print(f"{sum(changed.values())} of {total} combinations changed outcome", end=" ")
     print(f"(against {args.against[:12]})")
     for (old, new), count in sorted(changed.items()):

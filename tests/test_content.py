@@ -48,22 +48,28 @@ def test_content_is_frozen() -> None:
     ("old", "new", "key", "problem"),
     [
         (
-            'treats = ["fill"]\n  why = "Fine lines',
-            'treats = ["fill", "botox"]\n  why = "Fine lines',
+            'treats = ["relax", "fill"]\n  products = ["botox"',
+            'treats = ["fill", "botox"]\n  products = ["botox"',
             "questions.concern.options.fine_lines.treats",
             "unknown treatment",
         ),
         (
-            'treats = ["relax"]',
-            "",
+            'treats = ["relax", "fill"]\n  why = "Lines that come',
+            'why = "Lines that come',
             "questions.concern.options.expression.treats",
             "must list the treatments",
         ),
         (
-            'relax = 3\n  fill = 0\n  why = "The forehead',
-            'relax = 3\n  fill = 3\n  why = "The forehead',
-            "questions.area.options.forehead",
-            "weights must differ",
+            'treatment = "relax"\n  products = ["botox", "xeomin"]\n  why = "The forehead',
+            'treatment = "relax"\n  products = ["botox", "ha"]\n  why = "The forehead',
+            "questions.area.options.forehead.products",
+            "'ha' is not a relax product",
+        ),
+        (
+            'products = ["ha"]\n  why = "The lips',
+            'products = ["juvederm"]\n  why = "The lips',
+            "questions.area.options.around_mouth.products",
+            "unknown product 'juvederm'",
         ),
         (
             'id = "etched"',
@@ -73,15 +79,15 @@ def test_content_is_frozen() -> None:
         ),
         ('id = "goal"', 'id = "area"', "questions.area", "duplicate question id"),
         (
-            'relax = 3\n  fill = 0\n  treats = ["relax"]',
-            'relax = "high"\n  fill = 0\n  treats = ["relax"]',
+            'relax = 3\n  fill = 0\n  treats = ["relax", "fill"]',
+            'relax = "high"\n  fill = 0\n  treats = ["relax", "fill"]',
             "questions.concern.options.expression.relax",
             "weight must be a number",
         ),
         (
-            'headline = "Your answers point to a filler, such as Radiesse™ or hyaluronic acid."\n',
+            'headline = "Your answers call for a conversation with a clinician."\n',
             "",
-            "outcomes.fill.headline",
+            "outcomes.consult.headline",
             "missing text",
         ),
         (
@@ -91,9 +97,9 @@ def test_content_is_frozen() -> None:
             "missing text",
         ),
         (
-            '    fill = "You want to smooth the lines you have, and',
-            '    fil = "You want to smooth the lines you have, and',
-            "questions.goal.options.repair.why.fill",
+            '    consult = "You want to restore what has changed; a',
+            '    consul = "You want to restore what has changed; a',
+            "questions.goal.options.repair.why.consult",
             "missing text",
         ),
         (
@@ -103,9 +109,9 @@ def test_content_is_frozen() -> None:
             "missing text",
         ),
         (
-            'added_relax = "Relaxing is part of your result because you chose {answers}',
-            'added_relax = "Relaxing is part of your result because you chose {answer}',
-            "rules.added_relax",
+            'left_out_relax = "{answers}: a neuromodulator',
+            'left_out_relax = "{answer}: a neuromodulator',
+            "rules.left_out_relax",
             "unknown placeholder {answer}",
         ),
         (
@@ -139,7 +145,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_app_refuses_to_start_with_broken_content(tmp_path: Path) -> None:
-    path = broken(tmp_path, 'why = "Cheeks are filled', 'wy = "Cheeks are filled')
+    path = broken(tmp_path, 'why = "Cheeks can be filled', 'wy = "Cheeks can be filled')
     with pytest.raises(ContentError, match=r"questions\.area\.options\.cheeks\.why: missing text"):
         create_app(base_config("sqlite://", QUIZ_CONTENT_FILE=str(path)))
 

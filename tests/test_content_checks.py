@@ -59,9 +59,9 @@ def versions(app: Flask) -> list[ContentVersion]:
 
 
 def forehead_filled(name: str, document: Any) -> None:
-    """The draft's mistake: the forehead weighted as a filler's area (in every language)."""
+    """The draft's mistake: the forehead made a filler's area (in every language)."""
     [forehead] = [o for o in document["questions"][1]["options"] if o["id"] == "forehead"]
-    forehead["relax"], forehead["fill"] = 0, 3
+    forehead["treatment"], forehead["products"] = "fill", ["ha"]
 
 
 def test_a_draft_that_breaks_the_principle_is_refused_naming_the_answer_set(
@@ -72,11 +72,11 @@ def test_a_draft_that_breaks_the_principle_is_refused_naming_the_answer_set(
     result = cli(app, "content", "publish", str(draft), "--note", "oops")
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert result.output.startswith(
-        f"Error: nothing was published: {draft}: the result breaks the article's facts for "
+        f"Error: nothing was published: {draft}: the result breaks the site rule for "
         "“Lines that appear when I squint, frown or raise my brows” on Forehead, to “Stop new "
         "lines from forming” (concern=expression, area=forehead, goal=prevent)"
     )
-    assert "Forehead's weights (relax 0, fill 3) lean to filling" in result.output
+    assert "but Forehead is not a site for it" in result.output
     with app.app_context(), pytest.raises(PrincipleError) as refused:
         content_publishing.publish(
             read_document(draft), author="a@spa.example", note="", based_on=1,

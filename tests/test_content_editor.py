@@ -246,20 +246,28 @@ def test_a_draft_the_same_as_the_published_version_publishes_nothing(
         assert [row.id for row in content_publishing.history()] == [1]
 
 
-def test_weights_that_break_the_scoring_principle_are_refused_naming_the_answer_set(
+def forehead_filled(text: str) -> str:
+    """A language's file with the forehead made a filler's area (the site rule forbids it)."""
+    head, forehead = text.split('id = "forehead"', 1)
+    block, rest = forehead.split("[[questions.options]]", 1)
+    block = block.replace('treatment = "relax"', 'treatment = "fill"')
+    block = block.replace('products = ["botox", "xeomin"]', 'products = ["ha"]')
+    return f'{head}id = "forehead"{block}[[questions.options]]{rest}'
+
+
+def test_a_draft_that_breaks_the_site_rule_is_refused_naming_the_answer_set_and_area(
     app: Flask, admin: FlaskClient
 ) -> None:
-    # The forehead leaning to filling: valid numbers, but against the article.
-    html = save(
-        admin,
-        "weights",
-        **{
-            "*__questions.area.options.forehead.relax": "0",
-            "*__questions.area.options.forehead.fill": "3",
-        },
-    )
+    for locale in ("en", "es"):  # ids and `treatment` are the same in every language
+        html = editor(admin)
+        text = forehead_filled(field_value_file(html, locale))
+        response = admin.post(
+            f"/staff/content/files/{locale}", data={"csrf_token": csrf_token(html), "text": text}
+        )
+        assert response.status_code == 303
+    html = editor(admin)
     assert "to fix before publishing" in html
-    assert "area=forehead" in html and "lean to filling" in html
+    assert "area=forehead" in html and "Forehead is not a site for it" in html
     review_page = admin.get("/staff/content/review").get_data(as_text=True)
     assert "can't be published yet" in review_page and "area=forehead" in review_page
     # Sent anyway (an old tab's form): refused, nothing stored.
@@ -269,6 +277,20 @@ def test_weights_that_break_the_scoring_principle_are_refused_naming_the_answer_
     assert response.status_code == 409 and "area=forehead" in response.get_data(as_text=True)
     with app.app_context():
         assert [row.id for row in content_publishing.history()] == [1]
+
+
+def test_weights_never_break_the_site_rule_they_only_pick_the_lead(admin: FlaskClient) -> None:
+    html = save(
+        admin,
+        "weights",
+        **{
+            "*__questions.area.options.forehead.relax": "0",
+            "*__questions.area.options.forehead.fill": "3",
+        },
+    )
+    assert "to fix before publishing" not in html
+    review_page = admin.get("/staff/content/review").get_data(as_text=True)
+    assert "can't be published yet" not in review_page
 
 
 def test_without_a_published_version_the_editor_says_what_to_do(

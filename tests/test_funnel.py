@@ -73,7 +73,7 @@ def test_known_visits_give_known_numbers(app: Flask) -> None:
         "form": 2,
         "callback": 2,
     }
-    assert funnel.outcomes == {"relax": 0, "fill": 1, "both": 5}
+    assert funnel.outcomes == {"relax": 0, "fill": 1, "both": 5, "consult": 0}
     exits = {s.key: s.exits for s in funnel.steps}
     assert exits == {
         "intro": 2,

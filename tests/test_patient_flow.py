@@ -151,17 +151,19 @@ def test_result_explains_itself(client: FlaskClient) -> None:
     assert 'data-outcome="both"' in html
     for section in [  # each opens and closes on its own
         "Why your answers led here",
-        "Relaxing: Botox™ or Xeomin™",
-        "Filling: Radiesse™ or hyaluronic acid",
+        "Relaxing: a neuromodulator",
+        "Filling: a dermal filler",
+        "What to expect",
         "Prevention or repair?",
     ]:
         assert f"{section}</summary>" in html, section
-    for label in ["Where it is injected", "What Alazzo Med Spa uses"]:  # inside a section
+    for label in ["Where it is injected", "What Alazzo Med Spa uses for what you chose"]:
         assert f"{label}:</strong>" in html, label
     assert 'data-area="between_brows" data-fit="relax"' in html
     assert 'data-area="cheeks" data-fit="fill"' in html
-    for product in ["Botox™", "Xeomin™", "Radiesse™", "Hyaluronic acid"]:
+    for product in ["BOTOX® Cosmetic", "Xeomin®", "Radiesse®", "hyaluronic acid (HA)"]:
         assert product in html
+    assert "™" not in html  # registered marks: ®
     assert "licensed professional" in html
     assert 'href="tel:+13018105740"' in html
     assert "Book online" not in html  # no booking link configured
@@ -170,8 +172,8 @@ def test_result_explains_itself(client: FlaskClient) -> None:
 @pytest.mark.parametrize(
     ("query", "outcome", "absent"),
     [
-        ("concern=expression&area=forehead&goal=prevent", "relax", "Filling: Radiesse"),
-        ("concern=volume&area=cheeks&goal=repair", "fill", "Relaxing: Botox"),
+        ("concern=expression&area=forehead&goal=prevent", "relax", "Filling: a dermal filler"),
+        ("concern=volume&area=cheeks&goal=repair", "fill", "Relaxing: a neuromodulator"),
     ],
 )
 def test_result_names_only_the_treatment_that_fits(

@@ -81,27 +81,27 @@ def test_the_result_leads_with_the_answer_then_the_actions(client: FlaskClient) 
     order = [
         'id="step-heading"',  # the outcome in words
         'class="lead"',  # why, in two or three sentences
-        'class="face-map"',
-        'id="request-callback"',
+        'id="request-callback"',  # the actions before the map: on the first screen
         'href="tel:+13018105740"',
+        'class="face-map"',
         'class="note"',  # the licensed-professional note, visible
         "<details",  # the full explanation, closed
     ]
     positions = [page.index(marker) for marker in order]
     assert positions == sorted(positions), dict(zip(order, positions, strict=True))
     heading = re.search(r'id="step-heading"[^>]*>([^<]+)<', page).group(1)  # type: ignore[union-attr]
-    for product in ("Botox™", "Xeomin™", "Radiesse™", "hyaluronic acid"):
-        assert product in heading
+    # The heading names the kinds; products are named where they are used (the legend).
+    assert "neuromodulator" in heading and "dermal filler" in heading
     assert '<span class="nowrap">(301) 810-5740</span>' in page  # the number never wraps
 
 
 def test_every_fact_in_the_details_is_said_once(client: FlaskClient) -> None:
     page = html_lib.unescape(text(client.get(RESULT)))
     for sentence in (
-        "A filler leaves the muscle alone and fills fine lines and wrinkles instead.",
-        "It is injected directly into the muscle, above the nose",
-        "Preventing means stopping more damage before it sets in",
-        "differs from Botox™ by one molecule",
+        "A dermal filler leaves the muscle alone: it fills lines and restores lost volume",
+        "Into the muscle, in the upper face",
+        "Preventing means working on the cause of movement lines",
+        "About three to four months",
     ):
         assert page.count(sentence) == 1, sentence
 
@@ -284,6 +284,7 @@ BOOKING = {
     "SPA_BOOKING_URLS": {
         "relax": "https://book.example/alazzo/neuromodulator?ref=site",
         "fill": "https://book.example/alazzo/filler",
+        "consult": "https://book.example/alazzo/consultation",
     },
 }
 
@@ -300,6 +301,10 @@ BOOKING = {
         (
             "concern=volume&area=cheeks&goal=repair",
             "https://book.example/alazzo/filler?utm_source=relax-or-fill&utm_content=fill",
+        ),
+        (
+            "concern=volume&area=forehead&goal=prevent",
+            "https://book.example/alazzo/consultation?utm_source=relax-or-fill&utm_content=consult",
         ),
         (  # no booking page of its own for "both": the general one
             RESULT_QUERY,
@@ -362,3 +367,64 @@ def test_the_thank_you_for_any_time_speaks_from_the_patients_side(
         thanks
     )
     assert "suits the team" not in thanks
+
+
+# --- the site rule on the page --------------------------------------------------------
+
+
+def test_lost_volume_above_the_nose_gets_a_consultation_with_the_callback_kept(
+    client: FlaskClient,
+) -> None:
+    page = html_lib.unescape(text(client.get(
+        "/quiz/result?concern=volume&area=forehead&area=between_brows&goal=repair"
+    )))  # fmt: skip
+    assert 'data-outcome="consult"' in page and 'data-lead="none"' in page
+    assert "aren't used for lost volume between the brows, on the forehead" in page
+    assert "A clinician will look at it with you." in page
+    assert 'id="request-callback"' in page and 'href="tel:+13018105740"' in page
+    assert "neuromodulator is what is used there, but it doesn't treat" in page
+    assert re.findall(r'data-area="(\w+)" data-fit="(\w+)"', page) == [
+        ("between_brows", "consult"),
+        ("forehead", "consult"),
+    ]
+    assert "Relaxing: a neuromodulator</summary>" not in page  # no treatment is suggested
+    expect = page[page.index('id="what-to-expect"') :]
+    assert "A licensed clinician looks at the area with you" in expect
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "concern=expression&area=forehead&goal=prevent",
+        "concern=volume&area=cheeks&goal=repair",
+        "concern=etched&area=crows_feet&area=marionette&goal=both",
+    ],
+)
+def test_every_treatment_result_says_what_to_expect(client: FlaskClient, query: str) -> None:
+    page = html_lib.unescape(text(client.get(f"/quiz/result?{query}")))
+    expect = page[page.index('id="what-to-expect"') : page.index("</details>", page.index(
+        'id="what-to-expect"'
+    ))]  # fmt: skip
+    for heading in ("When it shows", "How long it lasts", "Common effects", "Who should wait"):
+        assert heading in expect
+    assert "pregnan" in expect and "breastfeeding" in expect and "allergy" in expect
+    if "area=forehead" in query or "crows_feet" in query:
+        assert "three to four months" in expect and "neuromuscular" in expect
+    if "cheeks" in query or "marionette" in query:
+        assert "6 months to a year or more" in expect and "bleeding disorder" in expect
+
+
+def test_radiesse_is_never_named_for_the_lips(client: FlaskClient) -> None:
+    lips = html_lib.unescape(text(client.get(
+        "/quiz/result?concern=volume&area=around_mouth&goal=repair"
+    )))  # fmt: skip
+    assert "Radiesse" not in lips
+    assert "hyaluronic acid (HA)" in lips
+    both = html_lib.unescape(text(client.get(
+        "/quiz/result?concern=volume&area=around_mouth&area=cheeks&goal=repair"
+    )))  # fmt: skip
+    legend = re.findall(r'data-area="(\w+)" data-fit="fill">(.*?)</li>', both, re.S)
+    assert [(area, "Radiesse®" in words) for area, words in legend] == [
+        ("around_mouth", False),
+        ("cheeks", True),
+    ]

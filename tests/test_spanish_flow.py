@@ -79,7 +79,7 @@ def test_the_whole_quiz_and_a_callback_in_spanish_without_javascript(
     assert "Pregunta 1 de 3" in concern and "¿Qué es lo que más le molesta?" in concern
     assert_spanish_links(concern)
     area = submit(client, concern, ("concern", "expression"))
-    assert "Pregunta 2 de 3" in area and "Entre las cejas (el “11”)" in area
+    assert "Pregunta 2 de 3" in area and "Entrecejo (las líneas del 11)" in area
     assert_spanish_links(area)
     goal = submit(client, area, ("area", "between_brows"), ("area", "cheeks"))
     assert "Pregunta 3 de 3" in goal and "Evitar que se formen líneas nuevas" in goal
@@ -151,7 +151,7 @@ def test_errors_are_in_spanish_too(client: FlaskClient) -> None:
     assert "Accept-Language" in by_browser.headers["Vary"]
     broken = client.get("/quiz/result?concern=botox&area=cheeks&goal=prevent&lang=es")
     assert broken.status_code == 400
-    assert "Esa respuesta a «qué le molesta» no es una que conozcamos." in text(broken)
+    assert "No reconocemos esa respuesta a «qué le molesta»." in text(broken)
     assert 'href="/quiz/?lang=es"' in broken.get_data(as_text=True)
     asked_again = text(client.get("/quiz/goal?concern=expression&lang=es"))
     assert "Elija al menos una zona de su cara." in asked_again

@@ -287,7 +287,7 @@ def test_the_lead_page_tells_the_whole_story(app: Flask, desk: FlaskClient) -> N
     )
     page = text(desk.get(f"/staff/leads/{lead_id}"))
     for expected in [
-        "Your answers point to a filler, such as Radiesse™ or hyaluronic acid.",  # in words
+        "Your answers point to a dermal filler.",  # in words
         "Lost volume, such as hollow cheeks",
         "Cheeks",
         "Down from the corners of the mouth (marionette lines)",

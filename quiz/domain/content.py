@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 TREATMENTS = ("relax", "fill")
-OUTCOMES = ("relax", "fill", "both")
+# consult: nothing chosen fits either injectable (lost volume above the nose alone).
+OUTCOMES = ("relax", "fill", "both", "consult")
 # The three questions and their order are part of the public contract (URLs, exports).
 QUESTION_IDS = ("concern", "area", "goal")
 MULTIPLE = {"concern": False, "area": True, "goal": False}
@@ -29,8 +30,10 @@ class Option:
     relax: float
     fill: float
     why: str  # why this answer points where it does (concerns and areas)
-    # Concerns: the treatments the article ties to this concern.
+    # Concerns: the treatments that can treat this concern (where its area allows).
     treats: tuple[str, ...] = ()
+    # Areas: the products used there; concerns: the only products named for it (empty: any).
+    products: tuple[str, ...] = ()
     # Goals: what the result says about this goal, for each outcome.
     why_by_outcome: Mapping[str, str] = field(default_factory=dict)
 
@@ -71,7 +74,19 @@ class Treatment:
     what: str
     how: str
     where: str
-    products: tuple[str, ...]
+    # "What to expect", from the products' labels (shared/clinical-references.md).
+    onset: str
+    lasts: str
+    effects: str
+    wait: str  # who should wait or ask first
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str  # one of principle.PRODUCT_FACTS: where the labels say it is used
+    treatment: str  # relax | fill
+    name: str
+    note: str  # one line on what it is
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,7 @@ class Content:
     margin: float
     questions: tuple[Question, ...]
     treatments: dict[str, Treatment]
+    products: dict[str, Product]
     outcomes: dict[str, Outcome]
     rules: dict[str, str]  # explanation texts for the fact rules scoring applies
     copy: dict[str, str]  # the rest of the widget's words

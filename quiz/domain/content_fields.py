@@ -6,7 +6,7 @@ array's entry is named by its id), so a problem found by the checks is shown
 next to the field it names. The layout is read from the published document,
 so an option added in the file shows up here without code. Words are edited
 per language; weights (and `margin`) are one value for every language, as the
-checks require. Ids, `treats` (the article's facts) and `consent_version`
+checks require. Ids, `treats`, `treatment` and `products` (the facts) and `consent_version`
 (bumped by publishing) are not fields: the whole file can still be edited.
 """
 
@@ -21,11 +21,19 @@ LINE, TEXT, NUMBER, NAMES = "line", "text", "number", "names"  # how a field is 
 # Copy keys by the screen that shows them; any other copy key goes to "Other words".
 COPY_SCREENS = {
     "intro": ("intro_title", "intro_text", "start"),
-    "result": ("prevent_vs_repair", "goal_reason", "professional_note"),
+    "result": (
+        "prevent_vs_repair",
+        "goal_reason",
+        "professional_note",
+        "consult_expect",
+        "quoted",
+        "list_and",
+    ),
     "callback": ("callback_title", "callback_intro", "consent_text", "thanks_title", "thanks_text"),
 }
 NOT_FIELDS = {"consent_version"}  # publishing bumps it when the consent sentence changes
-LONG_TEXTS = {"why", "what", "how", "where", "summary", "intro_text", "consent_text"}
+LONG_TEXTS = {"why", "what", "how", "where", "summary", "intro_text", "consent_text", "onset"}
+LONG_TEXTS |= {"lasts", "effects", "wait", "note", "consult_expect"}
 NICE_NAMES = {
     "intro_title": "Title",
     "intro_text": "Text",
@@ -42,11 +50,18 @@ NICE_NAMES = {
     "lead_relax": "When relaxing leads",
     "lead_fill": "When filling leads",
     "lead_even": "When neither leads",
-    "added_relax": "Rule: relaxing added by an answer ({answers})",
-    "added_fill": "Rule: filling added by an answer ({answers})",
-    "dropped_relax": "Rule: relaxing left out ({answers})",
-    "dropped_fill": "Rule: filling left out ({answers})",
-    "products": "Products (separated by commas)",
+    "left_out_relax": "Rule: an upper-face area whose concern a neuromodulator doesn't treat "
+    "({answers}, {concern})",
+    "left_out_fill": "Rule: a lower-face area whose concern a filler doesn't treat "
+    "({answers}, {concern})",
+    "consult_expect": "What to expect, when the result is a consultation",
+    "quoted": "How an answer is quoted in a rule line ({text})",
+    "list_and": "The word joining two answers (and)",
+    "onset": "What to expect: when it shows",
+    "lasts": "What to expect: how long it lasts",
+    "effects": "What to expect: common effects",
+    "wait": "What to expect: who should wait or ask first",
+    "note": "What it is, in one line (shown where it is named)",
 }
 
 
@@ -174,9 +189,12 @@ def _result_screen(raw: dict[str, Any]) -> Screen:
     groups = [_copy_group("result", "Around the result", raw.get("copy", {}))]
     for tid, treatment in raw.get("treatments", {}).items():
         key = f"treatments.{tid}"
-        fields = [_text(f"{key}.{k}", k) for k in treatment if k != "products"]
-        fields.append(Field(f"{key}.products", NICE_NAMES["products"], NAMES))
+        fields = [_text(f"{key}.{k}", k) for k in treatment]
         groups.append(Group(key, f"Treatment “{tid}”", tuple(fields)))
+    for pid, product in raw.get("products", {}).items():
+        key = f"products.{pid}"  # `treatment` is a fact, not words: the file view edits it
+        fields = [_text(f"{key}.{k}", k) for k in product if k != "treatment"]
+        groups.append(Group(key, f"Product “{pid}”", tuple(fields)))
     for oid, outcome in raw.get("outcomes", {}).items():
         key = f"outcomes.{oid}"
         groups.append(

@@ -23,6 +23,7 @@ from quiz.domain.content import (
     ContentError,
     Option,
     Outcome,
+    Product,
     Question,
     Treatment,
 )
@@ -37,21 +38,27 @@ COPY_KEYS = (
     "professional_note",
     "prevent_vs_repair",
     "goal_reason",
+    "consult_expect",
     "callback_title",
     "callback_intro",
     "consent_text",
     "consent_version",
     "thanks_title",
     "thanks_text",
+    "quoted",
+    "list_and",
 )
 # Copy texts the app fills in with str.format, and the names each may use.
 PLACEHOLDERS = {
     "consent_text": {"spa_name"},
     "thanks_text": {"spa_name", "window", "best_time"},
+    "quoted": {"text"},  # how an answer is quoted in a rule line: “…” or «…»
 }
-# Rules say which answers changed what the weights alone would say: {answers}.
-RULE_KEYS = ("added_relax", "added_fill", "dropped_relax", "dropped_fill")
-TREATMENT_KEYS = ("name", "what", "how", "where")
+# Rule lines: a chosen area whose treatment does not treat the concern ({answers}: the
+# areas, {concern}: the concern's label).
+RULE_KEYS = ("left_out_relax", "left_out_fill")
+TREATMENT_KEYS = ("name", "what", "how", "where", "onset", "lasts", "effects", "wait")
+PRODUCT_KEYS = ("name", "note")
 OUTCOME_KEYS = ("headline", "summary")
 LEAD_KEYS = {"relax": "lead_relax", "fill": "lead_fill", "even": "lead_even"}
 
@@ -124,33 +131,29 @@ def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
         raise r.fail("questions", f"missing question(s): {', '.join(missing)}")
     questions.sort(key=lambda q: QUESTION_IDS.index(q.id))
 
-    for opt in questions[1].options:
-        if opt.leaning == "both":
-            # Each area must point one way: the per-area advice is built on it.
-            raise r.fail(
-                f"questions.area.options.{opt.id}",
-                "an area's relax and fill weights must differ",
-            )
+    products_raw = r.table(raw.get("products", {}), "products")
+    if not products_raw:
+        raise r.fail("products", "missing: the file needs [products.<id>] tables")
+    products = {}
+    for pid, p_raw in products_raw.items():
+        ppath = f"products.{pid}"
+        p_raw = r.table(p_raw, ppath)
+        treatment = _treatments(r, [p_raw.get("treatment")], f"{ppath}.treatment")[0]
+        products[pid] = Product(
+            id=pid, treatment=treatment, **{k: r.text(p_raw, k, ppath) for k in PRODUCT_KEYS}
+        )
+    for question in questions[:2]:
+        for opt in question.options:
+            _check_products(r, opt, products, f"questions.{question.id}.options.{opt.id}")
 
     treatments_raw = r.table(raw.get("treatments", {}), "treatments")
     treatments = {}
     for tid in TREATMENTS:
-        t_raw = (
-            r.table(treatments_raw.get(tid), f"treatments.{tid}") if tid in treatments_raw else None
-        )
-        if t_raw is None:
+        if tid not in treatments_raw:
             raise r.fail(f"treatments.{tid}", "missing text")
-        products = t_raw.get("products")
-        if (
-            not isinstance(products, list)
-            or not products
-            or not all(isinstance(p, str) and p.strip() for p in products)
-        ):
-            raise r.fail(f"treatments.{tid}.products", "must be a non-empty list of names")
+        t_raw = r.table(treatments_raw[tid], f"treatments.{tid}")
         treatments[tid] = Treatment(
-            id=tid,
-            products=tuple(p.strip() for p in products),
-            **{k: r.text(t_raw, k, f"treatments.{tid}") for k in TREATMENT_KEYS},
+            id=tid, **{k: r.text(t_raw, k, f"treatments.{tid}") for k in TREATMENT_KEYS}
         )
 
     outcomes_raw = r.table(raw.get("outcomes", {}), "outcomes")
@@ -173,7 +176,7 @@ def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
     rules_raw = r.table(raw.get("rules", {}), "rules")
     rules = {k: r.text(rules_raw, k, "rules") for k in RULE_KEYS}
     for k in RULE_KEYS:
-        _check_placeholders(r, f"rules.{k}", rules[k], {"answers"})
+        _check_placeholders(r, f"rules.{k}", rules[k], {"answers", "concern"})
     copy_raw = r.table(raw.get("copy", {}), "copy")
     copy = {k: r.text(copy_raw, k, "copy") for k in COPY_KEYS}
     # Optional extra copy keys are kept as text too, so templates can grow.
@@ -188,6 +191,7 @@ def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
         margin=margin,
         questions=tuple(questions),
         treatments=treatments,
+        products=products,
         outcomes=outcomes,
         rules=rules,
         copy=copy,
@@ -225,7 +229,21 @@ def _parse_question(r: _Reader, q_raw: dict[str, Any], qid: str, qpath: str) -> 
         treats: tuple[str, ...] = ()
         if qid == "concern":
             treats = _treatments(r, o_raw.get("treats"), f"{opath}.treats")
-        options.append(Option(**common, why=r.text(o_raw, "why", opath), treats=treats))
+        else:  # an area admits one kind of injectable: the site rule (design §3)
+            treats = _treatments(r, [o_raw.get("treatment")], f"{opath}.treatment")
+        products = o_raw.get("products", [])
+        if not isinstance(products, list) or not all(isinstance(p, str) for p in products):
+            raise r.fail(f"{opath}.products", 'must be a list of product ids, e.g. ["ha"]')
+        if qid == "area" and not products:
+            raise r.fail(f"{opath}.products", "must name the products used there")
+        options.append(
+            Option(
+                **common,
+                why=r.text(o_raw, "why", opath),
+                treats=treats,
+                products=tuple(products),
+            )
+        )
     return Question(
         id=qid,
         title=r.text(q_raw, "title", qpath),
@@ -259,6 +277,16 @@ def _treatments(r: _Reader, value: Any, key: str) -> tuple[str, ...]:
     if len(set(value)) != len(value):
         raise r.fail(key, "names a treatment twice")
     return tuple(t for t in TREATMENTS if t in value)
+
+
+def _check_products(r: _Reader, opt: Option, products: dict[str, Product], key: str) -> None:
+    """Refuse a product id that is not in [products], or an area's product of the other kind."""
+    for pid in opt.products:
+        product = products.get(pid)
+        if product is None:
+            raise r.fail(f"{key}.products", f"unknown product {pid!r}; use {', '.join(products)}")
+        if len(opt.treats) == 1 and product.treatment not in opt.treats:
+            raise r.fail(f"{key}.products", f"{pid!r} is not a {opt.treats[0]} product")
 
 
 def _check_placeholders(r: _Reader, key: str, text: str, allowed: set[str]) -> None:

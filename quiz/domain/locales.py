@@ -21,7 +21,7 @@ from quiz.domain.content_document import BASE_LOCALE, ContentDocument, read_docu
 from quiz.domain.content_file import DEFAULT_CONTENT, parse_content
 
 # Values that are identifiers, not words: the same in every language.
-ID_KEYS = ("id", "treats")
+ID_KEYS = ("id", "treats", "treatment", "products")
 
 
 def N_(text: str) -> str:

@@ -1,16 +1,27 @@
-"""The scoring principle, checked over every answer set against the article's facts.
+"""The site rule, checked over every answer set against the facts written out here.
 
-`scoring.py` applies the principle with the content's own weights and `treats`;
-this module holds the article's facts written out here, NOT read from the
-content, and checks that the content's scoring agrees with them for all 1,524
-answer sets (4 concerns x 127 non-empty area sets x 3 goals). So a draft whose
-weights make the forehead a filler's area, or whose `volume` concern `treats`
-relax, is refused before it is published, with the answer set that shows it.
+`scoring.py` applies the site rule with the content's own data (each area's
+`treatment`, each concern's `treats`, the areas' `products`); this module
+holds the facts themselves, NOT read from the content, and checks that the
+content's scoring agrees with them for all 1,524 answer sets (4 concerns x
+127 non-empty area sets x 3 goals). A draft that would suggest a filler on
+the forehead, a neuromodulator for lost volume or Radiesse® for the lips is
+refused before it is published, naming the answer set and the area.
 
-The principle: every treatment in the outcome is justified by something chosen
-that the article ties to it (an area where it is used, or a concern it
-treats); every chosen area's treatment is in the outcome; a concern the article
-ties to one treatment always brings it; the goal alone never adds a treatment.
+The facts (shared/seed/botox-vs-fillers.txt, "The injection site", and
+shared/clinical-references.md, the labels):
+- Above the nose (between the brows, forehead, crow's feet) a neuromodulator
+  is used, and never a filler: the glabella is among the highest-risk sites
+  for a filler entering a blood vessel (FDA safety communication, 2015).
+- Below the eyes (nose to mouth, around the lips, marionette lines, cheeks)
+  a filler is used.
+- A neuromodulator treats lines (movement lines, lines at rest, fine lines),
+  never lost volume. A filler treats all four concerns where it is used.
+- Nothing chosen fits either (lost volume above the nose alone): `consult`.
+- The goal never adds or removes a treatment.
+- Products: BOTOX® Cosmetic and Xeomin® for the upper face; hyaluronic acid
+  wherever a filler is used; Radiesse® only for folds (nose to mouth),
+  marionette lines and cheeks, never the lips or fine lines.
 The option ids must be the contract's too: they are in URLs and exports.
 """
 
@@ -21,7 +32,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from quiz.domain.content import Content, ContentError, Question
-from quiz.domain.scoring import Answers, score
+from quiz.domain.scoring import Answers, Result, score
 
 # The public contract: each question's option ids, in order (URLs, exports, the API).
 CONTRACT: dict[str, tuple[str, ...]] = {
@@ -37,25 +48,34 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     ),
     "goal": ("prevent", "repair", "both"),
 }
-# The article's facts. Each area: its treatment and where the article puts it.
+UPPER = ("between_brows", "forehead", "crows_feet")
+LOWER = ("under_nose", "around_mouth", "marionette", "cheeks")
+# Each area: the one kind of injectable used there, and why.
 AREA_FACTS: dict[str, tuple[str, str]] = {
-    "between_brows": ("relax", "above the nose: the “number 11's”, article A11"),
-    "forehead": ("relax", "above the nose, article A11"),
-    "crows_feet": ("relax", "squint lines, made by a muscle, article A2 and A4"),
-    "under_nose": ("fill", "below the eyes: lines under the nose, article A12"),
-    "around_mouth": ("fill", "below the eyes: lines around the mouth, article A12"),
-    "marionette": ("fill", "below the eyes: marionette lines, article A12"),
-    "cheeks": ("fill", "fillers can fill the cheeks, article A12"),
+    "between_brows": ("relax", "above the nose, the “11s”: the article; no filler there: FDA 2015"),
+    "forehead": ("relax", "upper face: the article, BOTOX® label; no filler there: FDA 2015"),
+    "crows_feet": ("relax", "around the eyes: BOTOX® label; no filler there: FDA 2015"),
+    "under_nose": ("fill", "lower face, lines under the nose: the article"),
+    "around_mouth": ("fill", "lower face, lines around the mouth: the article"),
+    "marionette": ("fill", "lower face, marionette lines: the article"),
+    "cheeks": ("fill", "fillers can fill the cheeks: the article"),
 }
 AREA_TREATMENT: dict[str, str] = {area: fact[0] for area, fact in AREA_FACTS.items()}
-# What the article ties each concern to: movement lines are relaxed (A2, A4); lines
-# at rest began as movement lines and are filled too (A3, A4, A7); fine lines (A7,
-# A9) and lost volume (A12) are filled.
-CONCERN_TREATMENTS: dict[str, frozenset[str]] = {
-    "expression": frozenset({"relax"}),
-    "etched": frozenset({"relax", "fill"}),
-    "fine_lines": frozenset({"fill"}),
-    "volume": frozenset({"fill"}),
+# The concerns each treatment treats where it is used (no neuromodulator restores volume).
+TREATS: dict[str, frozenset[str]] = {
+    "relax": frozenset({"expression", "etched", "fine_lines"}),
+    "fill": frozenset({"expression", "etched", "fine_lines", "volume"}),
+}
+# Each product: its treatment, the areas its label covers, the concerns it is not named for.
+PRODUCT_FACTS: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
+    "botox": ("relax", frozenset(UPPER), frozenset()),
+    "xeomin": ("relax", frozenset(UPPER), frozenset()),
+    "ha": ("fill", frozenset(LOWER), frozenset()),
+    "radiesse": (
+        "fill",
+        frozenset({"under_nose", "marionette", "cheeks"}),
+        frozenset({"fine_lines"}),
+    ),
 }
 AREA_SETS: tuple[tuple[str, ...], ...] = tuple(
     chosen
@@ -68,13 +88,21 @@ EVERY_ANSWER_SET: tuple[Answers, ...] = tuple(
     for areas in AREA_SETS
     for goal in CONTRACT["goal"]
 )
-_WORK = {"relax": "a relaxer's", "fill": "a filler's"}
-_DOING = {"relax": "relaxing", "fill": "filling"}
+_DOING = {"relax": "relaxing (a neuromodulator)", "fill": "filling (a dermal filler)"}
+
+
+def expected_treatments(answers: Answers) -> frozenset[str]:
+    """The treatments the site rule allows for these answers (none: a consultation)."""
+    return frozenset(
+        AREA_TREATMENT[area]
+        for area in answers.areas
+        if answers.concern in TREATS[AREA_TREATMENT[area]]
+    )
 
 
 @dataclass(frozen=True)
 class Violation:
-    """One failure of the principle: the answer set (None for wrong ids) and what went wrong."""
+    """One failure of the rule: the answer set (None for wrong ids) and what went wrong."""
 
     problem: str
     answers: Answers | None = None
@@ -94,11 +122,11 @@ class Violation:
 
 
 class PrincipleError(ContentError):
-    """Content that breaks the principle (or the contract's ids); `violation` says where."""
+    """Content that breaks the site rule (or the contract's ids); `violation` says where."""
 
     def __init__(self, source: str, violation: Violation) -> None:
         self.violation = violation
-        said = f"the result breaks the article's facts for {violation}" if violation.answers else ""
+        said = f"the result breaks the site rule for {violation}" if violation.answers else ""
         super().__init__(f"{source}: {said or violation}")
 
 
@@ -120,21 +148,10 @@ def violations(content: Content) -> Iterator[Violation]:
     if wrong_ids:
         yield from wrong_ids
         return
-    for concern in CONTRACT["concern"]:
-        for areas in AREA_SETS:
-            outcomes = {}
-            for goal in CONTRACT["goal"]:
-                answers = Answers(concern, areas, goal)
-                treatments = frozenset(score(content, answers).treatments)
-                outcomes[goal] = treatments
-                problem = _problem(content, answers, treatments)
-                if problem:
-                    yield Violation(problem, answers, describe(content, answers))
-            if len(set(outcomes.values())) > 1:
-                answers = Answers(concern, areas, CONTRACT["goal"][0])
-                said = "; ".join(f"{g}: {' and '.join(sorted(t))}" for g, t in outcomes.items())
-                problem = f"the goal alone changes which treatments are in the result ({said})"
-                yield Violation(problem, answers, describe(content, answers, goal=False))
+    for answers in EVERY_ANSWER_SET:
+        problem = _problem(content, answers, score(content, answers))
+        if problem:
+            yield Violation(problem, answers, describe(content, answers))
 
 
 def describe(content: Content, answers: Answers, *, goal: bool = True) -> str:
@@ -150,46 +167,87 @@ def describe(content: Content, answers: Answers, *, goal: bool = True) -> str:
     return f"{text} ({ids})"
 
 
-def _problem(content: Content, answers: Answers, treatments: frozenset[str]) -> str:
-    """What this answer set's result gets wrong against the article, in plain words, or ''.
-
-    It ends with the likely cause: the chosen areas whose weights lean against the
-    article, or a concern whose `treats` differs from it.
-    """
+def _problem(content: Content, answers: Answers, result: Result) -> str:
+    """What this answer set's result gets wrong against the facts, naming the area, or ''."""
     area_q = content.question("area")
-    concern_q = content.question("concern")
-    concern = _label(concern_q, answers.concern)
-    tied = CONCERN_TREATMENTS[answers.concern]
-    justified = tied.union(AREA_TREATMENT[area] for area in answers.areas)
-    left_out = [a for a in answers.areas if AREA_TREATMENT[a] not in treatments]
-    if left_out:
-        needed, where = AREA_FACTS[left_out[0]]
-        problem = f"the result leaves out {_DOING[needed]}, but {_label(area_q, left_out[0])} "
-        problem += f"is {_WORK[needed]} area ({where})"
-    elif len(tied) == 1 and not tied <= treatments:
-        needed = next(iter(tied))
-        problem = f"the result leaves out {_DOING[needed]}, but “{concern}” is {_WORK[needed]} work"
-    elif treatments - justified:
-        extra = min(treatments - justified)
-        problem = f"the result includes {_DOING[extra]}, but nothing chosen is "
-        problem += f"{_WORK[extra]} work in the article"
-    else:
-        return ""
+    expected = expected_treatments(answers)
+    got = frozenset(result.treatments)
+    for treatment in sorted(got - expected):
+        bringing = [f for f in result.areas if f.included and f.treatment == treatment]
+        wrong_site = [f for f in bringing if AREA_TREATMENT[f.option.id] != treatment]
+        if wrong_site or not bringing:
+            area = (wrong_site or bringing or result.areas)[0].option.id
+            why = f"{_label(area_q, area)} is not a site for it ({AREA_FACTS[area][1]})"
+        else:
+            area = bringing[0].option.id
+            why = f"it does not treat “{_concern(content, answers)}” on {_label(area_q, area)}"
+        return f"the result suggests {_DOING[treatment]}, but {why}{_causes(content, answers)}"
+    for treatment in sorted(expected - got):
+        area = next(a for a in answers.areas if AREA_TREATMENT[a] == treatment)
+        return (
+            f"the result leaves out {_DOING[treatment]}, but {_label(area_q, area)} is its site "
+            f"({AREA_FACTS[area][1]}){_causes(content, answers)}"
+        )
+    expected_outcome = _outcome(expected)
+    if result.outcome != expected_outcome:
+        return f"the outcome is {result.outcome}, but the site rule gives {expected_outcome}"
+    for fit in result.areas:
+        area = fit.option.id
+        treatment = AREA_TREATMENT[area]
+        should = treatment if answers.concern in TREATS[treatment] else "consult"
+        if fit.fit != should:
+            said = {"consult": "neither treatment"} | _DOING
+            return (
+                f"the result marks {fit.option.label} for {said[fit.fit]}, but it is a site for "
+                f"{said[should] if should != 'consult' else 'no treatment of this concern'} "
+                f"({AREA_FACTS[area][1]}){_causes(content, answers)}"
+            )
+    for fit in result.areas:
+        for pid in fit.products:
+            treatment, sites, not_for = PRODUCT_FACTS[pid]
+            name = content.products[pid].name
+            if treatment != fit.treatment or fit.option.id not in sites:
+                return f"{name} is named for {fit.option.label}, where its label does not cover it"
+            if answers.concern in not_for:
+                concern = _concern(content, answers)
+                return f"{name} is named for “{concern}”, which it is not used for"
+    for treatment, named in result.products.items():
+        areas = [f for f in result.areas if f.included and f.treatment == treatment]
+        for pid in named:
+            if not all(pid in f.products for f in areas):
+                return f"{content.products[pid].name} is named for an area it is not used for"
+    return ""
+
+
+def _outcome(treatments: frozenset[str]) -> str:
+    if len(treatments) == 2:
+        return "both"
+    return next(iter(treatments)) if treatments else "consult"
+
+
+def _causes(content: Content, answers: Answers) -> str:
+    """The content's data that disagrees with the facts for these answers, if any."""
     causes = []
     for area in answers.areas:
-        option = area_q.option(area)
-        needed, where = AREA_FACTS[area]
-        if option is not None and option.leaning != needed:
-            weights = f"(relax {option.relax:g}, fill {option.fill:g})"
-            named = "its" if left_out[:1] == [area] else f"{option.label}'s"
-            causes.append(f"{named} weights {weights} lean to {_DOING[option.leaning]}")
-    option = concern_q.option(answers.concern)
-    if option is not None and frozenset(option.treats) != tied:
-        causes.append(
-            f"“{concern}” treats {' and '.join(option.treats)} in the content, but the article "
-            f"ties it to {' and '.join(_DOING[t] for t in sorted(tied, reverse=True))}"
-        )
-    return "; ".join([problem, *causes])
+        option = content.question("area").option(area)
+        if option is not None and option.treats[:1] != (AREA_TREATMENT[area],):
+            causes.append(
+                f"{option.label} has treatment = “{option.treats[0]}” in the content, "
+                f"but it is a site for {AREA_TREATMENT[area]} only"
+            )
+    concern = content.question("concern").option(answers.concern)
+    if concern is not None:
+        tied = sorted(t for t, concerns in TREATS.items() if answers.concern in concerns)
+        if sorted(concern.treats) != tied:
+            causes.append(
+                f"“{concern.label}” treats {' and '.join(concern.treats)} in the content, "
+                f"but it is treated by {' and '.join(tied)}"
+            )
+    return "".join(f"; {c}" for c in causes)
+
+
+def _concern(content: Content, answers: Answers) -> str:
+    return _label(content.question("concern"), answers.concern)
 
 
 def _id_violations(content: Content) -> Iterator[Violation]:
@@ -204,6 +262,14 @@ def _id_violations(content: Content) -> Iterator[Violation]:
                 f"questions.{question_id}: the option ids must be exactly "
                 f"{', '.join(expected)} (they are in URLs and exports): {'; '.join(said)}"
             )
+    for pid in content.products:
+        if pid not in PRODUCT_FACTS:
+            yield Violation(
+                f"products.{pid}: not a product this guide has facts for; "
+                f"use {', '.join(PRODUCT_FACTS)} (docs/content.md, “Products”)"
+            )
+        elif content.products[pid].treatment != PRODUCT_FACTS[pid][0]:
+            yield Violation(f"products.{pid}.treatment: must be {PRODUCT_FACTS[pid][0]}")
 
 
 def _label(question: Question, option_id: str) -> str:

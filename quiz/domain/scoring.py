@@ -1,28 +1,24 @@
-"""Score a patient's answers toward relaxing, filling or both, and say why.
+"""Score a patient's answers toward relaxing, filling, both or a consultation, and say why.
 
-Pure Python, no Flask. One principle decides the outcome, so no choice of
-weights in the content file can break the spa's article:
+Pure Python, no Flask. The site rule decides which treatments are in the
+result (design §3; the article's injection-site section checked against the
+products' labels):
 
-    Every treatment in the outcome is justified by something the patient chose
-    that the article ties to that treatment: an area where it is used, or a
-    concern it treats. Every chosen area's treatment is in the outcome. The
-    goal alone never adds a treatment: it shapes the explanation.
+    Each area admits one kind of injectable (its `treatment`): above the nose
+    a neuromodulator, below the eyes a filler. A treatment is in the result
+    when a chosen area admits it and it treats the chosen concern (`treats`:
+    no neuromodulator restores lost volume). When nothing chosen fits either,
+    the outcome is `consult`: a clinician looks at it with the patient.
 
-In code:
+The goal never adds or removes a treatment: it shapes the explanation. The
+weights (every answer's `relax` and `fill`, the goal's included) decide only
+which treatment leads when both are in the result (`margin` apart, neither).
 
-1. Each chosen area brings its treatment (relaxers above the nose, fillers
-   below the eyes; an area's weights say which).
-2. The concern brings what it `treats` when the article ties it to one
-   treatment (lines drawn by movement are relaxed; fine lines and lost volume
-   are filled). A concern tied to both (lines that stay at rest) adds the other
-   treatment only when the weights of the concern and the areas lean that way.
-3. The goal adds nothing. All the weights, the goal's included, decide which
-   treatment leads when both are in the outcome (`margin` apart, neither leads),
-   and the goal's text for the outcome says how the result serves that goal.
-
-The explanation (`Result.reasons`) names, for every line, the chosen answers
-it rests on; a rule line appears when the article's facts changed what the
-weights of the concern and the areas alone would say.
+Products are named where they are used: for each treatment in the result,
+the products every chosen area of that treatment admits, narrowed by the
+concern's own list when it has one (fine lines: hyaluronic acid, not
+Radiesse®). `quiz.domain.principle` checks all of it against the facts,
+written out there and not read from the content, before a version is published.
 """
 
 from __future__ import annotations
@@ -56,22 +52,16 @@ class Answers:
 
 
 @dataclass(frozen=True)
-class Contribution:
-    question: str  # concern | area | goal
-    option: Option
-    relax: float
-    fill: float
-
-    @property
-    def toward(self) -> str:
-        """'relax', 'fill' or 'both': which way this answer's weights pushed."""
-        return self.option.leaning
-
-
-@dataclass(frozen=True)
 class AreaFit:
     option: Option
-    treatment: str  # relax | fill
+    treatment: str  # the one kind of injectable this area admits: relax | fill
+    included: bool  # whether that treatment is in the result (it treats the concern)
+    products: tuple[str, ...]  # product ids named for this area (empty when not included)
+
+    @property
+    def fit(self) -> str:
+        """'relax' or 'fill' when this area's treatment is in the result, else 'consult'."""
+        return self.treatment if self.included else "consult"
 
 
 @dataclass(frozen=True)
@@ -79,27 +69,26 @@ class Reason:
     """One line of "why": the chosen answers it rests on, which way it points, its text."""
 
     answers: tuple[tuple[str, str], ...]  # (question, option id) pairs, all chosen
-    toward: str  # relax | fill | both | goal | rule
+    toward: str  # relax | fill | both | consult (an area left out) | goal | rule
     text: str
 
 
 @dataclass(frozen=True)
 class Result:
     answers: Answers
-    outcome: str  # relax | fill | both
-    treatments: tuple[str, ...]  # the outcome's treatments, in TREATMENTS' order
-    lead: str | None  # the treatment that leads, None when even (only "both" can be even)
+    outcome: str  # relax | fill | both | consult
+    treatments: tuple[str, ...]  # the outcome's treatments, in TREATMENTS' order (none: consult)
+    lead: str | None  # the treatment that leads; None when even, or for a consultation
     relax_score: float
     fill_score: float
-    leaning: str  # what the weights of the concern and the areas alone said
-    contributions: tuple[Contribution, ...]
     areas: tuple[AreaFit, ...]
+    products: dict[str, tuple[str, ...]]  # per treatment in the result: product ids named
     reasons: tuple[Reason, ...]
     goal_text: str  # how this outcome serves the chosen goal
 
     @property
     def rules(self) -> tuple[Reason, ...]:
-        """The lines where the article's facts changed what the weights said."""
+        """The lines where the site rule left a chosen area's treatment out."""
         return tuple(r for r in self.reasons if r.toward == "rule")
 
 
@@ -146,89 +135,97 @@ def score(content: Content, answers: Answers) -> Result:
     """Score complete, valid answers (see `parse_answers`) into an explained Result."""
     q_concern, q_area, q_goal = content.questions
     concern = _get(q_concern.option(answers.concern))
-    areas = tuple(AreaFit(opt, opt.leaning) for opt in map(q_area.option, answers.areas) if opt)
+    options = tuple(_get(q_area.option(a)) for a in answers.areas)
     goal = _get(q_goal.option(answers.goal))
-    contributions = (
-        Contribution("concern", concern, concern.relax, concern.fill),
-        *(Contribution("area", fit.option, fit.option.relax, fit.option.fill) for fit in areas),
-        Contribution("goal", goal, goal.relax, goal.fill),
-    )
 
-    # Which treatments: the facts first, the weights only where the article allows both.
-    required: dict[str, list[tuple[str, str]]] = {t: [] for t in TREATMENTS}
-    for fit in areas:
-        required[fit.treatment].append(("area", fit.option.id))
-    if len(concern.treats) == 1:
-        required[concern.treats[0]].append(("concern", concern.id))
-    facts = [c for c in contributions if c.question != "goal"]  # the goal never decides which
-    leaning = _leaning(sum(c.relax for c in facts), sum(c.fill for c in facts), content.margin)
-    included = {t for t in TREATMENTS if required[t]}
-    included |= set(concern.treats) & _includes(leaning)
+    # The site rule: an area's one treatment, when that treatment treats the concern.
+    fits = []
+    for option in options:
+        treatment = option.treats[0]
+        included = treatment in concern.treats
+        fits.append(
+            AreaFit(option, treatment, included, _named(content, option, concern, treatment))
+        )
+    included = {f.treatment for f in fits if f.included}
     treatments = tuple(t for t in TREATMENTS if t in included)
-    outcome = "both" if len(treatments) == 2 else treatments[0]
+    outcome = "both" if len(treatments) == 2 else treatments[0] if treatments else "consult"
 
-    relax = sum(c.relax for c in contributions)
-    fill = sum(c.fill for c in contributions)
-    lead = treatments[0] if outcome != "both" else _leaning(relax, fill, content.margin)
+    chosen = (concern, *options, goal)
+    relax = sum(o.relax for o in chosen)
+    fill = sum(o.fill for o in chosen)
+    lead = (
+        _leading(relax, fill, content.margin)
+        if outcome == "both"
+        else treatments[0]
+        if treatments
+        else None
+    )
+    products = {
+        t: _common(f.products for f in fits if f.included and f.treatment == t) for t in treatments
+    }
 
-    # A concern points where the article ties it: one treatment, or both ("both").
     toward = concern.treats[0] if len(concern.treats) == 1 else "both"
     reasons = [Reason((("concern", concern.id),), toward, concern.why)]
-    reasons += [Reason((("area", f.option.id),), f.treatment, f.option.why) for f in areas]
+    reasons += [Reason((("area", f.option.id),), f.fit, f.option.why) for f in fits]
     reasons.append(Reason((("goal", goal.id),), "goal", content.copy["goal_reason"]))
-    reasons += _rules(content, leaning, included, required, facts)
+    reasons += _rules(content, concern, fits)
     return Result(
         answers=answers,
         outcome=outcome,
         treatments=treatments,
-        lead=None if lead == "both" else lead,
+        lead=lead,
         relax_score=relax,
         fill_score=fill,
-        leaning=leaning,
-        contributions=contributions,
-        areas=areas,
+        areas=tuple(fits),
+        products=products,
         reasons=tuple(reasons),
         goal_text=goal.why_by_outcome[outcome],
     )
 
 
-def _rules(
-    content: Content,
-    leaning: str,
-    included: set[str],
-    required: dict[str, list[tuple[str, str]]],
-    facts: list[Contribution],
-) -> list[Reason]:
-    """Rule lines for each treatment the facts added to, or kept out of, the weights' leaning."""
-    labels = {(c.question, c.option.id): c.option.label for c in facts}
+def _named(content: Content, area: Option, concern: Option, treatment: str) -> tuple[str, ...]:
+    """The products named for this area: its own, of its treatment, within the concern's list."""
+    if treatment not in concern.treats:
+        return ()
+    return tuple(
+        p
+        for p in area.products
+        if content.products[p].treatment == treatment
+        and (not concern.products or p in concern.products)
+    )
+
+
+def _common(per_area: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    """The products every area admits, in the first area's order (a filler fit for all)."""
+    lists = list(per_area)
+    if not lists:
+        return ()
+    return tuple(p for p in lists[0] if all(p in other for other in lists[1:]))
+
+
+def _rules(content: Content, concern: Option, fits: list[AreaFit]) -> list[Reason]:
+    """A rule line per treatment that chosen areas admit but that does not treat the concern."""
     reasons = []
     for treatment in TREATMENTS:
-        if treatment in included and treatment not in _includes(leaning):
-            triggers = tuple(required[treatment])
-            key = f"added_{treatment}"
-        elif treatment in _includes(leaning) and treatment not in included:
-            triggers = tuple(
-                (c.question, c.option.id) for c in facts if treatment in _includes(c.toward)
-            ) or tuple((c.question, c.option.id) for c in facts)
-            key = f"dropped_{treatment}"
-        else:
+        left_out = [f for f in fits if f.treatment == treatment and not f.included]
+        if not left_out:
             continue
-        quoted = " and ".join(f"“{labels[t]}”" for t in triggers)
-        text = content.rules[key].format(answers=quoted)
+        triggers = (("concern", concern.id), *(("area", f.option.id) for f in left_out))
+        quoted, joined = content.copy["quoted"], f" {content.copy['list_and']} "
+        areas = joined.join(quoted.format(text=f.option.label) for f in left_out)
+        text = content.rules[f"left_out_{treatment}"].format(
+            answers=areas, concern=quoted.format(text=concern.label)
+        )
         reasons.append(Reason(triggers, "rule", text[:1].upper() + text[1:]))
     return reasons
 
 
-def _leaning(relax: float, fill: float, margin: float) -> str:
+def _leading(relax: float, fill: float, margin: float) -> str | None:
     if relax - fill > margin:
         return "relax"
     if fill - relax > margin:
         return "fill"
-    return "both"
-
-
-def _includes(leaning: str) -> set[str]:
-    return set(TREATMENTS) if leaning == "both" else {leaning}
+    return None
 
 
 def _get(option: Option | None) -> Option:

@@ -12,7 +12,7 @@ flush. A worker killed with SIGKILL loses at most its unflushed seconds:
 these are statistics, not records.
 
 Events: `view:intro` (the widget was shown), `view:concern` (the quiz was
-started), `view:area`, `view:goal`, `view:result`, `outcome:relax|fill|both`,
+started), `view:area`, `view:goal`, `view:result`, `outcome:relax|fill|both|consult`,
 `view:form` (the callback form was opened) and `callback` (a lead was stored).
 A step counts when its page or fragment is served (200, or 304 to a browser
 revalidating its copy); a question re-shown because an answer was missing is

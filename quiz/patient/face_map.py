@@ -3,8 +3,10 @@
 Drawn on the server as inline SVG (quiz/templates/patient/_face_map.html), so it
 costs no request and no script, and reads the same with JavaScript off. Each
 chosen area gets a numbered mark at its place on a simple face; the legend
-beside it says the same in text, number by number. Relax marks are circles and
-fill marks squares, so the map does not rely on colour alone.
+beside it says the same in text, number by number, with the products named
+for that area. Relax marks are circles, fill marks squares and an area neither
+treats (lost volume above the nose) an outlined diamond, so the map does not
+rely on colour alone.
 """
 
 from __future__ import annotations
@@ -30,13 +32,21 @@ class Mark:
     number: int
     area: str
     label: str
-    treatment: str  # relax | fill
+    treatment: str  # relax | fill | consult (its treatment does not treat the concern)
     spots: tuple[tuple[int, int], ...]
+    products: tuple[str, ...]  # the product ids named for this area
 
 
 def face_map(result: Result) -> tuple[Mark, ...]:
     """One numbered mark per chosen area, in the order the quiz lists the areas."""
     return tuple(
-        Mark(i, fit.option.id, fit.option.label, fit.treatment, AREA_SPOTS.get(fit.option.id, ()))
+        Mark(
+            i,
+            fit.option.id,
+            fit.option.label,
+            fit.fit,
+            AREA_SPOTS.get(fit.option.id, ()),
+            fit.products,
+        )
         for i, fit in enumerate(result.areas, start=1)
     )

@@ -69,7 +69,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("SPA_NAME", "spa", "text", "Alazzo Med Spa", "Shown on the result and thank-you screens and in the consent text."),
     S("SPA_PHONE", "spa", "text", "+13018105740", "The spa's number, shown in its national format; a number that is not valid stops start-up."),
     S("SPA_BOOKING_URL", "spa", "text", "", '"Book online" appears only when this (or SPA_BOOKING_URLS) is set; an https:// address.'),
-    S("SPA_BOOKING_URLS", "spa", "python", {}, "Per outcome (`relax`, `fill`, `both`), the booking page for that service; an outcome not named uses SPA_BOOKING_URL. Every link gets `utm_source=relax-or-fill` and the outcome as `utm_content`."),
+    S("SPA_BOOKING_URLS", "spa", "python", {}, "Per outcome (`relax`, `fill`, `both`, `consult`), the booking page for that service; an outcome not named uses SPA_BOOKING_URL. Every link gets `utm_source=relax-or-fill` and the outcome as `utm_content`."),
     S("SPA_CALLBACK_WINDOW", "spa", "text", "within one business day", 'The thank-you screen\'s promise ("… will call you within one business day, in the morning").'),
     S("PHONE_DEFAULT_REGION", "spa", "text", "US", "Region for phone numbers typed without +country (a two-letter code).", check=check_region),
     S("PHONE_ALLOWED_REGIONS", "spa", "list", None, 'Regions whose numbers the callback form accepts, e.g. `["US", "CA"]`; unset means PHONE_DEFAULT_REGION only. Premium-rate, shared-cost and satellite numbers are always refused.', optional=True, check=check_regions),

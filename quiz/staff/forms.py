@@ -18,7 +18,7 @@ STATUS_LABELS = {
     "closed": "Closed",
     "do_not_contact": "Do not contact",
 }
-OUTCOME_LABELS = {"relax": "Relax", "fill": "Fill", "both": "Relax + fill"}
+OUTCOME_LABELS = {"relax": "Relax", "fill": "Fill", "both": "Relax + fill", "consult": "Consult"}
 MAX_NOTE = 2000
 MAX_SEARCH = 100
 

@@ -148,12 +148,12 @@ def test_quiz_and_callback_in_spanish_with_htmx_keep_lang_at_every_step(
     expect(heading).to_have_text(re.compile(r"Pregunta 1 de 3\s+¿Qué es lo que más le molesta?"))
     expect(heading).to_be_focused()  # the focused heading reads the progress too
     assert lang_of(page.url) == "es"
-    page.get_by_text("Líneas que aparecen cuando entrecierro").click()
+    page.get_by_text("Líneas que aparecen al entrecerrar").click()
     page.get_by_role("button", name="Siguiente").click()
     expect(heading).to_have_text(re.compile(r"Pregunta 2 de 3"))
     expect(heading).to_be_focused()
     assert lang_of(page.url) == "es"
-    page.get_by_text("Entre las cejas").click()
+    page.get_by_text("Entrecejo").click()
     page.get_by_text("Mejillas").click()
 
     # Switch to English mid-quiz: the answers given so far are kept, and so is the step.
@@ -165,7 +165,7 @@ def test_quiz_and_callback_in_spanish_with_htmx_keep_lang_at_every_step(
     # ... and back to Spanish: still the same answers.
     page.get_by_role("link", name="Español").click()
     expect(page.locator("html")).to_have_attribute("lang", "es")
-    page.get_by_text("Entre las cejas").click()
+    page.get_by_text("Entrecejo").click()
     page.get_by_text("Mejillas").click()
     wait_for_htmx(page)
     page.get_by_role("button", name="Siguiente").click()
