@@ -375,3 +375,45 @@ def test_nginx_logs_the_staff_address_but_no_query(stack: Stack) -> None:
     [line] = wait_for_lines(stack.tmp / SITE_LOG, '"GET /staff/login"', 1)
     assert line.split()[1] == PATIENT
     assert "Jane" not in line and "next" not in line
+
+
+SPANISH_CALM = "No podemos atender solicitudes en este momento"
+ENGLISH_CALM = "We can&#39;t take requests just now"
+
+
+@pytest.mark.parametrize(
+    ("query", "accept_language", "calm"),
+    [
+        ("&lang=es", "en-US,en;q=0.9", SPANISH_CALM),  # `lang` wins over the browser
+        ("&lang=en", "es-MX,es;q=0.9", ENGLISH_CALM),
+        ("", "es-MX,es;q=0.9,en;q=0.8", SPANISH_CALM),  # no `lang`: the browser's first
+        ("", "fr-FR,fr;q=0.9,es;q=0.8,en;q=0.7", SPANISH_CALM),
+        ("", "de-DE,de;q=0.9", ENGLISH_CALM),  # none of the quiz's: the default language
+        ("&lang=fr", "es", ENGLISH_CALM),  # a language the quiz lacks: the default, as the app
+    ],
+)
+def test_the_calm_page_follows_the_patients_language(
+    stack: Stack, query: str, accept_language: str, calm: str
+) -> None:
+    stop(stack.app)
+    path = f"/quiz/callback?{ANSWERS}{query}"  # the form: never kept, so never in the cache
+    status, headers, body = fetch(stack.base, path, {"Accept-Language": accept_language})
+    assert status == 503 and "no-store" in headers["Cache-Control"]
+    assert calm in body.decode()
+
+
+def test_a_callback_sent_in_spanish_gets_the_spanish_calm_page(stack: Stack) -> None:
+    status, _, form_page = fetch(stack.base, f"/quiz/callback?{ANSWERS}&lang=es")
+    assert status == 200
+    action = re.search(r'<form id="callback"[^>]*action="([^"]+)"', form_page.decode())
+    assert action is not None
+    stop(stack.app)
+    # An English browser, on a page in Spanish (the spa's data-lang="es"), with htmx.
+    headers = {"Origin": stack.base, "Content-Type": "application/x-www-form-urlencoded",
+               "Accept-Language": "en-US,en;q=0.9", **HTMX}  # fmt: skip
+    data = callback_form_data(form_page)
+    status, headers, body = fetch(stack.base, action.group(1).replace("&amp;", "&"), headers, data)
+    page = body.decode()
+    assert status == 503 and headers["HX-Retarget"] == "#quiz"
+    assert SPANISH_CALM in page and 'lang="es"' in page
+    assert 'href="/quiz/?lang=es"' in page
