@@ -282,7 +282,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Li
     widget_url: dict[str, str] = {}
 
     def host(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        one = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+        one = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         attrs = f' data-lang="{one["lang"]}"' if "lang" in one else ""
         body = HOST_PAGE.format(
             host_lang=one.get("host_lang", "en"), attrs=attrs, widget=widget_url["url"]
@@ -384,6 +384,38 @@ def test_every_step_inside_the_cross_site_iframe_has_no_axe_violations(
 
 
 # --- staff screens ---------------------------------------------------------------------------
+
+
+SPANISH_TITLE = "¿Relajar o rellenar? Una guía de tres preguntas"
+ENGLISH_TITLE = "Relax or fill? A three-question guide"
+
+
+@pytest.mark.parametrize(
+    ("host", "locale", "title", "lang"),
+    [
+        ("lang=es", "en-US", SPANISH_TITLE, "es"),  # data-lang, on an English page
+        ("lang=en&host_lang=es", "es-MX", ENGLISH_TITLE, "en"),  # data-lang wins
+        ("host_lang=es-MX", "en-US", SPANISH_TITLE, "es"),  # else the page's <html lang>
+        ("host_lang=", "es-MX", SPANISH_TITLE, "es"),  # else the browser's, as the widget
+        ("lang=fr", "es-MX", ENGLISH_TITLE, "en"),  # a language the quiz lacks: the default
+    ],
+)
+def test_the_iframes_title_is_in_the_widgets_language(
+    new_page: Callable[..., Page],
+    embedded: tuple[str, LiveServer],
+    host: str,
+    locale: str,
+    title: str,
+    lang: str,
+) -> None:
+    spa, _widget = embedded
+    page = new_page(locale=locale)  # the browser's language (Accept-Language, navigator)
+    page.goto(f"{spa}/?{host}")
+    frame = widget_frame(page)
+    expect(frame.locator("html")).to_have_attribute("lang", lang)  # what the widget speaks
+    iframe = page.get_by_title(title, exact=True)
+    expect(iframe).to_have_count(1)  # the name a screen reader announces for the frame
+    expect(iframe).to_have_attribute("lang", lang)
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
