@@ -36,12 +36,12 @@ WORDS = {
     "en": {
         "start": "Start the quiz", "next": "Next", "see": "See my result",
         "callback": "Request a call back", "name": "Your name", "phone": "Phone number",
-        "consent": r"^I agree that", "thanks": "Thank you, Ana López.",
+        "consent": r"^I agree that", "thanks": "will call you within one business day",
     },
     "es": {
         "start": "Empezar el cuestionario", "next": "Siguiente", "see": "Ver mi resultado",
         "callback": "Pedir que me llamen", "name": "Su nombre", "phone": "Número de teléfono",
-        "consent": r"^Acepto que", "thanks": "Gracias, Ana López.",
+        "consent": r"^Acepto que", "thanks": "le llamará dentro de un día hábil",
     },
 }  # fmt: skip
 
@@ -188,7 +188,7 @@ def test_quiz_and_callback_in_spanish_with_htmx_keep_lang_at_every_step(
     expect(page.get_by_label("Su nombre")).to_be_focused()  # each problem links to its field
     fill_form(page, "es")
     page.get_by_role("button", name="Pedir que me llamen").click()
-    expect(page.locator("#thanks")).to_contain_text("Gracias, Ana López.")
+    expect(page.locator("#thanks")).to_contain_text("le llamará dentro de un día hábil")
     expect(page.locator("html")).to_have_attribute("lang", "es")
     [lead] = server.leads()
     assert lead.locale == "es" and lead.consent_text.startswith("Acepto que Alazzo Med Spa")
@@ -230,7 +230,7 @@ def test_the_whole_quiz_in_spanish_by_keyboard_only(js_page: Page, server: LiveS
     page.keyboard.press("Space")
     tab_to(page, "#callback button[type=submit]")
     page.keyboard.press("Enter")
-    expect(page.locator("#thanks")).to_contain_text("Gracias, Ana López.")
+    expect(page.locator("#thanks")).to_contain_text("le llamará dentro de un día hábil")
     [lead] = server.leads()
     assert (lead.locale, lead.outcome) == ("es", "both")
 
