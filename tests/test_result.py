@@ -200,7 +200,7 @@ def test_with_javascript_the_form_opens_in_place_and_stores_a_lead(
     # The thank-you replaces the whole widget, not just the form.
     assert response.headers["HX-Retarget"] == "#quiz"
     assert response.headers["HX-Reswap"] == "innerHTML"
-    assert "Thank you, Ada Patient." in text(response)
+    assert "will call you within one business day" in text(response)
     assert [lead.name for lead in leads(app)] == ["Ada Patient"]
 
 

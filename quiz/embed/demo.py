@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, url_for
 
+from quiz.embed.loader import IFRAME_TITLE  # the demo page is in English, as the spa's
+
 bp = Blueprint("demo", __name__)
 
-IFRAME_TITLE = "Relax or fill? A three-question guide"
 # The line a webmaster sends to whoever runs the quiz server (an example origin to replace).
 ORIGINS_LINE = """QUIZ_EMBED_ORIGINS='["https://www.your-spa.com"]'"""
 

@@ -1,7 +1,9 @@
 """Embedding: the loader script a webmaster pastes, and the widget's themed stylesheet.
 
 `GET /embed.js` is quiz/static/embed.js with its comment lines and indentation
-removed (a safe, dependency-free shrink; the file is written for it). Its URL
+removed (a safe, dependency-free shrink; the file is written for it), and the
+iframe's title in each of the quiz's languages filled in from the catalogs, so
+a screen reader announces the widget in the language it speaks. Its URL
 carries no version, because webmasters paste it once: it is cached for an hour
 and revalidated with its ETag.
 
@@ -15,13 +17,16 @@ function of its URL: the accent travels in the URL like the answers do.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from babel.support import Translations
 from flask import Blueprint, Flask, Response, current_app, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from quiz.domain.colour import mix_with_white, read_accent
+from quiz.domain.locales import BASE_LOCALE, N_
 from quiz.embed.served import Served, versioned_response
 from quiz.web.render_cache import render_cache
 from quiz.web.urls import fixed_url
@@ -33,12 +38,41 @@ LOADER_SOURCE = STATIC / "embed.js"
 STYLESHEET_SOURCE = STATIC / "quiz.css"
 LOADER_MAX_AGE = 60 * 60
 TINT_SHARE = 0.08  # how much accent is in the light background behind chosen answers
+IFRAME_TITLE = N_("Relax or fill? A three-question guide")
 
 
 def shrink_script(source: str) -> str:
     """The script without comment-only lines, blank lines and indentation."""
     lines = (line.strip() for line in source.splitlines())
     return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
+
+
+def iframe_titles(app: Flask) -> dict[str, str]:
+    """The iframe's title in each of the quiz's languages, from the interface's catalogs."""
+    folder = Path(app.root_path) / "translations"
+    titles: dict[str, str] = {}
+    for lang in app.extensions["quiz_languages"]:
+        # English is the catalog's source language: no catalog to read.
+        catalog = None if lang == BASE_LOCALE else Translations.load(str(folder), [lang])
+        titles[lang] = catalog.ugettext(IFRAME_TITLE) if catalog else IFRAME_TITLE
+    return titles
+
+
+def loader_script(app: Flask) -> str:
+    """embed.js as served: shrunk, with the titles and the default language filled in."""
+    script = shrink_script(LOADER_SOURCE.read_text(encoding="utf-8"))
+    # JSON is JavaScript; ensure_ascii keeps the served file ASCII whatever the language.
+    titles = json.dumps(iframe_titles(app), sort_keys=True)
+    default = json.dumps(app.config["DEFAULT_LANGUAGE"])
+    filled = {
+        "var TITLES = {};": f"var TITLES = {titles};",
+        'var DEFAULT_LANG = "en";': f"var DEFAULT_LANG = {default};",
+    }
+    for placeholder, value in filled.items():
+        if script.count(placeholder) != 1:
+            raise RuntimeError(f"quiz/static/embed.js should say {placeholder!r} once")
+        script = script.replace(placeholder, value)
+    return script
 
 
 def theme_rule(accent: str | None = None, config: Any = None) -> str:
@@ -86,9 +120,7 @@ def stylesheet_url(accent: str | None = None) -> str:
 
 def register(app: Flask) -> None:
     """Build the loader and the stylesheet once, register the routes and template values."""
-    app.extensions["quiz_loader"] = Served.of(
-        shrink_script(LOADER_SOURCE.read_text(encoding="utf-8")).encode()
-    )
+    app.extensions["quiz_loader"] = Served.of(loader_script(app).encode())
     css = (
         STYLESHEET_SOURCE.read_text(encoding="utf-8").rstrip()
         + "\n"

@@ -140,7 +140,7 @@ def callback() -> Response:
     form = CallbackForm()
     if form.is_bot:
         # Look like success so the bot learns nothing; store nothing.
-        return _thanks(form.name.data or "", "anytime", res)
+        return _thanks("anytime", res)
     sent = form.token.data or ""
     try:
         token = check_form_token(sent)
@@ -181,7 +181,7 @@ def callback() -> Response:
     if created:
         current_app.logger.info("lead %s stored (outcome %s)", lead.id, res.outcome)
         record_event("callback")
-    return _thanks(form.name.data, form.best_time.data, res)
+    return _thanks(form.best_time.data, res)
 
 
 def _whole_widget(response: Response) -> Response:
@@ -236,7 +236,7 @@ def callback_window() -> str:
 N_("within one business day")
 
 
-def _thanks(name: str, best_time: str, res: Result) -> Response:
+def _thanks(best_time: str, res: Result) -> Response:
     spa = current_app.extensions["quiz_spa"]
     text = (
         content()
@@ -251,7 +251,6 @@ def _thanks(name: str, best_time: str, res: Result) -> Response:
         "patient/_thanks.html",
         cache=False,
         title=content().copy["thanks_title"],
-        name=name,
         text=text,
         booking_url=spa.booking_url(res.outcome),
     )

@@ -17,7 +17,29 @@
   var P = "relax-or-fill";
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"];
   var STEPS = ["intro", "concern", "area", "goal"];
+  // The iframe's title in each of the quiz's languages, and its default language:
+  // filled in from the app's catalogs when the app serves this file (quiz/embed/loader.py).
+  var TITLES = {};
+  var DEFAULT_LANG = "en";
   var frames = [];
+
+  // The widget's language: the container's data-lang, else the host page's own language.
+  function language(box) {
+    var lang = /^[a-z]{2,3}\b/i.exec(box.getAttribute("data-lang") || document.documentElement.lang || "");
+    return lang ? lang[0].toLowerCase() : "";
+  }
+
+  // The language the widget will speak, for its title: the one asked for if the quiz
+  // has it; with none asked, the first of the browser's it has (as the widget does).
+  function titleLanguage(lang) {
+    if (lang) return TITLES[lang] ? lang : DEFAULT_LANG;
+    var wanted = navigator.languages || [navigator.language || ""];
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i]).toLowerCase().split("-")[0];
+      if (TITLES[code]) return code;
+    }
+    return DEFAULT_LANG;
+  }
 
   function source(box) {
     var url = new URL(home.href);
@@ -32,9 +54,8 @@
     });
     var accent = /^#?([0-9a-f]{6}|[0-9a-f]{3})$/i.exec(box.getAttribute("data-accent") || "");
     if (accent) q.set("accent", accent[1]);
-    // The widget's language: the container's data-lang, else the host page's own language.
-    var lang = /^[a-z]{2,3}\b/i.exec(box.getAttribute("data-lang") || document.documentElement.lang || "");
-    if (lang) q.set("lang", lang[0].toLowerCase());
+    var lang = language(box);
+    if (lang) q.set("lang", lang);
     return url.href;
   }
 
@@ -57,7 +78,11 @@
     box.setAttribute("data-" + P + "-ready", "");
     var frame = document.createElement("iframe");
     // Attributes first: the iframe starts loading when it enters the document.
-    frame.title = box.getAttribute("data-title") || "Relax or fill? A three-question guide";
+    var own = box.getAttribute("data-title");
+    var titled = titleLanguage(language(box));
+    frame.title = own || TITLES[titled];
+    // Our title's language, for screen readers on a page in another language.
+    if (!own) frame.setAttribute("lang", titled);
     frame.setAttribute("loading", "lazy");
     var first = firstHeight(box);
     frame.style.cssText = "display:block;width:100%;border:0;height:" + first + "px";

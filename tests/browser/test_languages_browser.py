@@ -36,12 +36,12 @@ WORDS = {
     "en": {
         "start": "Start the quiz", "next": "Next", "see": "See my result",
         "callback": "Request a call back", "name": "Your name", "phone": "Phone number",
-        "consent": r"^I agree that", "thanks": "Thank you, Ana López.",
+        "consent": r"^I agree that", "thanks": "will call you within one business day",
     },
     "es": {
         "start": "Empezar el cuestionario", "next": "Siguiente", "see": "Ver mi resultado",
         "callback": "Pedir que me llamen", "name": "Su nombre", "phone": "Número de teléfono",
-        "consent": r"^Acepto que", "thanks": "Gracias, Ana López.",
+        "consent": r"^Acepto que", "thanks": "le llamará dentro de un día hábil",
     },
 }  # fmt: skip
 
@@ -188,7 +188,7 @@ def test_quiz_and_callback_in_spanish_with_htmx_keep_lang_at_every_step(
     expect(page.get_by_label("Su nombre")).to_be_focused()  # each problem links to its field
     fill_form(page, "es")
     page.get_by_role("button", name="Pedir que me llamen").click()
-    expect(page.locator("#thanks")).to_contain_text("Gracias, Ana López.")
+    expect(page.locator("#thanks")).to_contain_text("le llamará dentro de un día hábil")
     expect(page.locator("html")).to_have_attribute("lang", "es")
     [lead] = server.leads()
     assert lead.locale == "es" and lead.consent_text.startswith("Acepto que Alazzo Med Spa")
@@ -230,7 +230,7 @@ def test_the_whole_quiz_in_spanish_by_keyboard_only(js_page: Page, server: LiveS
     page.keyboard.press("Space")
     tab_to(page, "#callback button[type=submit]")
     page.keyboard.press("Enter")
-    expect(page.locator("#thanks")).to_contain_text("Gracias, Ana López.")
+    expect(page.locator("#thanks")).to_contain_text("le llamará dentro de un día hábil")
     [lead] = server.leads()
     assert (lead.locale, lead.outcome) == ("es", "both")
 
@@ -282,7 +282,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Li
     widget_url: dict[str, str] = {}
 
     def host(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        one = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+        one = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         attrs = f' data-lang="{one["lang"]}"' if "lang" in one else ""
         body = HOST_PAGE.format(
             host_lang=one.get("host_lang", "en"), attrs=attrs, widget=widget_url["url"]
@@ -384,6 +384,38 @@ def test_every_step_inside_the_cross_site_iframe_has_no_axe_violations(
 
 
 # --- staff screens ---------------------------------------------------------------------------
+
+
+SPANISH_TITLE = "¿Relajar o rellenar? Una guía de tres preguntas"
+ENGLISH_TITLE = "Relax or fill? A three-question guide"
+
+
+@pytest.mark.parametrize(
+    ("host", "locale", "title", "lang"),
+    [
+        ("lang=es", "en-US", SPANISH_TITLE, "es"),  # data-lang, on an English page
+        ("lang=en&host_lang=es", "es-MX", ENGLISH_TITLE, "en"),  # data-lang wins
+        ("host_lang=es-MX", "en-US", SPANISH_TITLE, "es"),  # else the page's <html lang>
+        ("host_lang=", "es-MX", SPANISH_TITLE, "es"),  # else the browser's, as the widget
+        ("lang=fr", "es-MX", ENGLISH_TITLE, "en"),  # a language the quiz lacks: the default
+    ],
+)
+def test_the_iframes_title_is_in_the_widgets_language(
+    new_page: Callable[..., Page],
+    embedded: tuple[str, LiveServer],
+    host: str,
+    locale: str,
+    title: str,
+    lang: str,
+) -> None:
+    spa, _widget = embedded
+    page = new_page(locale=locale)  # the browser's language (Accept-Language, navigator)
+    page.goto(f"{spa}/?{host}")
+    frame = widget_frame(page)
+    expect(frame.locator("html")).to_have_attribute("lang", lang)  # what the widget speaks
+    iframe = page.get_by_title(title, exact=True)
+    expect(iframe).to_have_count(1)  # the name a screen reader announces for the frame
+    expect(iframe).to_have_attribute("lang", lang)
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
