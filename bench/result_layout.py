@@ -8,7 +8,9 @@ button in the result) and the result's transfer size (gzip, level 6).
     .venv/bin/python bench/result_layout.py [--all]
 
 With --all it also walks all 1,524 answer combinations and prints the largest
-height and the lowest first action among them.
+height and the lowest first action among them. The content is signed by a
+clinician first, so each page carries the "Reviewed by …" line a live spa's
+pages carry (the longest case).
 """
 
 from __future__ import annotations
@@ -26,10 +28,15 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import flask_migrate  # noqa: E402
+from flask import Flask  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from quiz import create_app  # noqa: E402
+from quiz.leads import content_approval  # noqa: E402
+from quiz.storage.database import write_transaction  # noqa: E402
+from quiz.storage.models import StaffUser  # noqa: E402
+from quiz.web.live_content import live_content  # noqa: E402
 from tests.conftest import base_config  # noqa: E402
 
 AREAS = ("between_brows", "forehead", "crows_feet", "under_nose", "around_mouth", "marionette",
@@ -72,6 +79,23 @@ def measure(page: Page, url: str) -> tuple[int, float]:
     return height, top
 
 
+def sign_the_content(app: Flask) -> None:
+    """A clinical account approves version 1 (the files), as a spa does before going live."""
+    live_content(app).check()  # stores version 1
+    with write_transaction() as tx:
+        tx.add(
+            StaffUser(
+                email="dr.ruiz@spa.example",
+                password_hash="-",  # never signs in here
+                role="clinical",
+                name="Dr. Ana María Ruiz-Castellanos",
+                credential="MD, FAAD, medical director",
+            )
+        )
+    content_approval.approve(1, "dr.ruiz@spa.example")
+    live_content(app).check()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all", action="store_true", help="also walk every combination")
@@ -81,11 +105,13 @@ def main() -> None:
         app = create_app(base_config(f"sqlite:///{tmp}/quiz.db"))
         with app.app_context():
             flask_migrate.upgrade()
+            sign_the_content(app)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
         client = app.test_client(use_cookies=False)
-        print(f"viewport {VIEWPORT['width']} x {VIEWPORT['height']} px, Chromium, JavaScript on")
+        print(f"viewport {VIEWPORT['width']} x {VIEWPORT['height']} px, Chromium, JavaScript on,")
+        print("content approved by a clinician (the reviewed line shown)")
         print(f"{'case':58} {'height':>7} {'1st action':>10} {'gzip':>7}")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(

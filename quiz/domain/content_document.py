@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
@@ -95,18 +96,35 @@ def _read_text(path: Path) -> str:
 
 
 @dataclass(frozen=True)
-class ContentBundle:
-    """What an app serves: each language's content, and the published version's id.
+class Reviewed:
+    """Who approved the medical part of what patients read, and when (the patient's line)."""
 
-    `version_id` is None while the app serves the files (no database yet).
+    approval_id: int
+    name: str
+    credential: str
+    on: date
+
+
+@dataclass(frozen=True)
+class ContentBundle:
+    """What an app serves: each language's content, the published version's id, its review.
+
+    `version_id` is None while the app serves the files (no database yet);
+    `reviewed` is None until a clinician approved this medical text.
     """
 
     contents: Mapping[str, Content]
     version_id: int | None = None
+    reviewed: Reviewed | None = None
 
     @classmethod
-    def of(cls, contents: Mapping[str, Content], version_id: int | None = None) -> ContentBundle:
-        return cls(MappingProxyType(dict(contents)), version_id)
+    def of(
+        cls,
+        contents: Mapping[str, Content],
+        version_id: int | None = None,
+        reviewed: Reviewed | None = None,
+    ) -> ContentBundle:
+        return cls(MappingProxyType(dict(contents)), version_id, reviewed)
 
     @property
     def english(self) -> Content:
@@ -114,5 +132,7 @@ class ContentBundle:
 
     @property
     def version(self) -> str:
-        """The hash over every language (the render cache's key)."""
-        return self.english.version
+        """The hash over every language and the review line (the render cache's key)."""
+        if self.reviewed is None:
+            return self.english.version
+        return f"{self.english.version}.r{self.reviewed.approval_id}"

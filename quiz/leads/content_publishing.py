@@ -20,14 +20,17 @@ from quiz.domain.content import Content, ContentError
 from quiz.domain.content_diff import LanguageDiff, content_diff
 from quiz.domain.content_document import ContentDocument
 from quiz.domain.locales import parse_document
+from quiz.domain.medical import medical_hash
 from quiz.domain.principle import PrincipleError, require_principle
 from quiz.leads.audit import record
+from quiz.leads.content_approval import ApprovalRefused, add_approval, clinician, needs_approval
 from quiz.storage import content_versions
 from quiz.storage.content_versions import StaleVersion
 from quiz.storage.database import db, write_transaction
 from quiz.storage.models import ContentVersion
 
 __all__ = [
+    "ApprovalRefused",
     "ContentError",
     "PrincipleError",
     "StaleVersion",
@@ -51,8 +54,16 @@ def publish(
     based_on: int | None,
     languages: tuple[str, ...],
     restored_from: int | None = None,
+    approved_by: str | None = None,
+    via: str = "editor",
 ) -> ContentVersion:
     """Check `document` as start-up does and against the principle; store and audit it.
+
+    A version whose medical part is new is stored awaiting a clinician's
+    approval (quiz/leads/content_approval.py): patients keep the live version
+    until then. `approved_by` (a clinical account's email) approves it in the
+    same transaction; ApprovalRefused, before anything is stored, if that
+    email is not an active clinical account.
 
     ContentError names the file (or language) and key; PrincipleError (a
     ContentError) also carries the first answer set whose result breaks the
@@ -73,6 +84,8 @@ def publish(
     content_hash = next(iter(contents.values())).version
     try:
         with write_transaction() as tx:
+            approver = clinician(approved_by, tx) if approved_by is not None else None
+            needed = needs_approval(tx, document)
             row = content_versions.insert(
                 tx,
                 document,
@@ -81,15 +94,21 @@ def publish(
                 note=note,
                 based_on=based_on,
                 restored_from=restored_from,
+                medical_hash=medical_hash(document),
+                needs_approval=needed,
             )
             detail: dict[str, object] = {"version": row.id, "based_on": based_on, "note": row.note}
             if restored_from is not None:
                 detail["restored_from"] = restored_from
+            if needed:
+                detail["needs_approval"] = True
             bumps = _consent_bumps(before, document)
             if bumps:
                 detail["consent_version"] = bumps
             action = "content_rollback" if restored_from is not None else "content_publish"
             record(tx, action, actor=author, detail=detail)
+            if approver is not None:
+                add_approval(tx, row, approver, via)
     except StaleVersion as stale:
         raise StaleVersion(based_on, stale.latest, tuple(published_since(based_on))) from None
     return row
@@ -121,6 +140,8 @@ def rollback(
     note: str,
     based_on: int | None,
     languages: tuple[str, ...],
+    approved_by: str | None = None,
+    via: str = "editor",
 ) -> ContentVersion:
     """Publish a copy of version `version_id` (checked again, as any publish is)."""
     old = content_versions.get(db.session, version_id)
@@ -134,6 +155,8 @@ def rollback(
         based_on=based_on,
         languages=languages,
         restored_from=version_id,
+        approved_by=approved_by,
+        via=via,
     )
 
 

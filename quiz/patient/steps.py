@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, current_app, request
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 
 from quiz.domain.scoring import AnswerError, parse_answers
 from quiz.funnel.counter import record_event
@@ -11,6 +11,7 @@ from quiz.patient import bp
 from quiz.patient.face_map import face_map
 from quiz.patient.params import QuizParams
 from quiz.patient.rendering import content, problem, quiz_params, render_step, scored, step_url
+from quiz.web.live_content import current_bundle
 from quiz.web.urls import fixed_url
 
 STEPS = ("concern", "area", "goal")
@@ -104,8 +105,11 @@ def result() -> Response:
         return problem(str(err), params)
     record_event(f"outcome:{res.outcome}")
     spa = current_app.extensions["quiz_spa"]
+    reviewed = current_bundle().reviewed  # the live version's clinician, None before any
     return render_step(
         "patient/_result.html",
+        reviewed=reviewed,
+        reviewed_on=format_date(reviewed.on, "long") if reviewed else None,
         title=content().outcomes[res.outcome].headline,
         result=res,
         params=params,

@@ -1,4 +1,4 @@
-"""`flask staff create|set-password|set-role|enable|disable|list`: accounts from the CLI.
+"""`flask staff create|set-password|set-role|set-clinician|enable|disable|list`: accounts.
 
 There is no default account and no sign-up page: the operator creates each
 account here. The password comes from a hidden prompt (asked twice) on a
@@ -6,7 +6,9 @@ terminal, or from the first line of standard input otherwise, so scripts can
 pipe it in without putting it on the command line.
 
 Roles (`quiz.staff.roles`): "desk" works leads; "admin" also exports, erases,
-sees deliveries and the funnel. `create` makes a desk account unless told
+sees deliveries and the funnel; "clinical" works leads and approves the quiz's
+medical content, with the name and credential patients read (`--name`,
+`--credential`, `set-clinician`). `create` makes a desk account unless told
 `--role admin`, the first account included: the safe mistake is an account
 that can do too little, and the operator, who can export and purge from this
 command line anyway, grants admin explicitly. `set-role` does not end the
@@ -38,13 +40,46 @@ staff_cli = DatabaseGroup(
 )
 ROLE_HELP = (
     "desk: the lead list and lead pages, status and notes. "
-    "admin: also exports, erasure, deliveries and the funnel."
+    "admin: also exports, erasure, deliveries and the funnel. "
+    "clinical: works leads as desk does and approves the quiz's medical content "
+    "(needs --name and --credential)."
 )
 ROLE = click.Choice(STAFF_ROLES, case_sensitive=False)
 _ROLE_WORDS = {
     "desk": "desk: works leads; `flask staff set-role EMAIL admin` to let it export and erase",
     "admin": "admin: can also export, erase, and see deliveries and the funnel",
+    "clinical": "clinical: works leads and approves the quiz's medical content",
 }
+NAME_LENGTH = 120  # StaffUser.name and .credential
+NAME = click.option(
+    "--name", default=None, help='A clinical account\'s name as patients read it ("Dr. Ana Ruiz").'
+)
+CREDENTIAL = click.option(
+    "--credential", default=None, help='Its credential ("MD, medical director").'
+)
+
+
+def _words(value: str | None, option: str) -> str:
+    """A name or credential for patients: one line of printable text, up to NAME_LENGTH."""
+    text = " ".join((value or "").split())
+    if len(text) > NAME_LENGTH:
+        raise click.BadParameter(f"at most {NAME_LENGTH} characters", param_hint=option)
+    if any(not ch.isprintable() for ch in text):
+        raise click.BadParameter("only printable characters", param_hint=option)
+    return text
+
+
+def _clinician_words(role: str, name: str | None, credential: str | None) -> dict[str, str]:
+    """--name and --credential, both required for a clinical account (patients read them)."""
+    words = {"name": _words(name, "--name"), "credential": _words(credential, "--credential")}
+    if role == "clinical":
+        for option, text in words.items():
+            if not text:
+                raise click.UsageError(
+                    f"a clinical account needs --{option}: patients read "
+                    '"Reviewed by <name>, <credential>, on <date>" under their result'
+                )
+    return words
 
 
 def _email(value: str) -> str:
@@ -89,12 +124,17 @@ def _find(email: str) -> StaffUser:
     show_default=True,
     help=ROLE_HELP + " Without --role every account, the first too, is desk.",
 )
-def create_command(email: str, role: str) -> None:
+@NAME
+@CREDENTIAL
+def create_command(email: str, role: str, name: str | None, credential: str | None) -> None:
     """Create a staff account; the password is asked for (or read from stdin).
 
     A desk account unless `--role admin`: give admin only to those who export and erase.
+    `--role clinical --name "Dr. Ana Ruiz" --credential "MD, medical director"`
+    makes the account that approves the quiz's medical content.
     """
     email = _email(email)
+    words = _clinician_words(role, name, credential)
     exists = db.session.execute(
         select(StaffUser.id).where(func.lower(StaffUser.email) == email)
     ).first()
@@ -105,11 +145,18 @@ def create_command(email: str, role: str) -> None:
     password_hash = hash_password(_read_password(email))
     with write_transaction() as tx:
         staff = StaffUser(
-            email=email, password_hash=password_hash, active=True, created_at=utcnow(), role=role
+            email=email,
+            password_hash=password_hash,
+            active=True,
+            created_at=utcnow(),
+            role=role,
+            **words,
         )
         tx.add(staff)
         tx.flush()
-        detail = {"staff_id": staff.id, "role": role}
+        detail: dict[str, Any] = {"staff_id": staff.id, "role": role}
+        if role == "clinical":
+            detail |= words
         audit.record(tx, "staff_create", actor=audit.CLI_ACTOR, detail=detail)
     click.echo(f"Created staff account {email} ({_ROLE_WORDS[role]}). Sign in at /staff/login.")
 
@@ -146,9 +193,10 @@ def enable_command(email: str) -> None:
 @click.argument("email")
 @click.argument("role", type=ROLE)
 def set_role_command(email: str, role: str) -> None:
-    """Make an account desk or admin; it applies at the account's next request.
+    """Make an account desk, admin or clinical; it applies at the account's next request.
 
-    Its sessions do not end: the role is checked on every request.
+    Its sessions do not end: the role is checked on every request. A clinical
+    account needs a name and a credential (`set-clinician`) before it approves.
     """
     staff = _find(_email(email))
     if staff.role == role:
@@ -156,6 +204,26 @@ def set_role_command(email: str, role: str) -> None:
         return
     _change(staff, "staff_role", detail={"role": role, "was": staff.role}, role=role)
     click.echo(f"{staff.email} is now {_ROLE_WORDS[role]}. It applies at its next request.")
+    if role == "clinical" and not (staff.name and staff.credential):
+        click.echo(
+            f"Before it can approve, give it the name and credential patients read: "
+            f"`flask staff set-clinician {staff.email} --name … --credential …`."
+        )
+
+
+@staff_cli.command("set-clinician")
+@click.argument("email")
+@click.option("--name", required=True, help='The name patients read ("Dr. Ana Ruiz").')
+@click.option("--credential", required=True, help='Its credential ("MD, medical director").')
+def set_clinician_command(email: str, name: str, credential: str) -> None:
+    """Set the name and credential patients read under an approved result.
+
+    Approvals already given keep the words they were given with.
+    """
+    staff = _find(_email(email))
+    words = _clinician_words("clinical", name, credential)
+    _change(staff, "staff_clinician", detail=dict(words), **words)
+    click.echo(f"{staff.email} now signs as {words['name']}, {words['credential']}.")
 
 
 def _change(
@@ -191,8 +259,9 @@ def list_command() -> None:
         state = "active" if staff.active else "disabled"
         last = _when(staff.last_login_at) or "never signed in"
         click.echo(
-            f"{staff.email:<{width}}  {staff.role:<5}  {state:<8}  "
+            f"{staff.email:<{width}}  {staff.role:<8}  {state:<8}  "
             f"created {_when(staff.created_at)}  {last}"
+            + (f"  ({staff.name}, {staff.credential})" if staff.role == "clinical" else "")
         )
 
 

@@ -1,10 +1,17 @@
-"""`flask content publish|import|export|history|diff|show|rollback`: versions from the CLI.
+"""`flask content publish|import|export|history|diff|show|rollback|approve`: versions from the CLI.
 
 Until the staff editor exists, this is how a changed quiz.toml (and its
 translations) reaches every worker without a restart: `publish` checks the
 files exactly as start-up does and stores them as the next version; each
 worker serves it within CONTENT_CHECK_SECONDS. `--as` names the admin
 responsible (an existing, active admin account); without it the author is "cli".
+
+A version that changes medical text or scoring waits for a clinician
+(quiz/leads/content_approval.py). `--approved-by EMAIL` on publish, import or
+rollback approves it in the same step; EMAIL must name an active clinical
+account, or nothing is published. `approve VERSION --by EMAIL` approves a
+stored version later. The clinician is responsible for having read it: the
+command line can't ask them, so the audit log records the approval "via cli".
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ from quiz.domain.consent_bump import consent_versions
 from quiz.domain.content import ContentError
 from quiz.domain.content_diff import diff_text, file_name
 from quiz.domain.content_document import BASE_LOCALE, ContentDocument, read_document
-from quiz.leads import content_publishing
+from quiz.leads import content_approval, content_publishing
 from quiz.leads.audit import CLI_ACTOR
+from quiz.leads.content_approval import ApprovalRefused
 from quiz.storage import content_versions
 from quiz.storage.cli import DatabaseGroup
 from quiz.storage.content_versions import NOTE_LENGTH, StaleVersion
@@ -33,6 +41,11 @@ content_cli = DatabaseGroup("content", help="Publish, list and roll back the qui
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 NOTE = click.option("--note", default="", help=f"Why (up to {NOTE_LENGTH} characters).")
 AUTHOR = click.option("--as", "author", metavar="EMAIL", help="The admin responsible.")
+APPROVED_BY = click.option(
+    "--approved-by",
+    metavar="EMAIL",
+    help="The clinical account approving its medical text and scoring (it goes live at once).",
+)
 BASED_ON = click.option(
     "--based-on",
     type=click.IntRange(min=1),
@@ -46,8 +59,14 @@ BASED_ON = click.option(
 @NOTE
 @AUTHOR
 @BASED_ON
+@APPROVED_BY
 def publish_command(
-    file: Path, file_es: Path | None, note: str, author: str | None, based_on: int | None
+    file: Path,
+    file_es: Path | None,
+    note: str,
+    author: str | None,
+    based_on: int | None,
+    approved_by: str | None,
 ) -> None:
     """Check FILE (English; its quiz.<lang>.toml siblings, or FILE_ES) and publish it."""
     try:
@@ -57,8 +76,8 @@ def publish_command(
             document = ContentDocument.of(texts, {BASE_LOCALE: str(file), "es": str(file_es)})
     except (ContentError, UnicodeDecodeError) as exc:
         raise click.ClickException(str(exc)) from None
-    row = _publish(document, note, author, based_on, None)
-    click.echo(f"published version {row.id} (based on {row.based_on}); workers serve it soon")
+    row = _publish(document, note, author, based_on, None, approved_by)
+    _say_published(row, f"published version {row.id} (based on {row.based_on})")
     _say_consent_bumps(document, content_publishing.stored(row))
 
 
@@ -67,10 +86,30 @@ def publish_command(
 @NOTE
 @AUTHOR
 @BASED_ON
-def rollback_command(version: int, note: str, author: str | None, based_on: int | None) -> None:
+@APPROVED_BY
+def rollback_command(
+    version: int, note: str, author: str | None, based_on: int | None, approved_by: str | None
+) -> None:
     """Publish a copy of VERSION (a version is never changed)."""
-    row = _publish(None, note or f"rollback to version {version}", author, based_on, version)
-    click.echo(f"published version {row.id}, a copy of version {version}")
+    note = note or f"rollback to version {version}"
+    row = _publish(None, note, author, based_on, version, approved_by)
+    _say_published(row, f"published version {row.id}, a copy of version {version}")
+
+
+@content_cli.command("approve")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--by", "approver", required=True, metavar="EMAIL", help="The clinical account.")
+def approve_command(version: int, approver: str) -> None:
+    """Approve VERSION's medical text and scoring as the clinical account EMAIL."""
+    db.session.commit()  # end the read: approving takes a write transaction
+    try:
+        approval = content_approval.approve(version, approver, via="cli")
+    except content_approval.ApprovalRefused as exc:
+        raise click.ClickException(f"nothing was approved: {exc}") from None
+    click.echo(
+        f"version {version} approved by {approval.name}, {approval.credential}; "
+        "patients read the reviewed line within seconds"
+    )
 
 
 # The issue's name for it: `flask content import FILE [--note TEXT]`.
@@ -105,11 +144,18 @@ def export_command(output: Path | None) -> None:
 
 @content_cli.command("history")
 def history_command() -> None:
-    """Every version, newest first: number, time (UTC), author, note."""
+    """Every version, newest first: number, time (UTC), author, note[, clinical review]."""
     _store_files_if_empty()
-    for row in content_publishing.history():
+    versions = content_publishing.history()
+    states = content_approval.states(versions)
+    for row in versions:
         copy = f" [copy of {row.restored_from}]" if row.restored_from else ""
-        click.echo(f"{row.id}\t{iso(row.published_at)}\t{row.author}\t{row.note}{copy}")
+        state = states[row.id]
+        review = [f"approved by {a.name}, {a.credential}" for a in state.approvals]
+        review += ["awaiting approval"] if state.awaiting else []
+        review += ["never approved, replaced"] if state.superseded else []
+        said = "\t" + "; ".join(review) if review else ""  # a fifth column, when there is one
+        click.echo(f"{row.id}\t{iso(row.published_at)}\t{row.author}\t{row.note}{copy}{said}")
 
 
 @content_cli.command("diff")
@@ -148,6 +194,7 @@ def _publish(
     author: str | None,
     based_on: int | None,
     restored_from: int | None,
+    approved_by: str | None = None,
 ) -> ContentVersion:
     if len(note) > NOTE_LENGTH:
         raise click.BadParameter(f"at most {NOTE_LENGTH} characters", param_hint="--note")
@@ -157,17 +204,39 @@ def _publish(
         based_on = content_versions.latest_id(db.session)
     db.session.commit()  # end the read: publishing takes a write transaction
     languages = current_app.extensions["quiz_languages"]
+    signed = {"approved_by": approved_by, "via": "cli"}
     try:
         if restored_from is not None:
             return content_publishing.rollback(
-                restored_from, author=name, note=note, based_on=based_on, languages=languages
+                restored_from,
+                author=name,
+                note=note,
+                based_on=based_on,
+                languages=languages,
+                **signed,
             )
         assert document is not None
         return content_publishing.publish(
-            document, author=name, note=note, based_on=based_on, languages=languages
+            document, author=name, note=note, based_on=based_on, languages=languages, **signed
         )
-    except (ContentError, StaleVersion) as exc:
+    except (ContentError, StaleVersion, ApprovalRefused) as exc:
         raise click.ClickException(f"nothing was published: {exc}") from None
+
+
+def _say_published(row: ContentVersion, said: str) -> None:
+    """Say whether workers serve it soon or it waits for a clinician, and how to approve it."""
+    approved = content_approval.states([row])[row.id].approvals
+    if row.needs_approval and not approved:
+        click.echo(
+            f"{said}; it changes medical text or scoring, so patients keep seeing the "
+            f"approved version until a clinical account approves it: in the editor at "
+            f"/staff/content/history/{row.id}, or `flask content approve {row.id} --by EMAIL`"
+        )
+    elif approved:
+        signer = approved[-1]
+        click.echo(f"{said}, approved by {signer.name}, {signer.credential}; workers serve it soon")
+    else:
+        click.echo(f"{said}; workers serve it soon")
 
 
 def _say_consent_bumps(sent: ContentDocument, stored: ContentDocument) -> None:

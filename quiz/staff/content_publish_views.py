@@ -1,11 +1,19 @@
 """Publishing the content (admins): review the draft's changes, publish, history, rollback.
 
+A version that changes medical text or scoring waits for a clinician
+(quiz/leads/content_approval.py): the review page lists the medical keys it
+changes, the history shows it as awaiting approval, and a clinical account
+approves it on its page (POST …/approve); patients see it from then on.
+Clinical accounts read the history and the versions; only admins edit,
+publish and roll back.
+
 Review runs every check a publish runs and shows the diff against the version
 the draft started from; the publish form carries that version's number, so
 a publish is refused when someone published since (the other change is then
 shown, and the editor decides: keep their draft over it, or start again).
 Rollback publishes a copy of an older version, checked like any publish.
-Everything is in the audit log (`content_publish`, `content_rollback`).
+Everything is in the audit log (`content_publish`, `content_rollback`,
+`content_approve`).
 """
 
 from __future__ import annotations
@@ -15,11 +23,21 @@ from flask import render_template as render
 from werkzeug.wrappers import Response
 
 from quiz.domain.content import ContentError
-from quiz.leads import content_editing, content_publishing
+from quiz.domain.medical import medical_changes
+from quiz.leads import content_approval, content_editing, content_publishing
 from quiz.staff import bp
 from quiz.staff.auth import current_staff
-from quiz.staff.roles import EDIT_CONTENT, admin_required
+from quiz.staff.roles import (
+    ADMIN,
+    APPROVE_CONTENT,
+    CLINICAL,
+    EDIT_CONTENT,
+    READ_CONTENT,
+    admin_required,
+    role_required,
+)
 from quiz.storage.content_versions import NOTE_LENGTH, StaleVersion
+from quiz.storage.models import ContentVersion
 
 
 def _languages() -> tuple[str, ...]:
@@ -56,10 +74,7 @@ def content_publish() -> str | Response:
         return _stale(draft.based_on)
     except ContentError as exc:
         return _review(draft, error=str(exc))
-    flash(
-        f"Published version {row.id}. Every page patients open shows it within "
-        f"{current_app.config['CONTENT_CHECK_SECONDS']:g} seconds."
-    )
+    _flash_published(row, f"Published version {row.id}.")
     return redirect(url_for("staff.content_history"), 303)
 
 
@@ -77,26 +92,68 @@ def content_rebase() -> Response:
 
 
 @bp.get("/content/history")
-@admin_required(EDIT_CONTENT)
+@role_required(READ_CONTENT, (ADMIN, CLINICAL), "ask an admin")
 def content_history() -> str:
     versions = content_publishing.history()
-    return render("staff/content_history.html", title="Content history", versions=versions)
+    return render(
+        "staff/content_history.html",
+        title="Content history",
+        versions=versions,
+        states=content_approval.states(versions),
+    )
 
 
 @bp.get("/content/history/<id:version_id>")
-@admin_required(EDIT_CONTENT)
+@role_required(READ_CONTENT, (ADMIN, CLINICAL), "ask an admin")
 def content_version(version_id: int) -> str:
-    """One version: who, when, why, and what it changed from the version before it."""
+    """One version: who, when, why, what it changed, its approvals; approve it (clinicians).
+
+    A version awaiting approval is compared with the live one, the text
+    patients would stop seeing; any other with the version it replaced.
+    """
     row = content_publishing.version(version_id)
     if row is None:
         abort(404)
-    before = content_publishing.version(row.based_on) if row.based_on is not None else None
-    diff = content_publishing.diff(before, row)
+    state = content_approval.states([row])[row.id]
+    live = content_approval.live()
+    if state.awaiting and live is not None and live.id != row.based_on:
+        before = live
+    else:
+        before = content_publishing.version(row.based_on) if row.based_on is not None else None
+    document = content_publishing.stored(row)
+    medical = medical_changes(
+        content_publishing.stored(before) if before is not None else None, document
+    )
     newest = content_publishing.latest()
     latest = newest.id if newest is not None else row.id
     return render(
-        "staff/content_version.html", title=f"Version {row.id}", row=row, diff=diff, latest=latest
+        "staff/content_version.html",
+        title=f"Version {row.id}",
+        row=row,
+        before=before,
+        diff=content_publishing.diff(before, row),
+        medical=medical,
+        latest=latest,
+        live=live,
+        state=state,
     )
+
+
+@bp.post("/content/history/<id:version_id>/approve")
+@role_required(APPROVE_CONTENT, (CLINICAL,), "ask the spa's clinician")
+def content_approve(version_id: int) -> Response:
+    """A clinician approves a version: it goes live (if it waited), with their reviewed line."""
+    try:
+        approval = content_approval.approve(version_id, current_staff().email)
+    except content_approval.ApprovalRefused as exc:
+        flash(f"Not approved: {exc}.")
+        return redirect(url_for("staff.content_version", version_id=version_id), 303)
+    flash(
+        f"You approved version {version_id}. Patients read “Reviewed by {approval.name}, "
+        f"{approval.credential}” under their result within "
+        f"{current_app.config['CONTENT_CHECK_SECONDS']:g} seconds."
+    )
+    return redirect(url_for("staff.content_history"), 303)
 
 
 @bp.post("/content/history/<id:version_id>/rollback")
@@ -118,8 +175,19 @@ def content_rollback(version_id: int) -> Response:
     except ContentError as exc:
         flash(f"Version {version_id} can't be published again: {exc}")
         return redirect(url_for("staff.content_version", version_id=version_id), 303)
-    flash(f"Published version {row.id}, a copy of version {version_id}.")
+    _flash_published(row, f"Published version {row.id}, a copy of version {version_id}.")
     return redirect(url_for("staff.content_history"), 303)
+
+
+def _flash_published(row: ContentVersion, said: str) -> None:
+    seconds = f"{current_app.config['CONTENT_CHECK_SECONDS']:g}"
+    if row.needs_approval:
+        flash(
+            f"{said} It changes medical text or scoring, so it goes live when a clinician "
+            "approves it; patients keep seeing the approved version until then."
+        )
+    else:
+        flash(f"{said} Every page patients open shows it within {seconds} seconds.")
 
 
 def _review(draft: content_editing.Draft, *, error: str | None) -> str | Response:
@@ -133,6 +201,8 @@ def _review(draft: content_editing.Draft, *, error: str | None) -> str | Respons
         draft=draft,
         problems=problems,
         diff=content_publishing.diff(latest, draft.document),
+        medical=content_approval.changes_from_live(draft.document),
+        needs_approval=content_approval.draft_needs_approval(draft.document),
         error=error,
     )
     return Response(html, 409 if error else 200, mimetype="text/html")

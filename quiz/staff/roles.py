@@ -2,7 +2,10 @@
 
 - "desk" works leads: the list, a lead's page, its status and note.
 - "admin" also exports leads (CSV, Excel), erases a lead, sees the Deliveries
-  page and retries a delivery, and sees the funnel.
+  page and retries a delivery, sees the funnel, and edits the quiz's content.
+- "clinical" works leads as desk does, reads the content's history and
+  approves the medical content (quiz/leads/content_approval.py); it does not
+  edit: the person who signs is not the person who wrote.
 
 The role lives in `StaffUser.role` and is read from the database on every
 request (`auth.require_staff` loads `g.staff` afresh), so `flask staff set-role`
@@ -26,8 +29,10 @@ from quiz.staff import bp
 from quiz.staff.helpers import error_page
 from quiz.storage.models import StaffUser
 
-DESK, ADMIN = "desk", "admin"  # quiz.storage.models.STAFF_ROLES
+DESK, ADMIN, CLINICAL = "desk", "admin", "clinical"  # quiz.storage.models.STAFF_ROLES
 EDIT_CONTENT = "edit the quiz's content"  # the editor's pages, for admins only
+READ_CONTENT = "see the content's history"  # admins and clinicians
+APPROVE_CONTENT = "approve medical content"  # clinicians only
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -37,23 +42,34 @@ def is_admin(staff: StaffUser | None) -> bool:
     return staff is not None and staff.role == ADMIN
 
 
+def is_clinical(staff: StaffUser | None) -> bool:
+    return staff is not None and staff.role == CLINICAL
+
+
 bp.add_app_template_global(is_admin, "staff_is_admin")
+bp.add_app_template_global(is_clinical, "staff_is_clinical")
 
 
 def admin_required(action: str) -> Callable[[View], View]:
-    """Let only admins run the view; a desk account gets 403 saying it can't `action`.
+    """Let only admins run the view; any other account gets 403 saying it can't `action`.
 
     `action` completes "Your account can't …", e.g. "export leads". The check
     runs before the view does anything (no query, no audit entry, no change).
     """
+    return role_required(action, (ADMIN,), "ask an admin")
+
+
+def role_required(action: str, roles: tuple[str, ...], ask: str) -> Callable[[View], View]:
+    """Let only accounts with one of `roles` run the view; 403 "…can't `action`; `ask`." else."""
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def admin_only(*args: Any, **kwargs: Any) -> Any:
-            if not is_admin(g.get("staff")):
-                return error_page(403, f"Your account can't {action}; ask an admin.")
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            staff = g.get("staff")
+            if staff is None or staff.role not in roles:
+                return error_page(403, f"Your account can't {action}; {ask}.")
             return view(*args, **kwargs)
 
-        return admin_only  # type: ignore[return-value]
+        return guarded  # type: ignore[return-value]
 
     return decorate

@@ -1,20 +1,25 @@
 """Published content versions: read the latest, list them, add one (never change one).
 
+A version whose medical part was new when published (`needs_approval`) is
+live only once a clinical account approved it (a ContentApproval row); the
+approvals are added beside the versions, which stay unchanged.
+
 Only storage here: validating a document and auditing a publish happen in
 quiz/leads/content_publishing.py; serving the latest in quiz/web/live_content.py.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from quiz.domain.clock import iso, utcnow
 from quiz.domain.content_document import ContentDocument
 from quiz.domain.locales import parse_document
+from quiz.domain.medical import medical_hash
 from quiz.storage.database import write_transaction
-from quiz.storage.models import ContentVersion
+from quiz.storage.models import ContentApproval, ContentVersion
 
 FILE_AUTHOR = "file"  # the first version, stored from the content files
 NOTE_LENGTH = 500
@@ -59,6 +64,31 @@ def latest_id(session: Session) -> int | None:
     return session.scalar(select(func.max(ContentVersion.id)))
 
 
+def live_id(session: Session) -> int | None:
+    """The newest version patients may see: it needed no approval, or it has one."""
+    approved = exists().where(ContentApproval.version_id == ContentVersion.id)
+    query = select(func.max(ContentVersion.id)).where(
+        or_(ContentVersion.needs_approval.is_(False), approved)
+    )
+    return session.scalar(query)
+
+
+def approval_stamp(session: Session) -> int | None:
+    """The newest approval's id (cheap to poll: a new one may change the reviewed line)."""
+    return session.scalar(select(func.max(ContentApproval.id)))
+
+
+def approval_for(session: Session, medical_hash: str) -> ContentApproval | None:
+    """The newest approval of this medical part, whichever version carried it."""
+    query = select(ContentApproval).where(ContentApproval.medical_hash == medical_hash)
+    return session.scalar(query.order_by(ContentApproval.id.desc()).limit(1))
+
+
+def approvals(session: Session) -> list[ContentApproval]:
+    """Every approval, oldest first."""
+    return list(session.scalars(select(ContentApproval).order_by(ContentApproval.id)))
+
+
 def get(session: Session, version_id: int) -> ContentVersion | None:
     return session.get(ContentVersion, version_id)
 
@@ -88,6 +118,8 @@ def insert(
     note: str,
     based_on: int | None,
     restored_from: int | None = None,
+    medical_hash: str = "",
+    needs_approval: bool = False,
 ) -> ContentVersion:
     """Add the version after `based_on` in the caller's write transaction; StaleVersion if taken."""
     newest = latest_id(session)
@@ -102,6 +134,8 @@ def insert(
         restored_from=restored_from,
         content_hash=content_hash,
         document=document.to_json(),
+        medical_hash=medical_hash,
+        needs_approval=needs_approval,
     )
     session.add(row)
     try:
@@ -119,7 +153,13 @@ def store_first(document: ContentDocument) -> None:
         with write_transaction() as tx:
             if latest_id(tx) is None:
                 insert(
-                    tx, document, content_hash, author=FILE_AUTHOR, note=FIRST_NOTE, based_on=None
+                    tx,
+                    document,
+                    content_hash,
+                    author=FILE_AUTHOR,
+                    note=FIRST_NOTE,
+                    based_on=None,
+                    medical_hash=medical_hash(document),
                 )
     except StaleVersion:
         pass  # another worker stored it first: the same files, or a newer version

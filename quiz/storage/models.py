@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from quiz.domain.clock import utcnow
 from quiz.storage.database import UtcDateTime, db
 
 LEAD_STATUSES = ("new", "contacted", "booked", "closed", "do_not_contact")
-STAFF_ROLES = ("desk", "admin")
+STAFF_ROLES = ("desk", "admin", "clinical")
 
 
 class Lead(db.Model):
@@ -99,8 +99,12 @@ class StaffUser(db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # Bumped on password change or disable: sessions carrying an older value end.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
-    # "desk" works leads; "admin" also exports, erases, sees deliveries and the funnel.
+    # "desk" works leads; "admin" also exports, erases, sees deliveries and the funnel;
+    # "clinical" works leads as desk does and approves the quiz's medical content.
     role: Mapped[str] = mapped_column(String(10), default="desk", server_default="admin")
+    # A clinical account's name and credential, as patients read them ("Reviewed by …").
+    name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    credential: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
 
 class AuditLog(db.Model):
@@ -174,6 +178,34 @@ class ContentVersion(db.Model):
     content_hash: Mapped[str] = mapped_column(String(64))  # the render cache's version
     # JSON: each language's TOML text exactly as the files hold it, {"en": "...", "es": "..."}.
     document: Mapped[str] = mapped_column(Text)
+    # quiz.domain.medical.medical_hash of the document ("" for versions stored before 0008).
+    medical_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # True when its medical part was new at publish: it is live only once approved.
+    needs_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ContentApproval(db.Model):
+    """A clinical account's approval of a version's medical text and scoring.
+
+    The approver's name and credential are copied as signed: patients read
+    them ("Reviewed by …") even if the account is renamed or removed later.
+    `medical_hash` is the approved medical part: a later version with the same
+    medical part (a changed button label) carries the same approval.
+    """
+
+    __tablename__ = "content_approval"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("content_version.id"), index=True)
+    medical_hash: Mapped[str] = mapped_column(String(64), index=True)
+    approved_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(120))
+    credential: Mapped[str] = mapped_column(String(120))
+    via: Mapped[str] = mapped_column(String(10), default="editor")  # "editor" or "cli"
 
 
 class ContentDraft(db.Model):

@@ -4,7 +4,9 @@ At start-up (create_app) the app asks the database for the newest version and
 serves it; on a database without versions it first stores the content files
 as version 1 (in a write transaction; workers starting together store it
 once). Then a background thread per worker process asks every
-CONTENT_CHECK_SECONDS for the newest version's number, an index-only query;
+CONTENT_CHECK_SECONDS for the newest live version's number (the newest that
+needed no clinician's approval or has one) and the newest approval's, two
+small queries;
 the patient's request itself never touches the database. Under gunicorn the
 thread starts as the worker boots (gunicorn.conf.py's post_worker_init calls
 start()), so a worker that gets no request still switches; under any other
@@ -29,6 +31,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
@@ -37,6 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from quiz.domain.content import ContentError
 from quiz.domain.content_document import ContentBundle, ContentDocument
 from quiz.domain.locales import parse_document
+from quiz.leads import content_approval
 from quiz.storage import content_versions
 from quiz.storage.database import db
 
@@ -64,6 +68,7 @@ class LiveContent:
         self.lock = threading.Lock()
         self.failing = False  # the database problem was logged; say so again only once fixed
         self.refused: int | None = None  # a stored version that failed the checks (logged once)
+        self.stamp: int | None = None  # the newest approval seen (the reviewed line's source)
         self._pid: int | None = None
         self._starting = threading.Lock()  # not `lock`: a request never waits for a check
         self._wake = threading.Event()
@@ -123,11 +128,25 @@ class LiveContent:
 
     def _refresh(self) -> None:
         session = db.session
-        newest = content_versions.latest_id(session)
-        if newest is None:
+        newest = content_versions.live_id(session)
+        if newest is None and content_versions.latest_id(session) is None:
             content_versions.store_first(self.files)
-            newest = content_versions.latest_id(session)
-        if newest in (None, self.refused, self.app.extensions[EXTENSION].version_id):
+            newest = content_versions.live_id(session)
+        stamp = content_versions.approval_stamp(session)
+        served = self.app.extensions[EXTENSION]
+        if newest in (None, self.refused):
+            return
+        if newest == served.version_id:
+            if stamp != self.stamp:  # an approval: the reviewed line may have changed
+                row = content_versions.get(session, newest)
+                assert row is not None
+                reviewed = content_approval.reviewed(session, row)
+                self.stamp = stamp
+                if reviewed != served.reviewed:
+                    self.app.extensions[EXTENSION] = replace(served, reviewed=reviewed)
+                    log.info(
+                        "content version %s reviewed line updated in worker %s", newest, os.getpid()
+                    )
             return
         row = content_versions.get(session, newest)
         assert row is not None  # versions are never deleted
@@ -138,7 +157,10 @@ class LiveContent:
         if set(contents) != set(self.app.extensions["quiz_languages"]):
             raise ContentError(f"version {row.id} does not have the languages the quiz serves")
         self.refused = None
-        self.app.extensions[EXTENSION] = ContentBundle.of(contents, row.id)  # the one switch
+        self.stamp = stamp
+        reviewed = content_approval.reviewed(session, row)
+        bundle = ContentBundle.of(contents, row.id, reviewed)
+        self.app.extensions[EXTENSION] = bundle  # the one switch
         log.info("content version %s served by worker %s", row.id, os.getpid())
 
 

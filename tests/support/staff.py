@@ -38,6 +38,10 @@ PASSWORD = "fern lantern oboe quarry"
 # A second account, for tests that sign in as an admin beside a desk account.
 ADMIN_EMAIL = "owner@alazzo.example"
 ADMIN_PASSWORD = "seven lucky harbour gulls"
+CLINICIAN_EMAIL = "ana.ruiz@alazzo.example"
+CLINICIAN_PASSWORD = "violet kayak meadow tundra"
+CLINICIAN_NAME, CLINICIAN_CREDENTIAL = "Dr. Ana Ruiz", "MD, medical director"
+CLINICIAN = ("--name", CLINICIAN_NAME, "--credential", CLINICIAN_CREDENTIAL)
 
 
 def text(response: Any) -> str:
@@ -51,14 +55,19 @@ def words(response: Any) -> str:
 
 
 def create_staff(
-    app: Flask, email: str = EMAIL, password: str = PASSWORD, role: str = "admin"
+    app: Flask,
+    email: str = EMAIL,
+    password: str = PASSWORD,
+    role: str = "admin",
+    *extra: str,
 ) -> None:
     """`flask staff create EMAIL --role ROLE` with the password on stdin.
 
     Admin unless told: tests of what only admins do keep their meaning; desk
-    accounts are asked for explicitly (tests/test_staff_roles.py).
+    accounts are asked for explicitly (tests/test_staff_roles.py). `extra`:
+    more options (a clinical account's `CLINICIAN`).
     """
-    args = ["staff", "create", email, "--role", role]
+    args = ["staff", "create", email, "--role", role, *extra]
     result = app.test_cli_runner().invoke(args=args, input=password + "\n")
     assert result.exit_code == 0, result.output
 
