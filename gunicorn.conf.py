@@ -51,8 +51,8 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 
-# The logger that says which content version each worker serves (quiz/web/live_content.py).
-CONTENT_LOGGER = "quiz.web.live_content"
+# The logger that says which content version each worker serves (quiz/content/live.py).
+CONTENT_LOGGER = "quiz.content.live"
 
 
 def post_fork(server: object, worker: object) -> None:

@@ -2,7 +2,7 @@
 
 - Strings translated: the interface's entries in the Spanish catalog
   (quiz/translations/es/LC_MESSAGES/messages.po, non-empty and not fuzzy), and
-  the texts of quiz/content/quiz.es.toml (every text value but ids and versions).
+  the texts of quiz/content/data/quiz.es.toml (every text value but ids and versions).
 - Whole quiz, first visit, JavaScript on: /quiz/ as a full page, the stylesheet
   and script it links, then each later step as an htmx fragment, to the result;
   and the same with JavaScript off (every step a full page, the stylesheet once).
@@ -72,7 +72,7 @@ def whole_quiz(client: Any, lang: str, *, javascript: bool) -> tuple[int, int, i
 
 
 def main() -> None:
-    spanish = tomllib.loads((REPO / "quiz/content/quiz.es.toml").read_text(encoding="utf-8"))
+    spanish = tomllib.loads((REPO / "quiz/content/data/quiz.es.toml").read_text(encoding="utf-8"))
     interface, content = catalog_count(), content_count(spanish)
     print(f"Strings translated into Spanish: {interface + content} "
           f"({interface} interface strings in the catalog, {content} content texts)")  # fmt: skip

@@ -146,7 +146,7 @@ def _migrate(uri: str) -> None:
     import flask_migrate
 
     from quiz import create_app
-    from quiz.storage.database import db
+    from quiz.db.engine import db
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri})
     with app.app_context():

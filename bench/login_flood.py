@@ -89,7 +89,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from quiz import create_app  # noqa: E402
-from quiz.storage.database import db  # noqa: E402
+from quiz.db.engine import db  # noqa: E402
 
 STEP = "/quiz/area?concern=volume"
 EMAIL = "desk@spa.example"

@@ -28,8 +28,8 @@ DEFAULT_REV = "4a360f7"
 OUTCOMES_SCRIPT = """
 import json
 from itertools import combinations
-from quiz.domain.content_file import load_content
-from quiz.domain.scoring import Answers, score
+from quiz.content.file import load_content
+from quiz.core.scoring import Answers, score
 content = load_content()
 areas = content.question("area").option_ids
 sets = [c for n in range(1, len(areas) + 1) for c in combinations(areas, n)]

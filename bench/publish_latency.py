@@ -3,7 +3,7 @@
 Starts gunicorn (gunicorn.conf.py, `--workers N`, default 4) on a migrated
 SQLite file or PostgreSQL database with the default QUIZ_CONTENT_CHECK_SECONDS
 (unless --check-seconds is given). Each round publishes a version with the
-first question's first label changed (quiz.leads.content_publishing.publish,
+first question's first label changed (quiz.content.publishing.publish,
 in this process, as `flask content publish` does) and measures, from the
 moment the publish's transaction committed, when each worker logged "content
 version V served by worker PID" (read from gunicorn's output as it is
@@ -42,11 +42,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from load import Options, database, server_env  # noqa: E402
 
 from quiz import create_app  # noqa: E402
-from quiz.domain.content_document import read_document  # noqa: E402
-from quiz.domain.content_file import DEFAULT_CONTENT  # noqa: E402
-from quiz.domain.locales import load_locales  # noqa: E402
-from quiz.leads.content_publishing import latest, publish  # noqa: E402
-from quiz.storage.database import db  # noqa: E402
+from quiz.content.document import read_document  # noqa: E402
+from quiz.content.file import DEFAULT_CONTENT  # noqa: E402
+from quiz.content.locales import load_locales  # noqa: E402
+from quiz.content.publishing import latest, publish  # noqa: E402
+from quiz.db.engine import db  # noqa: E402
 
 TIMEOUT = 120.0  # no round waits longer for its log lines
 BOOTED = re.compile(r"Booting worker with pid: (\d+)")

@@ -95,7 +95,7 @@ def temporary_database() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="quiz-bench-") as tmp:
         uri = f"sqlite:///{tmp}/bench.db"
         from quiz import create_app
-        from quiz.storage.database import db
+        from quiz.db.engine import db
 
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri})
         with app.app_context():

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import flask_migrate  # noqa: E402
 
 from quiz import create_app  # noqa: E402
-from quiz.storage.database import db  # noqa: E402
+from quiz.db.engine import db  # noqa: E402
 from tests.support.app import base_config  # noqa: E402
 from tests.support.outbox import deliver, messages, submit  # noqa: E402
 from tests.support.sms_peer import TwilioPeer, sms_config  # noqa: E402

@@ -33,11 +33,11 @@ import flask_migrate  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from quiz import create_app  # noqa: E402
-from quiz.domain.opening_hours import after_open_time, parse_opening_hours  # noqa: E402
-from quiz.domain.speed import SpeedFigures, figures, spoken  # noqa: E402
-from quiz.leads.speed import speed_report  # noqa: E402
-from quiz.storage.database import db  # noqa: E402
-from quiz.storage.models import Lead  # noqa: E402
+from quiz.core.opening_hours import after_open_time, parse_opening_hours  # noqa: E402
+from quiz.db.engine import db  # noqa: E402
+from quiz.db.models import Lead  # noqa: E402
+from quiz.speed.figures import SpeedFigures, figures, spoken  # noqa: E402
+from quiz.speed.report import speed_report  # noqa: E402
 
 ZONE = "America/New_York"
 HOURS = {"mon-fri": "09:00-18:00", "sat": "10:00-14:00"}

@@ -45,8 +45,8 @@ import flask_migrate  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from quiz import create_app  # noqa: E402
-from quiz.storage.database import db  # noqa: E402
-from quiz.storage.models import Lead  # noqa: E402
+from quiz.db.engine import db  # noqa: E402
+from quiz.db.models import Lead  # noqa: E402
 
 SECRET = "bench-secret-key-0123456789-abcdefghij"
 EMAIL, PASSWORD = "bench@alazzo.example", "bench lantern oboe quarry"

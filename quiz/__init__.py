@@ -1,4 +1,10 @@
-"""Relax or Fill: an embeddable quiz and lead-capture widget for medical spas."""
+"""Relax or Fill: an embeddable quiz and lead-capture widget for medical spas.
+
+This module assembles the app: it may import any module, and it is where the
+features' staff pages (content, leads, funnel, speed, deliveries: each
+feature's views.py) are imported, which puts them on the staff blueprint
+before it is registered. The WSGI layers are put in order in quiz/stack.py.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +14,30 @@ from typing import Any
 
 from flask import Flask
 
-from quiz import patient
-from quiz.domain.content_document import ContentBundle, read_document
-from quiz.domain.content_file import DEFAULT_CONTENT
-from quiz.domain.locales import parse_document
+from quiz import patient, stack
+from quiz.content import live as live_content
+from quiz.content import publish_views as _content_publish_views  # noqa: F401
+from quiz.content import views as content_views
+from quiz.content.cli import content_cli
+from quiz.content.document import ContentBundle, read_document
+from quiz.content.file import DEFAULT_CONTENT
+from quiz.content.locales import parse_document
+from quiz.db.engine import configure_engine, db
 from quiz.embed import bundle, demo, loader
+from quiz.funnel import views as _funnel_views  # noqa: F401
 from quiz.funnel.counter import register as register_funnel
 from quiz.leads import cli as leads_cli
+from quiz.leads import exports as _lead_exports  # noqa: F401
+from quiz.leads import views as _lead_views  # noqa: F401
 from quiz.notifications import cli as outbox_cli
+from quiz.notifications import outbox
 from quiz.notifications import settings as notification_settings
+from quiz.notifications import views as _outbox_views  # noqa: F401
 from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
-from quiz.staff import busy
+from quiz.speed import views as _speed_views  # noqa: F401
 from quiz.staff import register as register_staff
-from quiz.storage.database import configure_engine, db
-from quiz.web import (
-    deployment,
-    errors,
-    health,
-    languages,
-    live_content,
-    preview,
-    render_cache,
-    urls,
-)
+from quiz.web import deployment, errors, health, languages, urls
 from quiz.web.extensions import csrf, limiter, migrate
 from quiz.web.headers import apply_security_headers
 
@@ -48,15 +54,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     contents = parse_document(files)
     app.extensions["quiz_spa"] = spa_from_config(app.config)
     notification_settings.init_app(app)
-    render_cache.init_app(app)  # patient pages served again without rendering
-    preview.init_app(app)  # /staff/preview/<token>/quiz/...: a draft, never cached
-    # In front of the render cache: the latest published version (the files until there is one).
-    live_content.init_app(app, files, ContentBundle.of(contents))
     languages.init_app(app, contents)  # Flask-Babel; the page's language from `lang` or the browser
-    render_cache.render_cache(app).variant = languages.environ_language(app)
+    # The WSGI layers in front of Flask, in their order: proxy, busy sign-in, live
+    # content, preview, render cache (quiz/stack.py says why that order).
+    stack.build(app, files, ContentBundle.of(contents))
     urls.register(app)  # fixed_url() in templates
-    busy.init_app(app)  # a sign-in while this worker's gate and its line are full: 429
-    deployment.init_app(app)  # ProxyFix hops (in front of the render cache), TRUSTED_HOSTS
+    deployment.init_app(app)  # TRUSTED_HOSTS: any other Host gets a plain 400
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
@@ -71,15 +74,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     patient.register(app)
     register_funnel(app)  # anonymous step counts on the patient path
     register_staff(app)  # /staff console and `flask staff`
+    app.before_request(content_views.guard_previews)  # a draft's preview: admins only
+    app.cli.add_command(content_cli)  # `flask content`: published versions
     errors.register(app)
-    app.register_blueprint(health.bp)
+    health.register(app, {"outbox": outbox.summary})  # /healthz
     leads_cli.register(app)
     outbox_cli.register(app)
     app.after_request(apply_security_headers)
 
     @app.context_processor
     def inject_spa() -> dict[str, Any]:
-        content = languages.localized_content()
+        content = live_content.localized_content()
         return {"spa": app.extensions["quiz_spa"], "content": content, "copy": content.copy}
 
     return app

@@ -32,7 +32,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from quiz import create_app
-from quiz.storage.database import db
+from quiz.db.engine import db
 from tests.support.app import base_config
 from tests.support.browser import BROWSER_TESTS
 from tests.support.clock import FrozenClock

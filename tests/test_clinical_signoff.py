@@ -23,13 +23,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from quiz.domain.content_document import ContentDocument, read_document
-from quiz.domain.content_file import DEFAULT_CONTENT
-from quiz.domain.medical import medical_changes, medical_hash
-from quiz.leads import content_publishing
-from quiz.storage.database import db
-from quiz.storage.models import AuditLog, ContentApproval
-from quiz.web.live_content import live_content
+from quiz.content import publishing as content_publishing
+from quiz.content.document import ContentDocument, read_document
+from quiz.content.file import DEFAULT_CONTENT
+from quiz.content.live import live_content
+from quiz.content.medical import medical_changes, medical_hash
+from quiz.db.engine import db
+from quiz.db.models import AuditLog, ContentApproval
 from tests.support.staff import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,

@@ -21,11 +21,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from quiz.domain.content_document import read_document
-from quiz.domain.content_file import DEFAULT_CONTENT
-from quiz.domain.locales import load_locales
-from quiz.leads.content_publishing import publish
-from quiz.storage.database import db
+from quiz.content.document import read_document
+from quiz.content.file import DEFAULT_CONTENT
+from quiz.content.locales import load_locales
+from quiz.content.publishing import publish
+from quiz.db.engine import db
 from tests.support.app import leads
 from tests.support.patient import callback_fields, valid_callback
 

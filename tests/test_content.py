@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from quiz import create_app
-from quiz.domain.content import QUESTION_IDS, ContentError
-from quiz.domain.content_file import DEFAULT_CONTENT, load_content
+from quiz.content.file import DEFAULT_CONTENT, load_content
+from quiz.core.model import QUESTION_IDS, ContentError
 from tests.support.app import base_config
 
 GOOD = DEFAULT_CONTENT.read_text(encoding="utf-8")

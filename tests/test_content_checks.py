@@ -17,15 +17,15 @@ import tomlkit
 from flask import Flask
 
 from quiz import create_app
-from quiz.domain.clock import utcnow
-from quiz.domain.consent_bump import consent_of
-from quiz.domain.content_document import ContentDocument, read_document
-from quiz.domain.content_file import DEFAULT_CONTENT
-from quiz.domain.scoring import Answers
-from quiz.leads import content_publishing
-from quiz.leads.content_publishing import PrincipleError, StaleVersion
-from quiz.storage.database import db
-from quiz.storage.models import AuditLog, ContentVersion
+from quiz.content import publishing as content_publishing
+from quiz.content.consent_bump import consent_of
+from quiz.content.document import ContentDocument, read_document
+from quiz.content.file import DEFAULT_CONTENT
+from quiz.content.publishing import PrincipleError, StaleVersion
+from quiz.core.clock import utcnow
+from quiz.core.scoring import Answers
+from quiz.db.engine import db
+from quiz.db.models import AuditLog, ContentVersion
 from tests.support.app import base_config, leads
 from tests.support.patient import valid_callback
 from tests.support.staff import cli

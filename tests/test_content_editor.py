@@ -15,10 +15,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from quiz.leads import content_publishing
-from quiz.storage.database import db
-from quiz.storage.models import AuditLog, ContentDraft, ContentVersion
-from quiz.web.live_content import live_content
+from quiz.content import publishing as content_publishing
+from quiz.content.live import live_content
+from quiz.db.engine import db
+from quiz.db.models import AuditLog, ContentDraft, ContentVersion
 from tests.support.staff import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import difflib
 from datetime import date
 
-from quiz.domain.consent_bump import bump_consent_versions, consent_of, new_consent_version
-from quiz.domain.content_diff import NO_CHANGE, content_diff, diff_text
-from quiz.domain.content_document import ContentDocument, read_document
-from quiz.domain.content_file import DEFAULT_CONTENT
-from quiz.domain.locales import parse_document
+from quiz.content.consent_bump import bump_consent_versions, consent_of, new_consent_version
+from quiz.content.diff import NO_CHANGE, content_diff, diff_text
+from quiz.content.document import ContentDocument, read_document
+from quiz.content.file import DEFAULT_CONTENT
+from quiz.content.locales import parse_document
 
 SHIPPED = read_document(DEFAULT_CONTENT)
 TODAY = date(2026, 12, 3)

@@ -14,9 +14,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from quiz.db.engine import db
+from quiz.db.models import Lead
 from quiz.funnel.counter import recorder
-from quiz.storage.database import db
-from quiz.storage.models import Lead
 from quiz.web.render_cache import render_cache
 from tests.support.staff import create_staff, csrf_token, signed_in_client
 

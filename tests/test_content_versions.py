@@ -20,14 +20,14 @@ from flask import Flask
 from sqlalchemy import event
 
 from quiz import create_app
-from quiz.domain.content_document import ContentDocument, read_document
-from quiz.domain.content_file import DEFAULT_CONTENT
-from quiz.domain.locales import load_locales
-from quiz.leads import content_publishing
-from quiz.storage.content_versions import StaleVersion
-from quiz.storage.database import db
-from quiz.storage.models import AuditLog, ContentVersion
-from quiz.web.live_content import live_content
+from quiz.content import publishing as content_publishing
+from quiz.content.document import ContentDocument, read_document
+from quiz.content.file import DEFAULT_CONTENT
+from quiz.content.live import live_content
+from quiz.content.locales import load_locales
+from quiz.content.versions import StaleVersion
+from quiz.db.engine import db
+from quiz.db.models import AuditLog, ContentVersion
 from tests.support.app import base_config
 from tests.support.staff import ADMIN_EMAIL, ADMIN_PASSWORD, cli, create_staff
 from tests.support.waiting import wait_until
@@ -249,13 +249,13 @@ def test_a_stored_version_parses_as_the_files_do() -> None:
 def test_without_the_table_the_files_are_served_and_logged_once(
     request: pytest.FixtureRequest, fixture: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="quiz.web.live_content"):
+    with caplog.at_level(logging.WARNING, logger="quiz.content.live"):
         app = make_app(request.getfixturevalue(fixture), CONTENT_CHECK_SECONDS=0)
         for lang in ("en", "es", "en"):
             response = app.test_client().get(f"{CONCERN_URL}?lang={lang}")
             assert response.status_code == 200
     assert LABEL_EN in page(app)
-    warnings = [r for r in caplog.records if r.name == "quiz.web.live_content"]
+    warnings = [r for r in caplog.records if r.name == "quiz.content.live"]
     assert len(warnings) == 1 and "not migrated" in warnings[0].getMessage()
     with app.app_context():
         db.engine.dispose()
@@ -308,5 +308,5 @@ def test_a_stored_version_that_fails_the_checks_is_not_served(
         db.session.commit()
     for _ in range(3):
         assert LABEL_EN in page(app)  # the version in use stays
-    errors = [r for r in caplog.records if r.name == "quiz.web.live_content"]
+    errors = [r for r in caplog.records if r.name == "quiz.content.live"]
     assert len(errors) == 1 and "version 2 (quiz.toml): not valid TOML" in errors[0].getMessage()

@@ -6,7 +6,7 @@ QUIZ_CONTENT_CHECK_SECONDS=1. Each worker's content thread starts as the
 worker boots (post_worker_init), and each switch is one log line, "content
 version N served by worker PID". The test publishes a version that changes
 both the first question's title and its first option's label, in English and
-Spanish, through quiz.leads.content_publishing (what `flask content publish`
+Spanish, through quiz.content.publishing (what `flask content publish`
 and the staff editor call), then waits for one such line from every booted
 worker's pid: no fixed sleep. A first version (the same text) is waited for
 without sending any request, so each worker must switch by itself; while the
@@ -31,11 +31,11 @@ from pathlib import Path
 import pytest
 
 from quiz import create_app
-from quiz.domain.content_document import read_document
-from quiz.domain.content_file import DEFAULT_CONTENT
-from quiz.domain.locales import load_locales
-from quiz.leads.content_publishing import publish
-from quiz.storage.database import db
+from quiz.content.document import read_document
+from quiz.content.file import DEFAULT_CONTENT
+from quiz.content.locales import load_locales
+from quiz.content.publishing import publish
+from quiz.db.engine import db
 from tests.support.app import TEST_SECRET, base_config
 from tests.support.waiting import ProcessOutput, wait_until
 

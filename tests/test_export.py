@@ -14,10 +14,10 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import event
 
 from quiz import create_app
+from quiz.db.engine import db
+from quiz.db.models import Lead
 from quiz.leads import query as lead_query
 from quiz.leads.export import COLUMNS, neutralise
-from quiz.storage.database import db
-from quiz.storage.models import Lead
 from tests.support.app import base_config
 from tests.support.patient import valid_callback
 from tests.support.staff import add_lead

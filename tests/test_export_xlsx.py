@@ -16,9 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from quiz.db.engine import db
+from quiz.db.models import AuditLog
 from quiz.leads.export import COLUMNS
-from quiz.storage.database import db
-from quiz.storage.models import AuditLog
 from tests.support.staff import (
     EMAIL,
     STAFF_CONFIG,

@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 
 from quiz import create_app
-from quiz.storage import database as quiz_database
+from quiz.db import engine as quiz_database
 from tests.support.app import base_config, leads
 from tests.support.environment import REDIS_URL, redis_client
 from tests.support.outbox import SECRET, messages, submit

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from quiz.domain.clock import iso
+from quiz.core.clock import iso
 from tests.support.staff import add_lead, get_lead, page_token, post_export, words
 
 

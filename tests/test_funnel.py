@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
 from quiz import create_app
+from quiz.db.engine import db
+from quiz.db.models import FunnelCount
 from quiz.funnel.counter import EVENTS, recorder
 from quiz.funnel.report import report
-from quiz.storage.database import db
-from quiz.storage.models import FunnelCount
 from tests.support.app import TEST_SECRET
 from tests.support.patient import RESULT_QUERY, valid_callback
 from tests.support.staff import STAFF_CONFIG, create_staff, signed_in_client, words

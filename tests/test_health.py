@@ -10,8 +10,8 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from quiz import create_app
+from quiz.db.engine import db
 from quiz.settings import ConfigError
-from quiz.storage.database import db
 from tests.support.app import base_config, leads
 from tests.support.patient import valid_callback
 

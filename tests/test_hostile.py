@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from quiz.domain.callback import BEST_TIMES
-from quiz.storage.database import db
-from quiz.storage.models import Lead, OutboxMessage
+from quiz.core.callback import BEST_TIMES
+from quiz.db.engine import db
+from quiz.db.models import Lead, OutboxMessage
 from tests.support.app import leads
 from tests.support.environment import IN_CI
 from tests.support.patient import callback_fields, callback_page

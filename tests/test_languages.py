@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from quiz import create_app
-from quiz.domain.content import ContentError
-from quiz.domain.content_file import DEFAULT_CONTENT
-from quiz.domain.locales import load_locales
+from quiz.content.file import DEFAULT_CONTENT
+from quiz.content.locales import load_locales
+from quiz.core.model import ContentError
 from quiz.settings import ConfigError
 from tests.support.app import base_config
 

@@ -306,7 +306,7 @@ def test_nginx_serves_a_newly_published_version_within_seconds(
     folder = tmp_path / "changed"
     folder.mkdir()
     for name in ("quiz.toml", "quiz.es.toml"):
-        text_ = (ROOT / "quiz" / "content" / name).read_text(encoding="utf-8")
+        text_ = (ROOT / "quiz" / "content" / "data" / name).read_text(encoding="utf-8")
         (folder / name).write_text(text_.replace(f'"{old}"', f'"{new}"'), encoding="utf-8")
     flask = Path(sys.executable).with_name("flask")
     published = subprocess.run(

@@ -1,4 +1,4 @@
-"""Opening hours and time counted in them (quiz.domain.opening_hours): pure, no database."""
+"""Opening hours and time counted in them (quiz.core.opening_hours): pure, no database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quiz.domain.opening_hours import (
+from quiz.core.opening_hours import (
     ALWAYS_OPEN,
     OpeningHours,
     after_open_time,

@@ -20,11 +20,11 @@ from flask import Flask
 from sqlalchemy import delete
 
 from quiz import create_app
+from quiz.db.engine import db
+from quiz.db.models import Lead
 from quiz.notifications import delivery
 from quiz.notifications.settings import settings
 from quiz.settings import ConfigError
-from quiz.storage.database import db
-from quiz.storage.models import Lead
 from tests.support.app import base_config, leads
 from tests.support.outbox import (
     SECRET,

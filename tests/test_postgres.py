@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 
 from quiz import create_app
-from quiz.storage.database import db
+from quiz.db.engine import db
 from tests.support.app import base_config, leads
 from tests.support.database import fresh_postgres_database
 from tests.support.patient import valid_callback

@@ -15,15 +15,15 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from quiz.domain.content import Content, ContentError
-from quiz.domain.content_file import DEFAULT_CONTENT, parse_content
-from quiz.domain.principle import (
+from quiz.content.file import DEFAULT_CONTENT, parse_content
+from quiz.content.principle import (
     EVERY_ANSWER_SET,
     PrincipleError,
     check_principle,
     require_principle,
 )
-from quiz.domain.scoring import Answers, score
+from quiz.core.model import Content, ContentError
+from quiz.core.scoring import Answers, score
 
 RAW = tomllib.loads(DEFAULT_CONTENT.read_text(encoding="utf-8"))
 WEIGHT = st.integers(min_value=0, max_value=6) | st.floats(min_value=0, max_value=6, width=16)

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from quiz import create_app
-from quiz.domain.content_document import ContentBundle
-from quiz.domain.content_file import DEFAULT_CONTENT, load_content
+from quiz.content.document import ContentBundle
+from quiz.content.file import DEFAULT_CONTENT, load_content
+from quiz.content.live import EXTENSION
 from quiz.funnel.counter import recorder
-from quiz.web.live_content import EXTENSION
 from quiz.web.render_cache import render_cache
 from tests.support.app import base_config
 

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from quiz import create_app
+from quiz.content.live import EXTENSION
 from quiz.settings import ConfigError
-from quiz.web.live_content import EXTENSION
 from tests.support.app import base_config, leads
 from tests.support.clock import FrozenClock
 from tests.support.patient import (

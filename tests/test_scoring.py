@@ -1,7 +1,7 @@
 """Scoring: the site rule's facts, the explanation, the products named, the lead.
 
 The outcome of every answer set is pinned by the hand-written oracle in
-tests/test_site_rule_oracle.py. Here: the facts in quiz/domain/principle.py
+tests/test_site_rule_oracle.py. Here: the facts in quiz/content/principle.py
 written out again (so the module cannot drift from the sources unnoticed), and
 what a patient reads: every line rests on an answer they gave, products are
 named only where their labels put them, and the weights pick the lead.
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from quiz.domain.content_file import load_content
-from quiz.domain.locales import load_locales
-from quiz.domain.principle import (
+from quiz.content.file import load_content
+from quiz.content.locales import load_locales
+from quiz.content.principle import (
     AREA_TREATMENT,
     CONTRACT,
     EVERY_ANSWER_SET,
@@ -21,7 +21,7 @@ from quiz.domain.principle import (
     TREATS,
     check_principle,
 )
-from quiz.domain.scoring import AnswerError, Answers, parse_answers, score
+from quiz.core.scoring import AnswerError, Answers, parse_answers, score
 
 CONTENT = load_content()
 CONCERNS = CONTRACT["concern"]

@@ -28,8 +28,8 @@ import redis
 from flask import Flask, url_for
 
 from quiz import create_app
+from quiz.db.engine import db
 from quiz.staff import passwords, signin
-from quiz.storage.database import db
 from tests.support.app import base_config
 from tests.support.environment import unavailable
 from tests.support.outbox import STAFF, deliver, messages, notify_config

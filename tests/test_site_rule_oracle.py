@@ -23,10 +23,10 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from quiz.domain.content import Content
-from quiz.domain.content_file import DEFAULT_CONTENT, parse_content
-from quiz.domain.principle import EVERY_ANSWER_SET, violations
-from quiz.domain.scoring import Answers, score
+from quiz.content.file import DEFAULT_CONTENT, parse_content
+from quiz.content.principle import EVERY_ANSWER_SET, violations
+from quiz.core.model import Content
+from quiz.core.scoring import Answers, score
 
 TABLE = """
 concern     area           prevent  repair   both

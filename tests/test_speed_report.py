@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from quiz.domain.speed import figures, spoken
+from quiz.speed.figures import figures, spoken
 from tests.support.staff import add_lead, words
 
 HOURS = {"mon-fri": "09:00-17:00"}  # UTC (STAFF_TIMEZONE's default)

@@ -12,8 +12,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from quiz import create_app
-from quiz.storage.database import db
-from quiz.storage.models import AuditLog, LeadEvent, OutboxMessage, StaffUser
+from quiz.db.engine import db
+from quiz.db.models import AuditLog, LeadEvent, OutboxMessage, StaffUser
 from tests.support.app import TEST_SECRET
 from tests.support.clock import FrozenClock
 from tests.support.staff import (

@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from quiz.db.engine import db
+from quiz.db.models import AuditLog, StaffUser
 from quiz.settings.schema import BY_NAME
 from quiz.staff.passwords import common_passwords
-from quiz.storage.database import db
-from quiz.storage.models import AuditLog, StaffUser
 from tests.support.staff import EMAIL, PASSWORD, STAFF_CONFIG, cli, create_staff, sign_in
 
 

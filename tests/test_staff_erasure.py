@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from quiz.storage.database import db
-from quiz.storage.models import AuditLog, Lead, LeadEvent, OutboxMessage
+from quiz.db.engine import db
+from quiz.db.models import AuditLog, Lead, LeadEvent, OutboxMessage
 from tests.support.app import leads
 from tests.support.patient import valid_callback
 from tests.support.staff import (

@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from quiz.storage.database import db
-from quiz.storage.models import AuditLog, LeadEvent
+from quiz.db.engine import db
+from quiz.db.models import AuditLog, LeadEvent
 from tests.support.staff import (
     EMAIL,
     STAFF_CONFIG,
@@ -322,7 +322,7 @@ def test_a_bad_staff_time_zone_stops_start_up(app: Flask) -> None:
 
 
 def test_deliveries_list_pending_and_failed_and_can_retry(app: Flask, admin: FlaskClient) -> None:
-    from quiz.storage.models import OutboxMessage
+    from quiz.db.models import OutboxMessage
 
     lead_id = add_lead(app)
     with app.app_context():
@@ -351,7 +351,7 @@ def test_deliveries_list_pending_and_failed_and_can_retry(app: Flask, admin: Fla
 
 
 def test_a_staff_alert_in_the_deliveries_has_no_lead_link(app: Flask, admin: FlaskClient) -> None:
-    from quiz.storage.models import OutboxMessage
+    from quiz.db.models import OutboxMessage
 
     with app.app_context():
         db.session.add(OutboxMessage(lead_id=None, channel="email", status="failed", attempts=12))

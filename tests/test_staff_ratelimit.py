@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from quiz.storage.database import db
+from quiz.db.engine import db
 from tests.support.app import TEST_SECRET
 from tests.support.environment import REDIS_URL, redis_client
 from tests.support.staff import EMAIL, PASSWORD, create_staff

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy import text as sql
 
 from quiz import create_app
-from quiz.storage.database import db
-from quiz.storage.models import AuditLog, OutboxMessage, StaffUser
+from quiz.db.engine import db
+from quiz.db.models import AuditLog, OutboxMessage, StaffUser
 from tests.support.app import base_config, leads
 from tests.support.staff import (
     ADMIN_EMAIL,

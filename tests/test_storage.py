@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import event, text
 
-from quiz.storage.database import db
+from quiz.db.engine import db
 from tests.support.app import leads
 from tests.support.patient import valid_callback
 

@@ -5,7 +5,7 @@ Revises: 0005
 Create Date: 2026-11-30 20:40:00
 
 The table starts empty: the first version (the content files) is stored by
-the app itself the first time it needs one (quiz/web/live_content.py), so a
+the app itself the first time it needs one (quiz/content/live.py), so a
 QUIZ_CONTENT_FILE set only for the app is honoured, not the migration's.
 """
 

@@ -6,7 +6,7 @@ Create Date: 2026-12-06 00:50:00
 
 Versions stored before this have no medical fingerprint ("") and need no
 approval: they were live already; the app computes their fingerprint when it
-needs one (quiz/leads/content_approval.py).
+needs one (quiz/content/approval.py).
 """
 
 import sqlalchemy as sa

@@ -25,8 +25,8 @@ from babel.support import Translations
 from flask import Blueprint, Flask, Response, current_app, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
-from quiz.domain.colour import mix_with_white, read_accent
-from quiz.domain.locales import BASE_LOCALE, N_
+from quiz.core import BASE_LOCALE, N_
+from quiz.core.colour import mix_with_white, read_accent
 from quiz.embed.served import Served, versioned_response
 from quiz.web.render_cache import render_cache
 from quiz.web.urls import fixed_url

@@ -33,16 +33,15 @@ from flask import Flask, Response, current_app, request
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from quiz.domain.content import OUTCOMES
-from quiz.storage.database import write_transaction
-from quiz.storage.models import FunnelCount
+from quiz.core.model import OUTCOMES
+from quiz.db.engine import write_transaction
+from quiz.db.models import FunnelCount
+from quiz.web import FUNNEL_EVENTS, UNCOUNTED
 
 STEPS = ("intro", "concern", "area", "goal", "result", "form")
 # The callback form has its own page (patient.callback_form): "form" is it being opened.
 STEP_EVENTS = {f"patient.{step}": f"view:{step}" for step in STEPS[:-1]}
 STEP_EVENTS["patient.callback_form"] = "view:form"
-EVENTS_ENVIRON_KEY = "quiz.funnel.events"  # where the render cache collects a page's events
-UNCOUNTED_ENVIRON_KEY = "quiz.funnel.uncounted"  # set for a staff preview: not a patient
 EVENTS = (*(f"view:{s}" for s in STEPS), *(f"outcome:{o}" for o in OUTCOMES), "callback")
 
 
@@ -130,15 +129,15 @@ def record_event(event: str) -> None:
     """Count an event from inside a request; a failure is logged, never raised.
 
     When the render cache is keeping this response it lists the events under
-    EVENTS_ENVIRON_KEY, and counts them again each time it serves the copy.
+    FUNNEL_EVENTS, and counts them again each time it serves the copy.
     """
-    if request.environ.get(UNCOUNTED_ENVIRON_KEY):
+    if request.environ.get(UNCOUNTED):
         return
     try:
         recorder(current_app).record(event)
     except Exception:  # counting must never break a patient's page
         current_app.logger.exception("funnel event %s not counted", event)
-    kept = request.environ.get(EVENTS_ENVIRON_KEY)
+    kept = request.environ.get(FUNNEL_EVENTS)
     if kept is not None:
         kept.append(event)
 

@@ -8,10 +8,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from quiz.domain.content import OUTCOMES
+from quiz.core.model import OUTCOMES
+from quiz.db.engine import db
+from quiz.db.models import FunnelCount
 from quiz.funnel.counter import EVENTS, STEPS
-from quiz.storage.database import db
-from quiz.storage.models import FunnelCount
 
 
 @dataclass(frozen=True)

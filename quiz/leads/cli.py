@@ -8,14 +8,14 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from quiz.domain.clock import iso, utcnow
-from quiz.leads.audit import CLI_ACTOR, record_export
+from quiz.core.clock import FIRST_DAY, LAST_DAY, iso, utcnow
+from quiz.db.audit import CLI_ACTOR, record_export
+from quiz.db.cli import DatabaseGroup
+from quiz.db.engine import db
+from quiz.db.models import Lead
 from quiz.leads.erasure import purge_older_than
 from quiz.leads.export import csv_lines, write_xlsx
-from quiz.leads.query import FIRST_DAY, LAST_DAY, LeadFilter, export_snapshot, iter_leads
-from quiz.storage.cli import DatabaseGroup
-from quiz.storage.database import db
-from quiz.storage.models import Lead
+from quiz.leads.query import LeadFilter, export_snapshot, iter_leads
 
 leads_cli = DatabaseGroup("leads", help="Work with stored callback requests (leads).")
 

@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select, text
 
-from quiz.domain.clock import utcnow
-from quiz.leads import audit
-from quiz.storage.database import db, write_transaction
-from quiz.storage.models import Lead, StaffUser
+from quiz.core.clock import utcnow
+from quiz.db import audit
+from quiz.db.engine import db, write_transaction
+from quiz.db.models import Lead, StaffUser
 
 PURGE_BATCH = 500  # short transactions: callbacks keep being stored during a purge
 

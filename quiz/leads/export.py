@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from quiz.domain.clock import iso
+from quiz.core.clock import iso
 
 COLUMNS = (
     "id",

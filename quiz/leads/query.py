@@ -10,15 +10,11 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 
+from quiz.db.engine import db
+from quiz.db.models import Lead
 from quiz.leads.export import COLUMNS
-from quiz.storage.database import db
-from quiz.storage.models import Lead
 
 BATCH = 1000  # rows fetched at a time when streaming an export
-# The days a filter or export may name: wide enough for any real lead, narrow
-# enough that "the day after" is still a date.
-FIRST_DAY = date(1970, 1, 1)
-LAST_DAY = date(9998, 12, 31)
 
 
 def _day_start(day: date, tz: tzinfo = UTC) -> datetime:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from quiz.domain.scoring import Result
-from quiz.notifications.outbox import queue_notifications
-from quiz.storage.database import db, write_transaction
-from quiz.storage.models import Lead
+from quiz.core.scoring import Result
+from quiz.db.engine import db, write_transaction
+from quiz.db.models import Lead
+from quiz.notifications import queue_notifications
 
 MAX_USER_AGENT = 400
 

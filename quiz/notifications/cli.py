@@ -15,10 +15,10 @@ import click
 from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from quiz.db.cli import DatabaseGroup
+from quiz.db.engine import db
 from quiz.notifications import delivery, outbox
 from quiz.notifications.settings import settings
-from quiz.storage.cli import DatabaseGroup
-from quiz.storage.database import db
 
 outbox_cli = DatabaseGroup("outbox", help="Staff notifications: deliver, inspect, retry.")
 

@@ -38,13 +38,13 @@ from typing import Any
 from sqlalchemy import Row, or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from quiz.domain.clock import iso
+from quiz.core.clock import iso
+from quiz.db.engine import write_transaction
+from quiz.db.models import OutboxMessage
 from quiz.notifications.channels import DeliveryError, PartialDelivery
 from quiz.notifications.dispatch import NotNeeded, lead_for, send
 from quiz.notifications.settings import settings
 from quiz.notifications.sms import Rejected
-from quiz.storage.database import write_transaction
-from quiz.storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from quiz.db.models import Lead
 from quiz.notifications.channels import (
     ALERT_KIND,
     DeliveryError,
@@ -24,7 +25,6 @@ from quiz.notifications.channels import (
 )
 from quiz.notifications.settings import settings
 from quiz.notifications.sms import ESCALATION_KIND, send_sms, text_body
-from quiz.storage.models import Lead
 
 # Lead fields a webhook may carry when WEBHOOK_INCLUDE_LEAD_FIELDS is on.
 LEAD_FIELDS = (

@@ -26,12 +26,12 @@ from flask import has_request_context, request
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from quiz.domain.clock import iso, utcnow
+from quiz.core.clock import iso, utcnow
+from quiz.db.engine import db, write_transaction
+from quiz.db.models import Lead, OutboxMessage
 from quiz.notifications.channels import ALERT_KIND
 from quiz.notifications.settings import OutboxSettings, settings
 from quiz.notifications.sms import ESCALATION_KIND, LEAD_KIND
-from quiz.storage.database import db, write_transaction
-from quiz.storage.models import Lead, OutboxMessage
 
 log = logging.getLogger(__name__)
 

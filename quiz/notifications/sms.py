@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from quiz.domain.callback import BEST_TIMES
+from quiz.core.callback import BEST_TIMES
 from quiz.notifications.channels import USER_AGENT, DeliveryError, no_redirect_opener, os_reason
 
 LEAD_KIND = "lead.created"

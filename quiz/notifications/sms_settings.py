@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from quiz.domain.opening_hours import OpeningHours, after_open_time, parse_opening_hours
+from quiz.core.opening_hours import OpeningHours, after_open_time, parse_opening_hours
 from quiz.notifications.sms import SmsSettings
 from quiz.settings import ConfigError
 from quiz.settings.texts import e164_numbers

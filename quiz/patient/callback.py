@@ -17,11 +17,12 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
-from quiz.domain.callback import BEST_TIME_PHRASES, BEST_TIMES, consent_fingerprint
-from quiz.domain.locales import N_
-from quiz.domain.scoring import AnswerError, Result
-from quiz.funnel.counter import record_event
-from quiz.leads.store import Consent, Contact, store_lead
+from quiz.core import N_
+from quiz.core.callback import BEST_TIME_PHRASES, BEST_TIMES, consent_fingerprint
+from quiz.core.scoring import AnswerError, Result
+from quiz.db.engine import db
+from quiz.funnel import record_event
+from quiz.leads import Consent, Contact, store_lead
 from quiz.patient import bp
 from quiz.patient.forms import CallbackForm, phone_hint
 from quiz.patient.params import QuizParams
@@ -42,7 +43,6 @@ from quiz.patient.tokens import (
     own_origin,
     token_to_show_again,
 )
-from quiz.storage.database import db
 from quiz.web.extensions import limiter
 from quiz.web.languages import current_language
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from quiz.domain.scoring import Result
+from quiz.core.scoring import Result
 
 # Centres of each area's marks in the map's 200 × 250 viewBox; paired areas have two.
 AREA_SPOTS: dict[str, tuple[tuple[int, int], ...]] = {

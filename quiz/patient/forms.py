@@ -15,7 +15,7 @@ from phonenumbers import geocoder
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from quiz.domain.callback import BEST_TIMES
+from quiz.core.callback import BEST_TIMES
 from quiz.web.forms import TextForm, single_line, strip
 
 # What a ticked checkbox sends (ours sends "yes"; "on" is the browser default).

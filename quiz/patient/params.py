@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict
 
-from quiz.domain.colour import read_accent
+from quiz.core.colour import read_accent
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 URL_KEYS = ("page", "ref")  # the host page that embeds the widget, and its referrer

@@ -15,11 +15,12 @@ from flask import Response, current_app, make_response, render_template, request
 from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
-from quiz.domain.content import Content
-from quiz.domain.scoring import Answers, Result, parse_answers, score
+from quiz.content import localized_content
+from quiz.core.model import Content
+from quiz.core.scoring import Answers, Result, parse_answers, score
 from quiz.patient import bp
 from quiz.patient.params import QuizParams, read_params
-from quiz.web.languages import current_language, language_from_browser, localized_content
+from quiz.web.languages import current_language, language_from_browser
 from quiz.web.urls import fixed_url
 
 
@@ -76,7 +77,7 @@ def render_step(partial: str, status: int = 200, *, cache: bool = True, **contex
 def problem(message: str, params: QuizParams) -> Response:
     """The 400 page: what was wrong with the link, and a way to start again."""
     title = gettext("Let's start that again")
-    message = gettext(message)  # the domain's messages are in the catalog (quiz.domain.locales.N_)
+    message = gettext(message)  # the domain's messages are in the catalog (quiz.content.locales.N_)
     return render_step("patient/_problem.html", 400, title=title, message=message, params=params)
 
 

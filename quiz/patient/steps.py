@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from flask_babel import format_date, gettext
 
-from quiz.domain.scoring import AnswerError, parse_answers
-from quiz.funnel.counter import record_event
+from quiz.content import current_bundle
+from quiz.core.scoring import AnswerError, parse_answers
+from quiz.funnel import record_event
 from quiz.patient import bp
 from quiz.patient.face_map import face_map
 from quiz.patient.params import QuizParams
 from quiz.patient.rendering import content, problem, quiz_params, render_step, scored, step_url
-from quiz.web.live_content import current_bundle
 from quiz.web.urls import fixed_url
 
 STEPS = ("concern", "area", "goal")

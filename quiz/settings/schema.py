@@ -64,7 +64,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("SECRET_KEY", "core", "text", None, "Signs the callback form's token and the staff session. Required outside development: 32+ characters with at least 10 different ones, not a placeholder (`make run` writes a random one).", optional=True, secret=True),
     S("SQLALCHEMY_DATABASE_URI", "core", "text", None, "The database; unset means SQLite at instance/quiz.db. For several hosts: `postgresql+psycopg://user@host/db`.", optional=True),
     S("SQLALCHEMY_ENGINE_OPTIONS", "core", "python", {"pool_pre_ping": True}, "SQLAlchemy engine options; the default replaces a pooled connection that died (a database restart) instead of using it for a lead."),
-    S("QUIZ_CONTENT_FILE", "core", "text", None, "The quiz's words and weights; unset means quiz/content/quiz.toml (see content.md).", optional=True),
+    S("QUIZ_CONTENT_FILE", "core", "text", None, "The quiz's words and weights; unset means quiz/content/data/quiz.toml (see content.md).", optional=True),
     # --- the spa
     S("SPA_NAME", "spa", "text", "Alazzo Med Spa", "Shown on the result and thank-you screens and in the consent text."),
     S("SPA_PHONE", "spa", "text", "+13018105740", "The spa's number, shown in its national format; a number that is not valid stops start-up."),

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import phonenumbers
 
-from quiz.domain.content import OUTCOMES
+from quiz.core.model import OUTCOMES
 from quiz.settings import ConfigError
 
 # What the "Book online" link tells the spa's booking system about where the patient came from.

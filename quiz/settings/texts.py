@@ -12,7 +12,7 @@ from typing import Any
 
 import phonenumbers
 
-from quiz.domain.opening_hours import OpeningHours, parse_opening_hours
+from quiz.core.opening_hours import OpeningHours, parse_opening_hours
 from quiz.settings import ConfigError
 
 
@@ -51,7 +51,7 @@ def check_escalation_sms_to(value: Any) -> list[str]:
 
 
 def check_opening_hours(value: Any) -> OpeningHours:
-    """The weekly opening hours (see quiz.domain.opening_hours for the format)."""
+    """The weekly opening hours (see quiz.core.opening_hours for the format)."""
     try:
         return parse_opening_hours(value)
     except ValueError as err:

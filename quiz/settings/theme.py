@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from quiz.domain.colour import MIN_CONTRAST, contrast_ratio, parse_hex_colour
+from quiz.core.colour import MIN_CONTRAST, contrast_ratio, parse_hex_colour
 from quiz.settings import ConfigError
 
 # Text sits on white and on the accent's light tint (never darker than this).

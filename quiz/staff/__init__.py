@@ -1,4 +1,7 @@
-"""The staff console at /staff: sign-in, the lead list, lead pages, exports, funnel.
+"""The staff console's shell at /staff: the blueprint, sign-in, roles, navigation, error pages.
+
+The features put their own pages on `bp` (leads, content, funnel, speed,
+deliveries) with what they import from here.
 
 Every view here needs a signed-in, active staff account (see `auth`), every
 POST carries Flask-WTF's CSRF token, and every response is `no-store` and may
@@ -23,20 +26,65 @@ class RowId(IntegerConverter):
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-# The views register themselves on bp.
-from quiz.staff import (  # noqa: E402,F401
-    auth,
-    content_publish_views,
-    content_views,
-    exports,
-    funnel_views,
-    helpers,
-    outbox_views,
-    speed_views,
-    views,
-)
+# The shell's own views register themselves on bp; the features' views (quiz/__init__.py
+# imports them) do too, with what they need from here.
+from quiz.staff import auth, helpers  # noqa: E402,F401
+from quiz.staff.auth import current_staff, safe_next, signed_in_staff  # noqa: E402
 from quiz.staff.cli import staff_cli  # noqa: E402
-from quiz.staff.content_cli import content_cli  # noqa: E402
+from quiz.staff.forms import (  # noqa: E402
+    OUTCOME_LABELS,
+    STATUS_LABELS,
+    EmptyForm,
+    NoteForm,
+    PeriodForm,
+    StatusForm,
+)
+from quiz.staff.helpers import (  # noqa: E402
+    answer_label,
+    error_page,
+    has_errors,
+    opening_hours,
+    read_filter,
+    staff_tz,
+)
+from quiz.staff.roles import (  # noqa: E402
+    ADMIN,
+    APPROVE_CONTENT,
+    CLINICAL,
+    EDIT_CONTENT,
+    READ_CONTENT,
+    admin_required,
+    is_admin,
+    role_required,
+)
+
+__all__ = [
+    "ADMIN",
+    "APPROVE_CONTENT",
+    "CLINICAL",
+    "EDIT_CONTENT",
+    "OUTCOME_LABELS",
+    "READ_CONTENT",
+    "STATUS_LABELS",
+    "EmptyForm",
+    "NoteForm",
+    "PeriodForm",
+    "StatusForm",
+    "admin_required",
+    "answer_label",
+    "bp",
+    "current_staff",
+    "error_page",
+    "has_errors",
+    "is_admin",
+    "opening_hours",
+    "read_filter",
+    "register",
+    "role_required",
+    "safe_next",
+    "signed_in_staff",
+    "staff_tz",
+]
 
 
 def register(app: Flask) -> None:
@@ -45,6 +93,4 @@ def register(app: Flask) -> None:
     app.extensions["staff_tz"] = ZoneInfo(app.config["STAFF_TIMEZONE"])
     app.url_map.converters["id"] = RowId
     app.register_blueprint(bp)
-    app.before_request(content_views.guard_previews)  # a draft's preview: admins only
     app.cli.add_command(staff_cli)
-    app.cli.add_command(content_cli)  # `flask content`: published versions

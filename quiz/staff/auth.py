@@ -47,12 +47,12 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from quiz.domain.clock import utcnow
-from quiz.leads import audit
+from quiz.core.clock import utcnow
+from quiz.db import audit
+from quiz.db.engine import db, write_transaction
+from quiz.db.models import StaffUser
 from quiz.staff import bp, passwords, signin
 from quiz.staff.forms import EmptyForm, LoginForm
-from quiz.storage.database import db, write_transaction
-from quiz.storage.models import StaffUser
 
 PUBLIC_ENDPOINTS = {"staff.login"}
 SIGNED_OUT_REASONS = {

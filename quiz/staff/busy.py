@@ -61,8 +61,3 @@ class BusySignIn:
         ]
         start_response("429 TOO MANY REQUESTS", headers)
         return [body]
-
-
-def init_app(app: Flask) -> None:
-    """Put the fast 429 in front of the app (call it before ProxyFix wraps the app)."""
-    app.wsgi_app = BusySignIn(app, app.wsgi_app)  # type: ignore[method-assign]

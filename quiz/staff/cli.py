@@ -28,12 +28,12 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select
 
-from quiz.domain.clock import iso, utcnow
-from quiz.leads import audit
+from quiz.core.clock import iso, utcnow
+from quiz.db import audit
+from quiz.db.cli import DatabaseGroup
+from quiz.db.engine import db, write_transaction
+from quiz.db.models import STAFF_ROLES, StaffUser
 from quiz.staff.passwords import PasswordRejected, check_password, hash_password
-from quiz.storage.cli import DatabaseGroup
-from quiz.storage.database import db, write_transaction
-from quiz.storage.models import STAFF_ROLES, StaffUser
 
 staff_cli = DatabaseGroup(
     "staff", help="Manage staff accounts and their roles (there is no default account)."

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from quiz.domain.content import OUTCOMES
-from quiz.storage.models import LEAD_STATUSES
+from quiz.core.model import OUTCOMES
+from quiz.db.models import LEAD_STATUSES
 from quiz.web.forms import TextForm, sane_day, single_line, strip
 
 STATUS_LABELS = {

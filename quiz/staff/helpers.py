@@ -11,17 +11,15 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
-from quiz.domain.callback import BEST_TIMES
-from quiz.domain.clock import iso, utcnow
-from quiz.domain.medical import is_medical
-from quiz.domain.opening_hours import OpeningHours, after_open_time, open_time, parse_opening_hours
-from quiz.domain.speed import spoken
-from quiz.leads import content_approval
-from quiz.leads.query import LeadFilter
+from quiz.content import current_bundle, is_medical, live_id, signoff_banner
+from quiz.core.callback import BEST_TIMES
+from quiz.core.clock import iso, utcnow
+from quiz.core.opening_hours import OpeningHours, after_open_time, open_time, parse_opening_hours
+from quiz.db.models import Lead
+from quiz.leads import LeadFilter
+from quiz.speed import spoken
 from quiz.staff import bp
 from quiz.staff.forms import OUTCOME_LABELS, STATUS_LABELS, FilterForm, LoginForm
-from quiz.storage.models import Lead
-from quiz.web.live_content import current_bundle
 
 MESSAGES = {
     400: "That request wasn't quite right.",
@@ -143,25 +141,9 @@ def staff_globals() -> dict[str, Any]:
         "best_time_label": best_time_label,
         "language_label": language_label,
         "signoff_banner": signoff_banner,
-        "live_version": content_approval.live_id,
+        "live_version": live_id,
         "content_is_medical": is_medical,
     }
-
-
-def signoff_banner() -> str | None:
-    """The staff pages' banner about the medical content's approval, or None when all is signed."""
-    if not content_approval.any_approval():
-        return (
-            "The quiz's medical content is not yet approved by a clinician: patients see no "
-            "“Reviewed by” line until a clinical account approves it (Content, History)."
-        )
-    waiting = content_approval.awaiting()
-    if waiting:
-        return (
-            f"Version {waiting[-1]} changes medical text or scoring and awaits a clinician's "
-            "approval; patients keep seeing the approved version until then."
-        )
-    return None
 
 
 @bp.after_request

@@ -4,7 +4,7 @@
 - "admin" also exports leads (CSV, Excel), erases a lead, sees the Deliveries
   page and retries a delivery, sees the funnel, and edits the quiz's content.
 - "clinical" works leads as desk does, reads the content's history and
-  approves the medical content (quiz/leads/content_approval.py); it does not
+  approves the medical content (quiz/content/approval.py); it does not
   edit: the person who signs is not the person who wrote.
 
 The role lives in `StaffUser.role` and is read from the database on every
@@ -25,11 +25,11 @@ from typing import Any, TypeVar
 
 from flask import g
 
+from quiz.db.models import StaffUser
 from quiz.staff import bp
 from quiz.staff.helpers import error_page
-from quiz.storage.models import StaffUser
 
-DESK, ADMIN, CLINICAL = "desk", "admin", "clinical"  # quiz.storage.models.STAFF_ROLES
+DESK, ADMIN, CLINICAL = "desk", "admin", "clinical"  # quiz.db.models.STAFF_ROLES
 EDIT_CONTENT = "edit the quiz's content"  # the editor's pages, for admins only
 READ_CONTENT = "see the content's history"  # admins and clinicians
 APPROVE_CONTENT = "approve medical content"  # clinicians only

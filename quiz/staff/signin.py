@@ -57,9 +57,9 @@ from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from sqlalchemy.orm import Session
 
-from quiz.leads import audit
-from quiz.notifications.outbox import queue_staff_alert
-from quiz.storage.models import StaffUser
+from quiz.db import audit
+from quiz.db.models import StaffUser
+from quiz.notifications import queue_staff_alert
 from quiz.web.extensions import client_network
 
 log = logging.getLogger(__name__)

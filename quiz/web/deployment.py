@@ -15,16 +15,10 @@ from __future__ import annotations
 
 from flask import Flask, Response
 from werkzeug.exceptions import SecurityError
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def init_app(app: Flask) -> None:
-    """Wrap the app in ProxyFix when PROXY_FIX_HOPS says so (both settings are checked already)."""
-    hops = app.config["PROXY_FIX_HOPS"]
-    if hops:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
-        )
+    """A Host outside TRUSTED_HOSTS gets a plain 400 (ProxyFix itself is in quiz/stack.py)."""
     app.register_error_handler(SecurityError, _untrusted_host)
 
 

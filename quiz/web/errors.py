@@ -10,7 +10,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from quiz.storage.database import db
+from quiz.db.engine import db
 from quiz.web.languages import language_from_browser
 
 # In the page's language (`lang` or Accept-Language), like every patient page.

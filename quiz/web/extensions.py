@@ -1,6 +1,6 @@
 """The Flask extensions the web layer shares, created once and bound in `create_app`.
 
-The database (`db`) belongs to the storage layer: `quiz.storage.database`.
+The database (`db`) belongs to the storage layer: `quiz.db.engine`.
 """
 
 from __future__ import annotations

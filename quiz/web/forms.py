@@ -22,7 +22,7 @@ from wtforms import Field
 from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 
-from quiz.leads.query import FIRST_DAY, LAST_DAY
+from quiz.core.clock import FIRST_DAY, LAST_DAY
 
 # C0 controls but tab, newline and carriage return (which a note may hold), and DEL.
 # PostgreSQL refuses NUL outright; the others are never typed by a person.

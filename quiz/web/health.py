@@ -12,17 +12,17 @@ down must not take the widget out of rotation.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from quiz.notifications import outbox
-from quiz.storage.database import db
+from quiz.db.engine import db
 
 bp = Blueprint("health", __name__)
 
@@ -47,8 +47,15 @@ def healthz() -> Response:
         if revision is not None:
             body.update(schema=revision, expected_schema=" or ".join(heads))
         return _answer(body)
-    body["outbox"] = outbox.summary()
+    for name, summary in current_app.extensions["quiz_health"].items():
+        body[name] = summary()  # e.g. the outbox's counts (quiz/notifications)
     return _answer(body)
+
+
+def register(app: Flask, summaries: dict[str, Callable[[], object]]) -> None:
+    """Serve /healthz; `summaries` add a part each (name: function) once the database answers."""
+    app.extensions["quiz_health"] = dict(summaries)
+    app.register_blueprint(bp)
 
 
 def _schema_revision() -> str | None:

@@ -1,6 +1,6 @@
 """The patient's language, cookie-less: `lang` in the URL, else the browser's Accept-Language.
 
-The languages are the content files found at start-up (quiz/content/quiz.toml
+The languages are the content files found at start-up (quiz/content/data/quiz.toml
 is English, quiz.<lang>.toml adds one); each needs its compiled catalog under
 quiz/translations/ for the interface's words (`make setup` compiles them). An
 unsupported `lang` gives DEFAULT_LANGUAGE, never an error. A page without
@@ -22,10 +22,9 @@ from werkzeug.datastructures import LanguageAccept, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header
 
-from quiz.domain.content import Content
-from quiz.domain.locales import BASE_LOCALE
+from quiz.core import BASE_LOCALE
+from quiz.core.model import Content
 from quiz.settings import ConfigError
-from quiz.web.live_content import current_bundle
 
 babel = Babel()
 NAMES = {"en": "English", "es": "Español"}  # each language named in its own words
@@ -110,14 +109,6 @@ def current_language() -> str:
 def language_from_browser() -> bool:
     """True when the page's language came from Accept-Language (the URL had no `lang`)."""
     return not _lang_param()
-
-
-def localized_content() -> Content:
-    """The quiz content in this request's language."""
-    lang = current_language()
-    # One bundle per request (quiz/web/live_content.py): a published version switches
-    # every language at once, never in the middle of a page.
-    return current_bundle().contents[lang]
 
 
 def environ_language(app: Flask) -> Callable[[dict[str, Any], MultiDict[str, str]], Hashable]:

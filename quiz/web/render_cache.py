@@ -39,13 +39,12 @@ from werkzeug.http import parse_etags, remove_entity_headers, unquote_etag
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_host
 
-from quiz.funnel.counter import EVENTS_ENVIRON_KEY, recorder
-from quiz.web.live_content import bundle_of
-
-UNCACHED_ENVIRON_KEY = "quiz.render_cache.skip"  # a staff preview of a draft: never kept
+from quiz.web import FUNNEL_EVENTS, UNCACHED
 
 KeyFunction = Callable[[MultiDict[str, str]], Hashable]
 Variant = Callable[[dict[str, Any], MultiDict[str, str]], Hashable]
+Version = Callable[[dict[str, Any]], Hashable]
+Count = Callable[[str], None]
 StartResponse = Callable[..., Any]
 KEPT_STATUSES = ("200", "400")
 ENTRY_OVERHEAD = 512  # bytes an entry costs besides its body and headers, roughly
@@ -104,16 +103,30 @@ class LRU:
 class RenderCache:
     """WSGI middleware in front of Flask serving kept responses for the registered endpoints."""
 
-    def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        wsgi_app: Callable[..., Iterable[bytes]],
+        *,
+        version: Version,
+        variant: Variant,
+        count: Count,
+    ) -> None:
+        """`version(environ)`: the content version this request took (quiz/content/live.py);
+        `variant(environ, args)`: what else a page depends on (the negotiated language);
+        `count(event)`: count a funnel event again when a kept page is served.
+        quiz/stack.py passes all three: this module knows neither content nor funnel.
+        """
         self.app = app
         self.wsgi_app = wsgi_app
         self.lru = LRU(app.config["RENDER_CACHE_ENTRIES"], app.config["RENDER_CACHE_BYTES"])
         self.trusted_hosts = app.config.get("TRUSTED_HOSTS")
         self._keys: dict[str, KeyFunction] = {}  # endpoint -> key function
         self._paths: dict[str, KeyFunction] | None = None  # path -> key function, built lazily
-        # What else a page depends on, from the environ: the negotiated language (web/languages.py).
-        # It gets the environ and the query already parsed for the key.
-        self.variant: Variant = lambda _environ, _args: None
+        self.version = version
+        self.variant = variant
+        self.count = count
+        app.extensions["render_cache"] = self
 
     def cache(self, endpoint: str, key: KeyFunction) -> None:
         """Keep `endpoint`'s responses under `key(query)` (plus path, variant and content)."""
@@ -128,7 +141,7 @@ class RenderCache:
         if (
             key_function is None
             or method not in ("GET", "HEAD")
-            or environ.get(UNCACHED_ENVIRON_KEY)
+            or environ.get(UNCACHED)
             or not self._trusted(environ)
         ):
             return self.wsgi_app(environ, start_response)
@@ -170,7 +183,7 @@ class RenderCache:
             environ.get("SCRIPT_NAME", ""),
             environ.get("wsgi.url_scheme"),  # HSTS is sent over https only
             fragment,
-            bundle_of(environ, self.app).version,  # the version this request took
+            self.version(environ),  # the content version this request took
             key_function(args),
             self.variant(environ, args),
         )
@@ -182,7 +195,7 @@ class RenderCache:
             for k, v in environ.items()
             if k not in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
         }
-        inner[EVENTS_ENVIRON_KEY] = events = []
+        inner[FUNNEL_EVENTS] = events = []
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -233,17 +246,9 @@ class RenderCache:
     def _count(self, events: tuple[str, ...]) -> None:
         for event in events:
             try:
-                recorder(self.app).record(event)
+                self.count(event)
             except Exception:  # counting must never break a patient's page
                 self.app.logger.exception("funnel event %s not counted", event)
-
-
-def init_app(app: Flask) -> RenderCache:
-    """Put the render cache in front of the app's WSGI callable (inside any proxy fix-up)."""
-    cache = RenderCache(app, app.wsgi_app)
-    app.wsgi_app = cache  # type: ignore[method-assign]
-    app.extensions["render_cache"] = cache
-    return cache
 
 
 def render_cache(app: Flask) -> RenderCache:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request, url_for
 
-from quiz.web.render_cache import UNCACHED_ENVIRON_KEY
+from quiz.web import UNCACHED
 
 
 def fixed_url(endpoint: str, **values: str) -> str:
     """`url_for(endpoint, **values)`, built once per script root (values never from input)."""
-    if request.environ.get(UNCACHED_ENVIRON_KEY):
+    if request.environ.get(UNCACHED):
         return url_for(endpoint, **values)  # a preview's script root names its link: not kept
     built: dict[tuple[str, str, tuple[tuple[str, str], ...]], str]
     built = current_app.extensions.setdefault("fixed_urls", {})

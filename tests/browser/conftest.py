@@ -90,7 +90,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     from werkzeug.serving import make_server
 
     from quiz import create_app
-    from quiz.storage.database import db
+    from quiz.db.engine import db
 
     tmp = tmp_path_factory.mktemp("browser-db")
     app = create_app(

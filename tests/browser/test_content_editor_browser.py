@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from quiz.leads import content_publishing
-from quiz.web.live_content import live_content
+from quiz.content import publishing as content_publishing
+from quiz.content.live import live_content
 from tests.browser.test_staff_browser import ensure_account, sign_in
 from tests.support.browser import AXE_PATH, LiveServer
 from tests.support.staff import EMAIL, PASSWORD

@@ -189,7 +189,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     import flask_migrate
 
     from quiz import create_app
-    from quiz.storage.database import db
+    from quiz.db.engine import db
 
     host = HostSite()
     servers = [_serve(host, "spa-site"), _serve(host, "foreign-site")]

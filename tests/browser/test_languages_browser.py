@@ -277,7 +277,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Li
     from werkzeug.serving import make_server
 
     from quiz import create_app
-    from quiz.storage.database import db
+    from quiz.db.engine import db
 
     widget_url: dict[str, str] = {}
 
@@ -465,7 +465,7 @@ def test_every_staff_screen_has_no_axe_violations_and_the_list_fits_a_phone(
 
 
 def _has_staff(server: LiveServer) -> bool:
-    from quiz.storage.database import db
-    from quiz.storage.models import StaffUser
+    from quiz.db.engine import db
+    from quiz.db.models import StaffUser
 
     return db.session.execute(db.select(StaffUser).filter_by(email=EMAIL)).first() is not None

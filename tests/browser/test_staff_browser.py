@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from quiz.storage.database import db
-from quiz.storage.models import StaffUser
+from quiz.db.engine import db
+from quiz.db.models import StaffUser
 from tests.support.browser import AXE_PATH, LiveServer
 from tests.support.staff import EMAIL, PASSWORD, add_lead, create_staff
 

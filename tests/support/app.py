@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Flask
 
-from quiz.storage.database import db
-from quiz.storage.models import Lead
+from quiz.db.engine import db
+from quiz.db.models import Lead
 
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
 

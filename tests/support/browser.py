@@ -11,8 +11,8 @@ from typing import Any
 
 from flask import Flask
 
-from quiz.storage.database import db
-from quiz.storage.models import Lead
+from quiz.db.engine import db
+from quiz.db.models import Lead
 from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ import flask_migrate
 import pytest
 
 from quiz import create_app
-from quiz.storage.database import db
+from quiz.db.engine import db
 from tests.support.app import base_config
 from tests.support.environment import unavailable
 

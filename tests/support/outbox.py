@@ -8,9 +8,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from quiz.db.engine import db
+from quiz.db.models import OutboxMessage
 from quiz.notifications import delivery
-from quiz.storage.database import db
-from quiz.storage.models import OutboxMessage
 from tests.support.app import leads
 from tests.support.patient import valid_callback
 from tests.support.peers import SmtpPeer, WebhookPeer

@@ -25,9 +25,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from quiz.db.engine import db
+from quiz.db.models import AuditLog, Lead
 from quiz.staff import passwords
-from quiz.storage.database import db
-from quiz.storage.models import AuditLog, Lead
 from tests.support.environment import REDIS_URL, redis_client
 from tests.support.waiting import WAIT_SECONDS
 

@@ -1,0 +1,140 @@
+"""The staff editor's drafts: one per editor, started from the latest version, published whole.
+
+A draft is a whole content document (every language's TOML text) and the
+version it was started from. Each save applies the editor's changes to the
+stored draft inside one write transaction, so two tabs saving different
+screens both keep their changes. Publishing goes through
+`content_publishing.publish`, the same checks and audit as the command line,
+and is refused (StaleVersion) when someone published since the draft's
+version; the editor then shows that change and lets the editor decide.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+
+from quiz.content import drafts as content_drafts
+from quiz.content import publishing as content_publishing
+from quiz.content import versions as content_versions
+from quiz.content.document import ContentDocument
+from quiz.content.edit import Problem, apply_edits, problems, replace_text
+from quiz.content.fields import Field, every_field
+from quiz.core.model import ContentError
+from quiz.db.engine import db, write_transaction
+from quiz.db.models import ContentVersion, StaffUser
+
+
+@dataclass(frozen=True)
+class Draft:
+    document: ContentDocument
+    based_on: int | None
+    updated_at: datetime | None  # None: nothing changed yet (the latest version itself)
+
+    @property
+    def changed(self) -> bool:
+        return self.updated_at is not None
+
+
+def published() -> tuple[ContentDocument, int | None]:
+    """The latest version's document and number (the files' when nothing is stored yet)."""
+    row = content_publishing.latest()
+    if row is None:
+        raise ContentError(
+            "no version is published yet: start the app once, or `flask content publish`"
+        )
+    return ContentDocument.from_json(row.document), row.id
+
+
+def draft_for(staff_id: int) -> Draft:
+    """The editor's draft, or the latest version when they have none."""
+    row = content_drafts.get(db.session, staff_id)
+    if row is None:
+        document, based_on = published()
+        return Draft(document, based_on, None)
+    return Draft(ContentDocument.from_json(row.document), row.based_on, row.updated_at)
+
+
+def save_edits(
+    staff_id: int, edits: Mapping[tuple[str, str], str], fields: Mapping[str, Field]
+) -> Draft:
+    """Write the (locale, key) -> text edits into the editor's draft; store it."""
+    with write_transaction() as tx:
+        current = _current(staff_id)
+        document = apply_edits(current.document, edits, fields)
+        row = content_drafts.save(tx, staff_id, document, current.based_on)
+    return Draft(document, row.based_on, row.updated_at)
+
+
+def save_file(staff_id: int, locale: str, text: str) -> Draft:
+    """Replace one language's whole file in the editor's draft."""
+    with write_transaction() as tx:
+        current = _current(staff_id)
+        if locale not in current.document.locales:
+            raise ContentError(f"the quiz has no language {locale!r}")
+        document = replace_text(current.document, locale, text)
+        row = content_drafts.save(tx, staff_id, document, current.based_on)
+    return Draft(document, row.based_on, row.updated_at)
+
+
+def rebase(staff_id: int, onto: int) -> None:
+    """Keep the draft as it is but publish it over version `onto` (its changes were shown)."""
+    with write_transaction() as tx:
+        current = _current(staff_id)
+        content_drafts.save(tx, staff_id, current.document, onto)
+
+
+def discard(staff_id: int) -> None:
+    with write_transaction() as tx:
+        content_drafts.remove(tx, staff_id)
+
+
+def publish_draft(
+    staff: StaffUser, note: str, based_on: int | None, languages: tuple[str, ...]
+) -> ContentVersion:
+    """Publish the editor's draft as the version after `based_on`, then drop the draft.
+
+    `based_on` is the version the editor confirmed the diff against: if the
+    draft or the latest version moved since, StaleVersion; nothing is stored.
+    """
+    draft = draft_for(staff.id)
+    if draft.based_on != based_on:
+        raise content_versions.StaleVersion(based_on, draft.based_on)
+    row = content_publishing.publish(
+        draft.document, author=staff.email, note=note, based_on=based_on, languages=languages
+    )
+    discard(staff.id)
+    return row
+
+
+def _current(staff_id: int) -> Draft:
+    row = content_drafts.get(db.session, staff_id)
+    if row is None:
+        document, based_on = published()
+        return Draft(document, based_on, None)
+    return Draft(ContentDocument.from_json(row.document), row.based_on, row.updated_at)
+
+
+def check(document: ContentDocument) -> None:
+    """Everything a publish checks, without storing: ContentError with the first problem."""
+    content_publishing.check(document, tuple(current_app.extensions["quiz_languages"]))
+
+
+def problems_in(document: ContentDocument) -> list[Problem]:
+    """Every problem publishing would refuse, each with its language and key."""
+    fallback, _ = published()
+    shared = frozenset(f.key for f in every_field(layout(fallback)) if f.shared)
+    return problems(document, check, fallback, shared)
+
+
+def layout(document: ContentDocument) -> dict[str, Any]:
+    """The parsed English text that lays out the editor (the published one if it is broken)."""
+    try:
+        return tomllib.loads(document.text(document.locales[0]))
+    except tomllib.TOMLDecodeError:
+        return tomllib.loads(published()[0].text(document.locales[0]))

@@ -1,0 +1,195 @@
+"""Serving the latest published content version, in every worker, within seconds.
+
+At start-up (create_app) the app asks the database for the newest version and
+serves it; on a database without versions it first stores the content files
+as version 1 (in a write transaction; workers starting together store it
+once). Then a background thread per worker process asks every
+CONTENT_CHECK_SECONDS for the newest live version's number (the newest that
+needed no clinician's approval or has one) and the newest approval's, two
+small queries;
+the patient's request itself never touches the database. Under gunicorn the
+thread starts as the worker boots (gunicorn.conf.py's post_worker_init calls
+start()), so a worker that gets no request still switches; under any other
+server, or a preloaded app forked later, a process's first request starts it.
+When the number changed, the new version is parsed and checked and the app's
+ContentBundle is replaced by one assignment, logged at INFO ("content version
+7 served by worker 1234"): one line per worker and version, the signal that
+every worker switched (gunicorn.conf.py sends it to gunicorn's error log).
+
+A WSGI wrapper in front of the render cache takes the bundle once per request
+into its environ, so the render cache's key and the page it renders come from
+the same version, and a request that started before the switch finishes with
+the old content: nothing mixes. A database that is unreachable or not
+migrated is logged once and the content in use (the files) is served: the
+patient never sees a 500 for it. CONTENT_CHECK_SECONDS = 0 checks in every
+request instead of a thread; tests (TESTING) get no thread and call check().
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from flask import Flask, current_app, g, has_request_context, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from quiz.content import approval as content_approval
+from quiz.content import versions as content_versions
+from quiz.content.document import ContentBundle, ContentDocument
+from quiz.content.locales import parse_document
+from quiz.core.model import Content, ContentError
+from quiz.db.engine import db
+from quiz.web import CONTENT_BUNDLE
+from quiz.web.languages import current_language
+
+ENVIRON_KEY = CONTENT_BUNDLE  # quiz.web: the bundle this request took
+EXTENSION = "quiz_content_bundle"
+StartResponse = Callable[..., Any]
+log = logging.getLogger(__name__)
+
+
+class LiveContent:
+    """Keeps app.extensions[EXTENSION] on the newest published version."""
+
+    def __init__(
+        self,
+        app: Flask,
+        wsgi_app: Callable[..., Iterable[bytes]],
+        files: ContentDocument,
+        bundle: ContentBundle,
+    ) -> None:
+        """Serve `bundle` (the files) until the database has a version (quiz/stack.py wraps it)."""
+        app.extensions[EXTENSION] = bundle
+        app.extensions["quiz_live_content"] = self
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.files = files
+        self.interval = float(app.config["CONTENT_CHECK_SECONDS"])
+        # Tests check explicitly (or turn this on); a serving process checks in the background.
+        self.background = not app.testing and self.interval > 0
+        self.lock = threading.Lock()
+        self.failing = False  # the database problem was logged; say so again only once fixed
+        self.refused: int | None = None  # a stored version that failed the checks (logged once)
+        self.stamp: int | None = None  # the newest approval seen (the reviewed line's source)
+        self._pid: int | None = None
+        self._starting = threading.Lock()  # not `lock`: a request never waits for a check
+        self._wake = threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.interval == 0:
+            self.check()
+        elif self.background and self._pid != os.getpid():
+            self.start()
+        environ[ENVIRON_KEY] = self.app.extensions[EXTENSION]
+        return self.wsgi_app(environ, start_response)
+
+    def stop(self) -> None:
+        """End the background thread (tests; a daemon thread ends with its process)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start this process's checking thread, once (a gunicorn worker at boot)."""
+        if not self.background:
+            return
+        with self._starting:
+            if self._pid == os.getpid():
+                return  # started already in this process
+            self._pid = os.getpid()  # a fresh process (a gunicorn worker): its own thread
+        threading.Thread(target=self._run, name="content-check", daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._wake.wait(self.interval):
+            try:
+                self.check()
+            except Exception:  # never let the thread die: the next check may succeed
+                log.exception("content versions: the check failed")
+
+    def check(self) -> None:
+        """Ask for the newest version's number; load it if it is not the one served."""
+        if not self.lock.acquire(blocking=False):
+            return  # another thread is checking: serve what there is
+        try:
+            with self.app.app_context():
+                self._refresh()
+            if self.failing:
+                log.warning("content versions: the database answers again")
+            self.failing = False
+        except SQLAlchemyError as exc:
+            if not self.failing:
+                # The class only: the driver's message may quote data.
+                log.warning(
+                    "content versions: the database is unreachable or not migrated (%s); "
+                    "serving the content in use (run `flask db upgrade`)",
+                    type(exc.orig if hasattr(exc, "orig") else exc).__name__,
+                )
+            self.failing = True
+        except ContentError as exc:  # a stored version the app cannot serve: keep the current
+            log.error("content versions: the latest version is not served: %s", exc)
+        finally:
+            self.lock.release()
+
+    def _refresh(self) -> None:
+        session = db.session
+        newest = content_versions.live_id(session)
+        if newest is None and content_versions.latest_id(session) is None:
+            content_versions.store_first(self.files)
+            newest = content_versions.live_id(session)
+        stamp = content_versions.approval_stamp(session)
+        served = self.app.extensions[EXTENSION]
+        if newest in (None, self.refused):
+            return
+        if newest == served.version_id:
+            if stamp != self.stamp:  # an approval: the reviewed line may have changed
+                row = content_versions.get(session, newest)
+                assert row is not None
+                reviewed = content_approval.reviewed(session, row)
+                self.stamp = stamp
+                if reviewed != served.reviewed:
+                    self.app.extensions[EXTENSION] = replace(served, reviewed=reviewed)
+                    log.info(
+                        "content version %s reviewed line updated in worker %s", newest, os.getpid()
+                    )
+            return
+        row = content_versions.get(session, newest)
+        assert row is not None  # versions are never deleted
+        document = ContentDocument.from_json(row.document)
+        sources = {k: f"version {row.id} ({document.source(k)})" for k in document.locales}
+        self.refused = row.id  # until it parses: a broken version is logged once, not each time
+        contents = parse_document(document.with_sources(sources))
+        if set(contents) != set(self.app.extensions["quiz_languages"]):
+            raise ContentError(f"version {row.id} does not have the languages the quiz serves")
+        self.refused = None
+        self.stamp = stamp
+        reviewed = content_approval.reviewed(session, row)
+        bundle = ContentBundle.of(contents, row.id, reviewed)
+        self.app.extensions[EXTENSION] = bundle  # the one switch
+        log.info("content version %s served by worker %s", row.id, os.getpid())
+
+
+def live_content(app: Flask) -> LiveContent:
+    return app.extensions["quiz_live_content"]
+
+
+def bundle_of(environ: dict[str, Any], app: Flask) -> ContentBundle:
+    """The bundle this request took (the app's current one outside a wrapped request)."""
+    return environ.get(ENVIRON_KEY) or app.extensions[EXTENSION]
+
+
+def current_bundle() -> ContentBundle:
+    """This request's content version: the same for everything one response shows."""
+    if not has_request_context():
+        return current_app.extensions[EXTENSION]
+    if "quiz_bundle" not in g:
+        g.quiz_bundle = bundle_of(request.environ, current_app)
+    return g.quiz_bundle
+
+
+def localized_content() -> Content:
+    """The quiz content in this request's language."""
+    # One bundle per request: a published version switches every language at
+    # once, never in the middle of a page.
+    return current_bundle().contents[current_language()]

@@ -1,0 +1,56 @@
+"""The "How fast do we call back?" report: time to first contact over a period, by week.
+
+A lead's wait is the opening-hours time (STAFF_OPENING_HOURS in STAFF_TIMEZONE)
+from its arrival to `first_contacted_at`: a request at 3 a.m. called at 9:04
+when the spa opens at 9:00 waited 4 minutes. The figures themselves are
+`quiz.speed.figures.figures`; weeks run Monday to Sunday in the spa's time zone,
+and a lead belongs to the period (and the week) of the day it arrived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta, tzinfo
+
+from sqlalchemy import select
+
+from quiz.core.opening_hours import OpeningHours, open_time
+from quiz.db.engine import db
+from quiz.db.models import Lead
+from quiz.leads import LeadFilter
+from quiz.speed.figures import SpeedFigures, figures
+
+
+@dataclass(frozen=True)
+class Week:
+    start: date  # its Monday
+    figures: SpeedFigures
+
+
+@dataclass(frozen=True)
+class SpeedReport:
+    since: date
+    until: date
+    overall: SpeedFigures
+    weeks: tuple[Week, ...]
+
+
+def speed_report(since: date, until: date, hours: OpeningHours, tz: tzinfo) -> SpeedReport:
+    """The report for leads that arrived from `since` to `until` (days in `tz`, inclusive)."""
+    where = LeadFilter(since=since, until=until, tz=tz)
+    rows = db.session.execute(
+        where.apply(select(Lead.created_at, Lead.first_contacted_at)).order_by(Lead.created_at)
+    )
+    waits: list[timedelta | None] = []
+    by_week: dict[date, list[timedelta | None]] = {}
+    for created_at, contacted_at in rows:
+        wait = None if contacted_at is None else open_time(hours, tz, created_at, contacted_at)
+        waits.append(wait)
+        day = created_at.astimezone(tz).date()
+        by_week.setdefault(day - timedelta(days=day.weekday()), []).append(wait)
+    weeks = []
+    monday = since - timedelta(days=since.weekday())
+    while monday <= until:  # every week of the period, an empty one too
+        weeks.append(Week(monday, figures(by_week.get(monday, []))))
+        monday += timedelta(days=7)
+    return SpeedReport(since, until, figures(waits), tuple(weeks))
