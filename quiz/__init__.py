@@ -16,7 +16,6 @@ from flask import Flask
 
 from quiz import patient, stack
 from quiz.content import live as live_content
-from quiz.content import publish_views as _content_publish_views  # noqa: F401
 from quiz.content import views as content_views
 from quiz.content.cli import content_cli
 from quiz.content.document import ContentBundle, read_document
@@ -37,7 +36,7 @@ from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
 from quiz.speed import views as _speed_views  # noqa: F401
 from quiz.staff import register as register_staff
-from quiz.web import deployment, errors, health, languages, urls
+from quiz.web import errors, health, languages, urls
 from quiz.web.extensions import csrf, limiter, migrate
 from quiz.web.headers import apply_security_headers
 
@@ -59,7 +58,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # content, preview, render cache (quiz/stack.py says why that order).
     stack.build(app, files, ContentBundle.of(contents))
     urls.register(app)  # fixed_url() in templates
-    deployment.init_app(app)  # TRUSTED_HOSTS: any other Host gets a plain 400
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)

@@ -7,8 +7,8 @@
 - the rules a publish checks: principle.py (the site rule over every answer
   set), medical.py (which keys a clinician approves);
 - the editor: fields.py (the fields by screen), edit.py (edits written with
-  tomlkit), editing.py and drafts.py (a draft per editor), views.py and
-  publish_views.py (/staff/content), preview.py (the signed, uncached preview);
+  tomlkit), editing.py and drafts.py (a draft per editor), views.py
+  (/staff/content), preview.py (the signed, uncached preview);
 - publishing: versions.py (the table), publishing.py (publish, rollback,
   history: checked and audited), approval.py (clinical sign-off), live.py
   (each worker switches to the newest live version), cli.py (`flask content`).

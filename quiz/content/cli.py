@@ -34,8 +34,7 @@ from quiz.content.versions import NOTE_LENGTH, StaleVersion
 from quiz.core.clock import iso
 from quiz.core.model import ContentError
 from quiz.db.audit import CLI_ACTOR
-from quiz.db.cli import DatabaseGroup
-from quiz.db.engine import db
+from quiz.db.engine import DatabaseGroup, db
 from quiz.db.models import ContentVersion, StaffUser
 
 content_cli = DatabaseGroup("content", help="Publish, list and roll back the quiz's content.")

@@ -42,10 +42,6 @@ class Problem:
     key: str
     message: str
 
-    def at(self, key: str) -> bool:
-        """Whether this problem belongs next to `key` (the key itself, or a group holding it)."""
-        return self.key == key or self.key == "content.margin" and key == "margin"
-
 
 def typed(field: Field, text: str) -> Any:
     """The value to store for what was typed into `field` (as typed when it is no number)."""
@@ -127,7 +123,7 @@ def _problem(message: str, by_source: dict[str, str], shared: frozenset[str]) ->
     if match is None or match["source"] not in by_source:
         return Problem(None, "", message)
     key = match["key"]
-    locale = None if key in shared or key == "content.margin" else by_source[match["source"]]
+    locale = None if key in shared else by_source[match["source"]]
     return Problem(locale, key, match["problem"])
 
 
@@ -140,7 +136,7 @@ def _set_aside(
     often a difference from English (a list of another length), set aside only
     when both go back.
     """
-    key = "margin" if problem.key == "content.margin" else problem.key
+    key = problem.key
     texts = dict(document.texts)
     for locale in document.locales:
         good = _fallback_value(fallback, locale, key)

@@ -65,7 +65,7 @@ def save_edits(
 ) -> Draft:
     """Write the (locale, key) -> text edits into the editor's draft; store it."""
     with write_transaction() as tx:
-        current = _current(staff_id)
+        current = draft_for(staff_id)
         document = apply_edits(current.document, edits, fields)
         row = content_drafts.save(tx, staff_id, document, current.based_on)
     return Draft(document, row.based_on, row.updated_at)
@@ -74,7 +74,7 @@ def save_edits(
 def save_file(staff_id: int, locale: str, text: str) -> Draft:
     """Replace one language's whole file in the editor's draft."""
     with write_transaction() as tx:
-        current = _current(staff_id)
+        current = draft_for(staff_id)
         if locale not in current.document.locales:
             raise ContentError(f"the quiz has no language {locale!r}")
         document = replace_text(current.document, locale, text)
@@ -85,7 +85,7 @@ def save_file(staff_id: int, locale: str, text: str) -> Draft:
 def rebase(staff_id: int, onto: int) -> None:
     """Keep the draft as it is but publish it over version `onto` (its changes were shown)."""
     with write_transaction() as tx:
-        current = _current(staff_id)
+        current = draft_for(staff_id)
         content_drafts.save(tx, staff_id, current.document, onto)
 
 
@@ -110,14 +110,6 @@ def publish_draft(
     )
     discard(staff.id)
     return row
-
-
-def _current(staff_id: int) -> Draft:
-    row = content_drafts.get(db.session, staff_id)
-    if row is None:
-        document, based_on = published()
-        return Draft(document, based_on, None)
-    return Draft(ContentDocument.from_json(row.document), row.based_on, row.updated_at)
 
 
 def check(document: ContentDocument) -> None:

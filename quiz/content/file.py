@@ -81,23 +81,28 @@ class _Reader:
         value = data.get(key)
         if value is None:
             if required:
-                raise self.fail(f"{path}.{key}", "missing text")
+                raise self.fail(_dotted(path, key), "missing text")
             return ""
         if not isinstance(value, str):
-            raise self.fail(f"{path}.{key}", f"must be text, got {value!r}")
+            raise self.fail(_dotted(path, key), f"must be text, got {value!r}")
         value = value.strip()
         if required and not value:
-            raise self.fail(f"{path}.{key}", "missing text (it is empty)")
+            raise self.fail(_dotted(path, key), "missing text (it is empty)")
         return value
 
     def number(self, data: dict[str, Any], key: str, path: str) -> float:
         value = data.get(key, 0)
         # bool is an int subclass in Python; `relax = true` is a mistake, not a 1.
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(f"{path}.{key}", f"weight must be a number, got {value!r}")
+            raise self.fail(_dotted(path, key), f"weight must be a number, got {value!r}")
         if value < 0:
-            raise self.fail(f"{path}.{key}", f"weight must not be negative, got {value!r}")
+            raise self.fail(_dotted(path, key), f"weight must not be negative, got {value!r}")
         return float(value)
+
+
+def _dotted(path: str, key: str) -> str:
+    """A problem's key: `path.key`, or `key` alone at the top of the file (`margin`)."""
+    return f"{path}.{key}" if path else key
 
 
 def load_content(path: str | Path = DEFAULT_CONTENT) -> Content:
@@ -113,10 +118,12 @@ def load_content(path: str | Path = DEFAULT_CONTENT) -> Content:
     return parse_content(raw, source)
 
 
-def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
-    """Validate parsed TOML into frozen Content."""
+def parse_content(
+    raw: dict[str, Any], source: str = "<content>", version: str | None = None
+) -> Content:
+    """Validate parsed TOML into frozen Content (`version`: the document's, else this file's)."""
     r = _Reader(source)
-    margin = r.number(raw, "margin", "content") if "margin" in raw else 1.0
+    margin = r.number(raw, "margin", "") if "margin" in raw else 1.0
 
     questions_raw = raw.get("questions")
     if not isinstance(questions_raw, list) or not questions_raw:
@@ -195,7 +202,7 @@ def parse_content(raw: dict[str, Any], source: str = "<content>") -> Content:
         outcomes=outcomes,
         rules=rules,
         copy=copy,
-        version=content_version(raw),
+        version=version or content_version(raw),
     )
 
 

@@ -38,6 +38,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from quiz.content import approval as content_approval
+from quiz.content import publishing as content_publishing
 from quiz.content import versions as content_versions
 from quiz.content.document import ContentBundle, ContentDocument
 from quiz.content.locales import parse_document
@@ -156,10 +157,9 @@ class LiveContent:
             return
         row = content_versions.get(session, newest)
         assert row is not None  # versions are never deleted
-        document = ContentDocument.from_json(row.document)
-        sources = {k: f"version {row.id} ({document.source(k)})" for k in document.locales}
+        document = content_publishing.stored(row)  # its languages named "version N (file)"
         self.refused = row.id  # until it parses: a broken version is logged once, not each time
-        contents = parse_document(document.with_sources(sources))
+        contents = parse_document(document)
         if set(contents) != set(self.app.extensions["quiz_languages"]):
             raise ContentError(f"version {row.id} does not have the languages the quiz serves")
         self.refused = None

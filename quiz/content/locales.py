@@ -9,7 +9,6 @@ start-up with a message naming the file and the key.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import string
 import tomllib
@@ -40,18 +39,23 @@ def parse_document(document: ContentDocument) -> dict[str, Content]:
     }
     base_raw = docs[BASE_LOCALE][1]
     base_name = Path(docs[BASE_LOCALE][0]).name
+    # One version for all: a page in any language is re-rendered when any file changes.
+    version = combined_version({k: raw for k, (_, raw) in docs.items()})
     # English first, whole: a translation is then compared with a file that is right,
     # so a problem in English is reported in English, not as a difference in Spanish.
-    parse_content(base_raw, docs[BASE_LOCALE][0])
+    base = parse_content(base_raw, docs[BASE_LOCALE][0], version)
     for locale, (source, raw) in docs.items():
         if locale != BASE_LOCALE:
             check_parity(base_raw, raw, source, base_name)
-    # One version for all: a page in any language is re-rendered when any file changes.
-    version = combined_version({k: raw for k, (_, raw) in docs.items()})
     return {
-        locale: dataclasses.replace(parse_content(raw, source), version=version)
+        locale: base if locale == BASE_LOCALE else parse_content(raw, source, version)
         for locale, (source, raw) in docs.items()
     }
+
+
+def document_version(contents: dict[str, Content]) -> str:
+    """The version every language of one parsed document shares (the render cache's key)."""
+    return contents[BASE_LOCALE].version
 
 
 def combined_version(raws: dict[str, dict[str, Any]]) -> str:

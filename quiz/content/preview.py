@@ -28,12 +28,10 @@ from typing import Any
 from flask import Flask
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from quiz.content import drafts as content_drafts
-from quiz.content import versions as content_versions
-from quiz.content.document import ContentBundle, ContentDocument
+from quiz.content import editing as content_editing
+from quiz.content.document import ContentBundle
 from quiz.content.locales import parse_document
 from quiz.core.model import ContentError
-from quiz.db.engine import db
 from quiz.web import CONTENT_BUNDLE, PREVIEW_STAFF, UNCACHED, UNCOUNTED
 
 PREFIX = "/staff/preview/"
@@ -62,7 +60,9 @@ class Preview:
     def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        self.parsed: OrderedDict[tuple[int, datetime], ContentBundle] = OrderedDict()
+        self.parsed: OrderedDict[tuple[int, datetime | None, int | None], ContentBundle] = (
+            OrderedDict()
+        )
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -94,19 +94,16 @@ class Preview:
     def _bundle(self, staff_id: int) -> ContentBundle | None:
         """The staff member's draft (or the latest version) parsed; None if it fails the checks."""
         with self.app.app_context():
-            row = content_drafts.get(db.session, staff_id)
-            if row is None:
-                latest = content_versions.latest(db.session)
-                if latest is None:
-                    return None
-                key, text = (staff_id, latest.published_at), latest.document
-            else:
-                key, text = (staff_id, row.updated_at), row.document
+            try:
+                draft = content_editing.draft_for(staff_id)
+            except ContentError:  # nothing published yet
+                return None
+        key = (staff_id, draft.updated_at, draft.based_on)
         with self.lock:
             bundle = self.parsed.get(key)
         if bundle is None:
             try:
-                bundle = ContentBundle.of(parse_document(ContentDocument.from_json(text)))
+                bundle = ContentBundle.of(parse_document(draft.document))
             except ContentError:
                 return None
             with self.lock:

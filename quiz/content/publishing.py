@@ -19,7 +19,7 @@ from quiz.content.approval import ApprovalRefused, add_approval, clinician, need
 from quiz.content.consent_bump import bump_consent_versions, consent_versions
 from quiz.content.diff import LanguageDiff, content_diff
 from quiz.content.document import ContentDocument
-from quiz.content.locales import parse_document
+from quiz.content.locales import document_version, parse_document
 from quiz.content.medical import medical_hash
 from quiz.content.principle import PrincipleError, require_principle
 from quiz.content.versions import StaleVersion
@@ -81,7 +81,7 @@ def publish(
     if bumped is not document:
         document = bumped
         contents = parse_document(document)
-    content_hash = next(iter(contents.values())).version
+    content_hash = document_version(contents)
     try:
         with write_transaction() as tx:
             approver = clinician(approved_by, tx) if approved_by is not None else None

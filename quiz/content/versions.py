@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from quiz.content.document import ContentDocument
-from quiz.content.locales import parse_document
+from quiz.content.locales import document_version, parse_document
 from quiz.content.medical import medical_hash
 from quiz.core.clock import iso, utcnow
 from quiz.db.engine import write_transaction
@@ -148,7 +148,7 @@ def insert(
 
 def store_first(document: ContentDocument) -> None:
     """Store the files as version 1 unless a version exists; safe when workers race."""
-    content_hash = next(iter(parse_document(document).values())).version
+    content_hash = document_version(parse_document(document))
     try:
         with write_transaction() as tx:
             if latest_id(tx) is None:

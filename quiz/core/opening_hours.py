@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 DAY_MINUTES = 24 * 60
@@ -188,3 +189,33 @@ def is_open(hours: OpeningHours, tz: tzinfo, moment: datetime) -> bool:
     local = moment.astimezone(tz)
     minute = local.hour * 60 + local.minute
     return any(a <= minute < b for a, b in hours.days[local.weekday()])
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """The one overdue rule: a lead still "new" after `wait` of opening hours since it came.
+
+    The lead list marks such a lead and the escalation text chases it; both
+    read this (STAFF_STALE_LEAD_MINUTES in STAFF_OPENING_HOURS, STAFF_TIMEZONE),
+    built once at start-up rather than for every row.
+    """
+
+    hours: OpeningHours
+    tz: tzinfo
+    wait: timedelta
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Overdue:
+        return cls(
+            hours=parse_opening_hours(config.get("STAFF_OPENING_HOURS")),
+            tz=ZoneInfo(config["STAFF_TIMEZONE"]),
+            wait=timedelta(minutes=config["STAFF_STALE_LEAD_MINUTES"]),
+        )
+
+    def due(self, created_at: datetime) -> datetime | None:
+        """The moment a lead created then becomes overdue (None: beyond the horizon)."""
+        return after_open_time(self.hours, self.tz, created_at, self.wait)
+
+    def past(self, created_at: datetime, now: datetime) -> bool:
+        due = self.due(created_at)
+        return due is not None and now > due

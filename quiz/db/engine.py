@@ -14,9 +14,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import click
 from flask import Flask
+from flask.cli import AppGroup
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Dialect, MetaData, event
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -108,3 +111,17 @@ def write_transaction() -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+class DatabaseGroup(AppGroup):
+    """Commands that use the database: say what to do when it is missing or unreachable."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:
+            # The class only: the driver's message may quote data.
+            raise click.ClickException(
+                f"the database is not ready ({type(exc.orig).__name__}). Check "
+                "SQLALCHEMY_DATABASE_URI, and run `flask db upgrade` to create the tables."
+            ) from None

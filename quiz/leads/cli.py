@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 
 from quiz.core.clock import FIRST_DAY, LAST_DAY, iso, utcnow
 from quiz.db.audit import CLI_ACTOR, record_export
-from quiz.db.cli import DatabaseGroup
-from quiz.db.engine import db
+from quiz.db.engine import DatabaseGroup, db
 from quiz.db.models import Lead
 from quiz.leads.erasure import purge_older_than
 from quiz.leads.export import csv_lines, write_xlsx

@@ -15,8 +15,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from quiz.db.cli import DatabaseGroup
-from quiz.db.engine import db
+from quiz.db.engine import DatabaseGroup, db
 from quiz.notifications import delivery, outbox
 from quiz.notifications.settings import settings
 

@@ -169,17 +169,6 @@ def undelivered(
     return list(db.session.execute(query).scalars())
 
 
-def failed_messages(limit: int = 100) -> list[OutboxMessage]:
-    """Messages that ran out of attempts, newest first (for the staff area)."""
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.status == "failed")
-        .order_by(OutboxMessage.id.desc())
-        .limit(limit)
-    )
-    return list(db.session.execute(query).scalars())
-
-
 def retry_failed(message_ids: list[int] | None = None, session: Session | None = None) -> int:
     """Put failed messages back in the queue, due now, with fresh attempts; return how many.
 

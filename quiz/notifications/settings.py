@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 
+from quiz.core.opening_hours import Overdue
 from quiz.notifications.channels import SmtpSettings, WebhookSettings
-from quiz.notifications.sms import SmsSettings
-from quiz.notifications.sms_settings import Escalation, escalation_from_config, sms_from_config
+from quiz.notifications.sms import SmsSettings, sms_from_config
 from quiz.settings import ConfigError
 from quiz.settings.loading import is_development
 
@@ -36,7 +36,7 @@ class OutboxSettings:
     batch_size: int
     poll_seconds: float
     sms: SmsSettings | None = None
-    escalation: Escalation | None = None
+    escalation: Overdue | None = None
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -123,7 +123,7 @@ def settings_from_config(config: Mapping[str, Any], development: bool) -> Outbox
         batch_size=config["OUTBOX_BATCH_SIZE"],
         poll_seconds=config["OUTBOX_POLL_SECONDS"],
         sms=sms,
-        escalation=escalation_from_config(config) if sms and sms.escalation_to else None,
+        escalation=Overdue.from_config(config) if sms and sms.escalation_to else None,
     )
     slowest = max([c.timeout for c in (email, webhook, sms) if c] or [0])
     if out.lease_seconds <= slowest:

@@ -17,21 +17,31 @@ connections (DeliveryError, with the outbox's backoff). Any other 4xx is the
 request itself being wrong (a bad number, a bad sender, bad credentials):
 `Rejected`, failed at once and never retried; the provider's code and message
 are the last error staff see on the Deliveries page.
+
+Its settings are weighed together at start-up (`sms_from_config`): texts are
+on when STAFF_SMS_TO names a number (each checked to be E.164 by
+quiz.settings.texts); then the account, exactly one sender and a sane API
+base are required, or the app stops with a ConfigError naming the setting.
+When the escalation text is due is the one overdue rule, quiz.core.opening_hours.Overdue.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from quiz.core.callback import BEST_TIMES
 from quiz.notifications.channels import USER_AGENT, DeliveryError, no_redirect_opener, os_reason
+from quiz.settings import ConfigError
+from quiz.settings.texts import e164_numbers
 
 LEAD_KIND = "lead.created"
 ESCALATION_KIND = "lead.escalation"
@@ -140,3 +150,52 @@ def _provider_error(raw: bytes) -> str:
     message = str(found.get("message") or "")[:MAX_PROVIDER_TEXT]
     text = f", code {code}" if code is not None else ""
     return f"{text}: {message}" if message else text
+
+
+_SID = re.compile(r"^[A-Za-z0-9_-]{2,64}$")
+_ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+
+
+def sms_from_config(config: Mapping[str, Any], development: bool) -> SmsSettings | None:
+    """The SMS channel, or None when STAFF_SMS_TO is empty; ConfigError if it can't work."""
+    to = tuple(config.get("STAFF_SMS_TO") or ())
+    if not to:
+        return None
+    sid = str(config.get("SMS_ACCOUNT_SID") or "").strip()
+    token = str(config.get("SMS_AUTH_TOKEN") or "").strip()
+    if not _SID.match(sid):
+        raise ConfigError("SMS_ACCOUNT_SID must be set (e.g. AC…) when STAFF_SMS_TO is.")
+    if not token:
+        raise ConfigError("SMS_AUTH_TOKEN must be set when STAFF_SMS_TO is.")
+    sender = str(config.get("SMS_FROM") or "").strip()
+    service = str(config.get("SMS_MESSAGING_SERVICE_SID") or "").strip()
+    if bool(sender) == bool(service):
+        raise ConfigError(
+            "Set one of SMS_FROM (the sending number) or SMS_MESSAGING_SERVICE_SID "
+            "when STAFF_SMS_TO is set, not both."
+        )
+    if sender and not _ALPHANUMERIC_SENDER.match(sender):
+        sender = e164_numbers([sender], "SMS_FROM")[0]
+    if service and not _SID.match(service):
+        raise ConfigError(f"SMS_MESSAGING_SERVICE_SID {service!r} is not a service SID (MG…).")
+    base = str(config.get("SMS_API_BASE") or "").strip().rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ConfigError(f"SMS_API_BASE {base!r} must be an https:// URL.")
+    loopback = parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127.")
+    if parts.scheme == "http" and not development and not loopback:
+        # The auth token travels in every request's Basic auth header.
+        raise ConfigError(f"SMS_API_BASE {base!r} must use https:// outside development.")
+    escalation_to = config.get("STAFF_ESCALATION_SMS_TO")
+    return SmsSettings(
+        api_base=base,
+        account_sid=sid,
+        auth_token=token,
+        sender=sender,
+        messaging_service_sid=service,
+        timeout=config["SMS_TIMEOUT_SECONDS"],
+        to=to,
+        escalation_to=to if escalation_to is None else tuple(escalation_to),
+        include_contact=bool(config.get("SMS_INCLUDE_CONTACT")),
+        ca_file=str(config.get("SMS_CA_FILE") or ""),
+    )

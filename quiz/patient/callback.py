@@ -17,6 +17,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
+from quiz.content import localized_content
 from quiz.core import N_
 from quiz.core.callback import BEST_TIME_PHRASES, BEST_TIMES, consent_fingerprint
 from quiz.core.scoring import AnswerError, Result
@@ -27,7 +28,6 @@ from quiz.patient import bp
 from quiz.patient.forms import CallbackForm, phone_hint
 from quiz.patient.params import QuizParams
 from quiz.patient.rendering import (
-    content,
     problem,
     quiz_params,
     render_step,
@@ -92,7 +92,7 @@ def _render_form(
         partial,
         status,
         cache=False,
-        title=content().copy["callback_title"],
+        title=localized_content().copy["callback_title"],
         result=res,
         form=form,
         params=params,
@@ -107,12 +107,12 @@ def _render_form(
 def consent_text() -> str:
     """The consent sentence exactly as shown, with the spa's name filled in."""
     spa = current_app.extensions["quiz_spa"]
-    return content().copy["consent_text"].format(spa_name=spa.name)
+    return localized_content().copy["consent_text"].format(spa_name=spa.name)
 
 
 def consent_shown() -> str:
     """The fingerprint of the consent this request's content shows (see the module's doc)."""
-    return consent_fingerprint(consent_text(), content().copy["consent_version"])
+    return consent_fingerprint(consent_text(), localized_content().copy["consent_version"])
 
 
 def _consent_changed(form: CallbackForm) -> bool:
@@ -168,7 +168,7 @@ def callback() -> Response:
         result=res,
         consent=Consent(
             text=consent_text(),
-            version=content().copy["consent_version"],
+            version=localized_content().copy["consent_version"],
             ip=request.remote_addr or "",
             user_agent=request.user_agent.string,
             origin=request.headers.get("Origin", ""),
@@ -239,7 +239,7 @@ N_("within one business day")
 def _thanks(best_time: str, res: Result) -> Response:
     spa = current_app.extensions["quiz_spa"]
     text = (
-        content()
+        localized_content()
         .copy["thanks_text"]
         .format(
             spa_name=spa.name,
@@ -250,7 +250,7 @@ def _thanks(best_time: str, res: Result) -> Response:
     response = render_step(
         "patient/_thanks.html",
         cache=False,
-        title=content().copy["thanks_title"],
+        title=localized_content().copy["thanks_title"],
         text=text,
         booking_url=spa.booking_url(res.outcome),
     )

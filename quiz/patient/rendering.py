@@ -16,7 +16,6 @@ from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from quiz.content import localized_content
-from quiz.core.model import Content
 from quiz.core.scoring import Answers, Result, parse_answers, score
 from quiz.patient import bp
 from quiz.patient.params import QuizParams, read_params
@@ -29,11 +28,6 @@ def step_url(endpoint: str, params: QuizParams, upto: str = "goal") -> str:
     """URL of a quiz step carrying the answers up to `upto` and the tracking values."""
     query = urlencode(params.query(upto=upto))
     return fixed_url(endpoint) + (f"?{query}" if query else "")
-
-
-def content() -> Content:
-    """The quiz content loaded at start-up, in the page's language."""
-    return localized_content()
 
 
 def quiz_params(values: MultiDict[str, str]) -> QuizParams:
@@ -83,6 +77,7 @@ def problem(message: str, params: QuizParams) -> Response:
 
 def scored(params: QuizParams) -> Result:
     """The scored result for complete answers; AnswerError for missing or unknown ones."""
-    concern, areas, goal = parse_answers(content(), params.concern, params.areas, params.goal)
+    content = localized_content()
+    concern, areas, goal = parse_answers(content, params.concern, params.areas, params.goal)
     assert concern is not None and goal is not None
-    return score(content(), Answers(concern, areas, goal))
+    return score(content, Answers(concern, areas, goal))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from flask_babel import format_date, gettext
 
-from quiz.content import current_bundle
+from quiz.content import current_bundle, localized_content
 from quiz.core.scoring import AnswerError, parse_answers
 from quiz.funnel import record_event
 from quiz.patient import bp
 from quiz.patient.face_map import face_map
 from quiz.patient.params import QuizParams
-from quiz.patient.rendering import content, problem, quiz_params, render_step, scored, step_url
+from quiz.patient.rendering import problem, quiz_params, render_step, scored, step_url
 from quiz.web.urls import fixed_url
 
 STEPS = ("concern", "area", "goal")
@@ -22,7 +22,9 @@ CACHED = ("intro", *STEPS, "result")  # pure functions of their URL: the render 
 def intro() -> Response:
     """The widget's first screen: what the quiz is, and a start button."""
     return render_step(
-        "patient/_intro.html", title=content().copy["intro_title"], params=quiz_params(request.args)
+        "patient/_intro.html",
+        title=localized_content().copy["intro_title"],
+        params=quiz_params(request.args),
     )
 
 
@@ -48,7 +50,9 @@ def _question(step: str) -> Response:
     params = quiz_params(request.args)
     index = STEPS.index(step)
     try:
-        parse_answers(content(), params.concern, params.areas, params.goal, need=STEPS[:index])
+        parse_answers(
+            localized_content(), params.concern, params.areas, params.goal, need=STEPS[:index]
+        )
     except AnswerError as err:
         if err.missing and STEPS.index(err.field) == index - 1:
             # The previous question was sent without an answer: ask it again.
@@ -61,7 +65,7 @@ def _render_question(
     step: str, params: QuizParams, *, error: str = "", status: int = 200
 ) -> Response:
     index = STEPS.index(step)
-    question = content().question(step)
+    question = localized_content().question(step)
     selected = {"concern": {params.concern}, "area": set(params.areas), "goal": {params.goal}}[step]
     nxt = STEPS[index + 1] if index + 1 < len(STEPS) else None
     action = fixed_url(f"patient.{nxt}" if nxt else "patient.result")
@@ -110,7 +114,7 @@ def result() -> Response:
         "patient/_result.html",
         reviewed=reviewed,
         reviewed_on=format_date(reviewed.on, "long") if reviewed else None,
-        title=content().outcomes[res.outcome].headline,
+        title=localized_content().outcomes[res.outcome].headline,
         result=res,
         params=params,
         face_map=face_map(res),

@@ -1,11 +1,11 @@
 """Speed to lead: first contact, the "How fast do we call back?" figures and report.
 
-figures.py (median, p90, shares; pure), first_contact.py (the status change
-that records it), report.py (the figures for a period), views.py (/staff/speed).
+figures.py (median, p90, shares; pure), report.py (the status change that
+records first contact, and the figures for a period), views.py (/staff/speed).
 Opening hours themselves are a pure helper in quiz/core/opening_hours.py.
 """
 
 from quiz.speed.figures import spoken
-from quiz.speed.first_contact import change_status
+from quiz.speed.report import change_status
 
 __all__ = ["change_status", "spoken"]

@@ -1,4 +1,10 @@
-"""The "How fast do we call back?" report: time to first contact over a period, by week.
+"""First contact, recorded and measured: the status change that sets it, and the report.
+
+`first_contacted_at` is the moment staff first moved the lead out of "new"
+(to contacted, booked, closed or do-not-contact): set once and never moved,
+so a lead put back to "new" and worked again keeps its first time. It is what
+the "How fast do we call back?" report measures and what stops an escalation
+text.
 
 A lead's wait is the opening-hours time (STAFF_OPENING_HOURS in STAFF_TIMEZONE)
 from its arrival to `first_contacted_at`: a request at 3 a.m. called at 9:04
@@ -10,7 +16,7 @@ and a lead belongs to the period (and the week) of the day it arrived.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 
@@ -54,3 +60,10 @@ def speed_report(since: date, until: date, hours: OpeningHours, tz: tzinfo) -> S
         weeks.append(Week(monday, figures(by_week.get(monday, []))))
         monday += timedelta(days=7)
     return SpeedReport(since, until, figures(waits), tuple(weeks))
+
+
+def change_status(lead: Lead, new_status: str, at: datetime) -> None:
+    """Give the lead its new status; the first move out of "new" records `at` as first contact."""
+    if lead.status == "new" and new_status != "new" and lead.first_contacted_at is None:
+        lead.first_contacted_at = at
+    lead.status = new_status

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Flask
 from werkzeug.routing import IntegerConverter
 
+from quiz.core.opening_hours import Overdue
+
 
 class RowId(IntegerConverter):
     """A row id in a URL: a larger number is a 404, not a database overflow."""
@@ -91,6 +93,7 @@ def register(app: Flask) -> None:
     """Register the staff blueprint and the `flask staff` commands."""
     # STAFF_TIMEZONE was checked at start-up (quiz.settings.checks).
     app.extensions["staff_tz"] = ZoneInfo(app.config["STAFF_TIMEZONE"])
+    app.extensions["staff_overdue"] = Overdue.from_config(app.config)  # once, not per row
     app.url_map.converters["id"] = RowId
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)

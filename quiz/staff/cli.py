@@ -30,8 +30,7 @@ from sqlalchemy import func, select
 
 from quiz.core.clock import iso, utcnow
 from quiz.db import audit
-from quiz.db.cli import DatabaseGroup
-from quiz.db.engine import db, write_transaction
+from quiz.db.engine import DatabaseGroup, db, write_transaction
 from quiz.db.models import STAFF_ROLES, StaffUser
 from quiz.staff.passwords import PasswordRejected, check_password, hash_password
 

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from quiz.content import current_bundle, is_medical, live_id, signoff_banner
 from quiz.core.callback import BEST_TIMES
 from quiz.core.clock import iso, utcnow
-from quiz.core.opening_hours import OpeningHours, after_open_time, open_time, parse_opening_hours
+from quiz.core.opening_hours import OpeningHours, Overdue, open_time
 from quiz.db.models import Lead
 from quiz.leads import LeadFilter
 from quiz.speed import spoken
@@ -37,17 +37,9 @@ def staff_tz() -> tzinfo:
 
 @bp.app_template_filter("staff_age")
 def staff_age(moment: datetime, now: datetime | None = None) -> str:
-    """How long ago, the way the front desk says it: "12 min ago", "3 h ago"."""
-    seconds = ((now or utcnow()) - moment).total_seconds()
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 60:
-        return f"{minutes} min ago"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours} h {minutes % 60} min ago" if hours < 3 else f"{hours} h ago"
-    return f"{hours // 24} days ago"
+    """How long ago, as the speed report says a wait ("12 min ago", "5 h ago"; quiz.speed)."""
+    wait = (now or utcnow()) - moment
+    return "just now" if wait < timedelta(minutes=1) else f"{spoken(wait)} ago"
 
 
 @bp.app_template_filter("staff_time")
@@ -59,17 +51,18 @@ def staff_time(moment: datetime | None) -> str:
 
 
 def opening_hours() -> OpeningHours:
-    """The spa's opening hours (STAFF_OPENING_HOURS, checked at start-up)."""
-    return parse_opening_hours(current_app.config.get("STAFF_OPENING_HOURS"))
+    """The spa's opening hours (STAFF_OPENING_HOURS, parsed once at start-up)."""
+    return overdue().hours
+
+
+def overdue() -> Overdue:
+    """The overdue rule (quiz.core.opening_hours.Overdue), built once by quiz.staff.register."""
+    return current_app.extensions["staff_overdue"]
 
 
 def is_stale(lead: Lead, now: datetime) -> bool:
     """A "new" lead nobody has called for longer than the threshold, in opening hours."""
-    if lead.status != "new":
-        return False
-    limit = timedelta(minutes=current_app.config["STAFF_STALE_LEAD_MINUTES"])
-    due = after_open_time(opening_hours(), staff_tz(), lead.created_at, limit)
-    return due is not None and now > due
+    return lead.status == "new" and overdue().past(lead.created_at, now)
 
 
 def first_contact(lead: Lead, now: datetime) -> str:

@@ -8,7 +8,7 @@ import traceback
 from flask import Flask, Response, current_app, make_response, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from quiz.db.engine import db
 from quiz.web.languages import language_from_browser
@@ -52,6 +52,9 @@ FILTERED_LOGGERS = ("flask-limiter", "sqlalchemy", "werkzeug")
 def register(app: Flask) -> None:
     """Install the handlers for HTTP errors and unexpected exceptions, and the log filter."""
     app.register_error_handler(HTTPException, _http_error)
+    # A Host outside TRUSTED_HOSTS (Flask's own setting; PROXY_FIX_HOPS says whose
+    # X-Forwarded-Host to believe, in quiz/stack.py): a plain 400.
+    app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(Exception, _unexpected)
     for logger in (app.logger, *map(logging.getLogger, FILTERED_LOGGERS)):
         if not any(isinstance(f, ExceptionClassOnly) for f in logger.filters):
@@ -98,3 +101,9 @@ def _unexpected(exc: Exception) -> Response:
         "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.path, frames
     )
     return _render(500, str(MESSAGES[500]))
+
+
+def _untrusted_host(_error: SecurityError) -> Response:
+    # Plain text: no URL can be built for a host the app does not serve, so
+    # the templated error page (which links back to the quiz) would fail.
+    return Response("This site is not served at that address.\n", 400, mimetype="text/plain")
