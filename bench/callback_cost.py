@@ -9,7 +9,7 @@ and times WSGI calls directly, without a network or a server:
 - `POST /quiz/callback`: each request a new patient with her own form (the
   form fetched beforehand, not timed), so every post stores one lead;
 - `POST /staff/login` while the worker's password gate is full: the fast 429
-  a sign-in flood mostly gets (quiz/staff/busy.py).
+  a sign-in flood mostly gets (quiz/staff/signin.py).
 
     .venv/bin/python bench/callback_cost.py            # 400 callbacks, 5 rounds of steps
     .venv/bin/python bench/callback_cost.py --profile  # and the callback's top functions

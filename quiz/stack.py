@@ -31,7 +31,7 @@ from quiz.content import live as live_content
 from quiz.content import preview
 from quiz.content.document import ContentBundle, ContentDocument
 from quiz.funnel.counter import recorder
-from quiz.staff.busy import BusySignIn
+from quiz.staff.signin import BusySignIn
 from quiz.web import languages
 from quiz.web.render_cache import RenderCache
 

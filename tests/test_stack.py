@@ -19,7 +19,7 @@ from quiz.content.preview import Preview, preview_token
 from quiz.db.engine import db
 from quiz.db.models import StaffUser
 from quiz.staff import signin
-from quiz.staff.busy import BusySignIn
+from quiz.staff.signin import BusySignIn
 from quiz.web.render_cache import RenderCache
 from tests.support.app import base_config
 from tests.support.staff import ADMIN_EMAIL, ADMIN_PASSWORD, create_staff, signed_in_client

@@ -27,8 +27,8 @@ from quiz.content import publishing as content_publishing
 from quiz.content import versions as content_versions
 from quiz.content.approval import ApprovalRefused
 from quiz.content.consent_bump import consent_versions
-from quiz.content.diff import diff_text, file_name
-from quiz.content.document import BASE_LOCALE, ContentDocument, read_document
+from quiz.content.diff import diff_text
+from quiz.content.document import BASE_LOCALE, ContentDocument, file_name, read_document
 from quiz.content.live import live_content
 from quiz.content.versions import NOTE_LENGTH, StaleVersion
 from quiz.core.clock import iso

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from quiz.content.document import BASE_LOCALE, ContentDocument
+from quiz.content.document import BASE_LOCALE, ContentDocument, file_name
 
 NO_CHANGE = "no change"
 
@@ -28,11 +28,6 @@ class LanguageDiff:
     @property
     def text(self) -> str:
         return "".join(self.lines)
-
-
-def file_name(locale: str) -> str:
-    """The language's file name, as the content folder has it."""
-    return "quiz.toml" if locale == BASE_LOCALE else f"quiz.{locale}.toml"
 
 
 def content_diff(

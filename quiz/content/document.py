@@ -20,6 +20,11 @@ from quiz.core import BASE_LOCALE
 from quiz.core.model import Content, ContentError
 
 
+def file_name(locale: str) -> str:
+    """The one file-name rule: quiz.toml for English, quiz.<locale>.toml beside it."""
+    return "quiz.toml" if locale == BASE_LOCALE else f"quiz.{locale}.toml"
+
+
 @dataclass(frozen=True)
 class ContentDocument:
     """Every language's TOML text, English first; `sources` name them in messages."""
@@ -46,10 +51,7 @@ class ContentDocument:
 
     def source(self, locale: str) -> str:
         """What a message calls this language's text (its file, or its name in a version)."""
-        named = dict(self.sources).get(locale)
-        if named:
-            return named
-        return "quiz.toml" if locale == BASE_LOCALE else f"quiz.{locale}.toml"
+        return dict(self.sources).get(locale) or file_name(locale)
 
     def with_sources(self, sources: Mapping[str, str]) -> ContentDocument:
         return ContentDocument(self.texts, tuple(sorted(sources.items())))

@@ -31,23 +31,13 @@ from quiz.core.model import (
 DEFAULT_CONTENT = Path(__file__).resolve().parent / "data" / "quiz.toml"
 
 # Copy keys the templates rely on; missing ones stop start-up rather than render blank.
-COPY_KEYS = (
-    "intro_title",
-    "intro_text",
-    "start",
-    "professional_note",
-    "prevent_vs_repair",
-    "goal_reason",
-    "consult_expect",
-    "callback_title",
-    "callback_intro",
-    "consent_text",
-    "consent_version",
-    "thanks_title",
-    "thanks_text",
-    "quoted",
-    "list_and",
-)
+# The copy that explains treatments is medical (a clinician approves a change to it,
+# quiz/content/medical.py); the spa's own words are not.
+EXPLAINING_COPY = ("intro_text", "professional_note", "prevent_vs_repair", "goal_reason")
+EXPLAINING_COPY += ("consult_expect",)
+SPA_COPY = ("intro_title", "start", "callback_title", "callback_intro", "consent_text")
+SPA_COPY += ("consent_version", "thanks_title", "thanks_text", "quoted", "list_and")
+COPY_KEYS = EXPLAINING_COPY + SPA_COPY
 # Copy texts the app fills in with str.format, and the names each may use.
 PLACEHOLDERS = {
     "consent_text": {"spa_name"},
@@ -153,31 +143,19 @@ def parse_content(
         for opt in question.options:
             _check_products(r, opt, products, f"questions.{question.id}.options.{opt.id}")
 
-    treatments_raw = r.table(raw.get("treatments", {}), "treatments")
     treatments = {}
-    for tid in TREATMENTS:
-        if tid not in treatments_raw:
-            raise r.fail(f"treatments.{tid}", "missing text")
-        t_raw = r.table(treatments_raw[tid], f"treatments.{tid}")
-        treatments[tid] = Treatment(
-            id=tid, **{k: r.text(t_raw, k, f"treatments.{tid}") for k in TREATMENT_KEYS}
-        )
+    for tid, t_raw, tpath in _named_tables(r, raw, "treatments", TREATMENTS):
+        treatments[tid] = Treatment(id=tid, **{k: r.text(t_raw, k, tpath) for k in TREATMENT_KEYS})
 
-    outcomes_raw = r.table(raw.get("outcomes", {}), "outcomes")
     outcomes = {}
-    for oid in OUTCOMES:
-        if oid not in outcomes_raw:
-            raise r.fail(f"outcomes.{oid}", "missing text")
-        o_raw = r.table(outcomes_raw[oid], f"outcomes.{oid}")
+    for oid, o_raw, opath in _named_tables(r, raw, "outcomes", OUTCOMES):
         leads = (
-            {k: r.text(o_raw, key, f"outcomes.{oid}") for k, key in LEAD_KEYS.items()}
-            if oid == "both"
-            else {}
+            {k: r.text(o_raw, key, opath) for k, key in LEAD_KEYS.items()} if oid == "both" else {}
         )
         outcomes[oid] = Outcome(
             id=oid,
             leads=leads,
-            **{k: r.text(o_raw, k, f"outcomes.{oid}") for k in OUTCOME_KEYS},
+            **{k: r.text(o_raw, k, opath) for k in OUTCOME_KEYS},
         )
 
     rules_raw = r.table(raw.get("rules", {}), "rules")
@@ -210,6 +188,17 @@ def content_version(raw: dict[str, Any]) -> str:
     """A short hash of the document: pages rendered from other content never share a cache key."""
     canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _named_tables(
+    r: _Reader, raw: dict[str, Any], section: str, ids: tuple[str, ...]
+) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(id, table, path) for each required `[section.<id>]`; the first missing one fails."""
+    tables = r.table(raw.get(section, {}), section)
+    for entry in ids:
+        if entry not in tables:
+            raise r.fail(f"{section}.{entry}", "missing text")
+        yield entry, r.table(tables[entry], f"{section}.{entry}"), f"{section}.{entry}"
 
 
 def _parse_question(r: _Reader, q_raw: dict[str, Any], qid: str, qpath: str) -> Question:

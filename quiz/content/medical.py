@@ -24,22 +24,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from quiz.content.document import ContentDocument
+from quiz.content.file import SPA_COPY
 
-# Words a patient reads that claim nothing about a treatment.
-NON_MEDICAL_COPY = frozenset(
-    {
-        "intro_title",
-        "start",
-        "callback_title",
-        "callback_intro",
-        "consent_text",
-        "consent_version",
-        "thanks_title",
-        "thanks_text",
-        "quoted",
-        "list_and",
-    }
-)
+# Words a patient reads that claim nothing about a treatment: the spa's own copy.
+NON_MEDICAL_COPY = frozenset(SPA_COPY)
 NON_MEDICAL_ENTRY = frozenset({"title", "hint", "label"})  # a question's or an option's
 
 

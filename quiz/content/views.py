@@ -42,7 +42,7 @@ from quiz.content.medical import medical_changes
 from quiz.content.preview import PREVIEW_STAFF_KEY, preview_token
 from quiz.content.versions import NOTE_LENGTH, StaleVersion
 from quiz.core.model import MULTIPLE, QUESTION_IDS, ContentError
-from quiz.db.models import ContentVersion
+from quiz.db.models import ContentVersion, StaffUser
 from quiz.staff import (
     ADMIN,
     APPROVE_CONTENT,
@@ -66,14 +66,23 @@ def no_version_yet(error: ContentError) -> Response:
     return error_page(503, f"The content can't be edited yet: {error}. Reload in a few seconds.")
 
 
+def _editing() -> tuple[StaffUser, content_editing.Draft, dict[str, Any], list[Problem]]:
+    """The signed-in editor, their draft, its parsed layout and every problem in it."""
+    staff = current_staff()
+    draft = content_editing.draft_for(staff.id)
+    return (
+        staff,
+        draft,
+        content_editing.layout(draft.document),
+        content_editing.problems_in(draft.document),
+    )
+
+
 @bp.get("/content")
 @admin_required(EDIT_CONTENT)
 def content() -> str:
     """The editor: the draft's screens, its problems, and the links to preview and publish."""
-    staff = current_staff()
-    draft = content_editing.draft_for(staff.id)
-    raw = content_editing.layout(draft.document)
-    found = content_editing.problems_in(draft.document)
+    staff, draft, raw, found = _editing()
     return render(
         "staff/content.html",
         title="Content",
@@ -134,10 +143,7 @@ def discard_draft() -> Response:
 @admin_required(EDIT_CONTENT)
 def content_preview() -> str:
     """The draft at phone and desktop width: any screen, any answers, any language."""
-    staff = current_staff()
-    draft = content_editing.draft_for(staff.id)
-    found = content_editing.problems_in(draft.document)
-    raw = content_editing.layout(draft.document)
+    staff, draft, raw, found = _editing()
     questions = {q["id"]: q for q in raw.get("questions", [])}
     page = request.args.get("screen", "intro")
     if page not in ("intro", *QUESTION_IDS, "result", "callback"):

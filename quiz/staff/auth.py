@@ -26,6 +26,15 @@ right password gives it back, so a staff member who types it right is never
 slowed down), at most STAFF_PASSWORD_CHECKS_AT_ONCE hashes run at once per
 worker (a few more wait in a short line; 429 with Retry-After beyond it), and
 sign-in is refused (503) while the limit store is unreachable.
+
+Why not Flask-Login: it would replace the ~25 lines that load the account
+from the session (`_session_staff`, `current_staff`), and nothing else we
+need. Ending every session at a password change, a disable or a sign-out
+(`session_version`), the idle and absolute timeouts and the /staff-only cookie
+are not in it and would be written on top of its user_loader anyway, while
+its remember-me cookie and "session protection" (which signs the front desk
+out when the spa's address changes) would have to be switched off. One
+dependency and two models of a session for 25 lines is not a trade worth making.
 """
 
 from __future__ import annotations
@@ -185,10 +194,12 @@ def _check_credentials(email: str, password: str) -> StaffUser | None:
             select(StaffUser).where(func.lower(StaffUser.email) == email)
         ).scalar_one_or_none()
         if staff is None:
-            passwords.burn_verification_time(password, low_priority=low_priority)
+            passwords.burn_verification_time(password, times=gate.times, low_priority=low_priority)
             ok = False
         else:
-            ok = passwords.verify_password(staff.password_hash, password, low_priority=low_priority)
+            ok = passwords.verify_password(
+                staff.password_hash, password, times=gate.times, low_priority=low_priority
+            )
     if ok and staff is not None and staff.active:
         reservation.give_back()
         with write_transaction() as tx:

@@ -118,33 +118,57 @@ def _started(low_priority: bool) -> bool:
         return _pool_pid == os.getpid() and low_priority in _pools
 
 
-# How long this process's recent real checks took, in seconds (a wait is drawn from them).
-_durations: deque[float] = deque(maxlen=32)
-_durations_lock = threading.Lock()
-_last_timed = 0.0  # time.monotonic() of the newest of them
-_timed = 0  # how many checks this process has timed
 # With no real check for this long, the next unknown email times a dummy one again, so
 # the wait follows the machine's load (one hash per worker per interval at most).
 RETIME_SECONDS = 600.0
 
 
-def _check(password_hash: str, password: str, low_priority: bool) -> bool:
-    global _last_timed, _timed
+class CheckTimes:
+    """How long an app's recent real checks took, in seconds (a wait is drawn from them).
+
+    Held by the app's sign-in gate (quiz.staff.signin.PasswordGate) and read
+    and written under the gate's one lock. The helper processes above are the
+    worker process's own, shared by its apps: an OS resource, not app state.
+    """
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+        self._recent: deque[float] = deque(maxlen=32)
+        self._last = 0.0  # time.monotonic() of the newest of them
+        self._count = 0  # how many checks were timed
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self._recent.append(seconds)
+            self._last = time.monotonic()
+            self._count += 1
+
+    def recent(self) -> tuple[list[float], int, bool]:
+        """The recent durations, how many were ever timed, and whether the newest is fresh."""
+        with self._lock:
+            fresh = time.monotonic() - self._last < RETIME_SECONDS
+            return list(self._recent), self._count, fresh
+
+    def count(self) -> int:
+        with self._lock:
+            return self._count
+
+
+def _check(password_hash: str, password: str, times: CheckTimes, low_priority: bool) -> bool:
     # A helper's first check includes starting it: not what a check takes, so not kept.
     starting = not _started(low_priority)
     started = time.perf_counter()
     ok = _checker(low_priority).submit(check_password_hash, password_hash, password).result()
     if not starting:
-        with _durations_lock:
-            _durations.append(time.perf_counter() - started)
-            _last_timed = time.monotonic()
-            _timed += 1
+        times.add(time.perf_counter() - started)
     return ok
 
 
-def verify_password(password_hash: str, password: str, *, low_priority: bool = False) -> bool:
-    """True when the password matches the hash (checked in a helper process)."""
-    return _check(password_hash, password, low_priority)
+def verify_password(
+    password_hash: str, password: str, *, times: CheckTimes, low_priority: bool = False
+) -> bool:
+    """True when the password matches the hash (checked in a helper process, and timed)."""
+    return _check(password_hash, password, times, low_priority)
 
 
 @cache
@@ -152,19 +176,17 @@ def _dummy_hash(method: str) -> str:
     return generate_password_hash("not-a-real-password", method=method)
 
 
-def burn_verification_time(password: str, *, low_priority: bool = False) -> None:
+def burn_verification_time(password: str, *, times: CheckTimes, low_priority: bool = False) -> None:
     """Take as long as a real check, without computing one (see the module docstring).
 
     Until a check has been timed in this process, or when none was for
     RETIME_SECONDS, it checks a dummy hash instead (twice if the helper has to
     start first): that takes the real time, and times it.
     """
-    with _durations_lock:
-        recent, timed = list(_durations), _timed
-        fresh = time.monotonic() - _last_timed < RETIME_SECONDS
+    recent, timed, fresh = times.recent()
     if recent and fresh:
         time.sleep(random.choice(recent))
         return
     method = current_app.config["STAFF_PASSWORD_METHOD"]
-    while _timed == timed:
-        _check(_dummy_hash(method), password, low_priority)
+    while times.count() == timed:
+        _check(_dummy_hash(method), password, times, low_priority)
