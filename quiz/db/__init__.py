@@ -1,0 +1,4 @@
+"""The database every feature shares: engine.py (SQLite WAL and BEGIN IMMEDIATE, PostgreSQL,
+write transactions, the CLI group that turns a missing schema into a message), models.py
+(every table), audit.py (who did what, never a patient's details).
+"""

@@ -1,0 +1,4 @@
+"""What a spa's page loads: loader.py (/embed.js and the themed stylesheet), bundle.py (htmx
+and widget.js as one cacheable script), served.py (versioned, conditional responses),
+demo.py (the demo spa page at /).
+"""
