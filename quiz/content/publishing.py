@@ -147,9 +147,8 @@ def rollback(
     old = content_versions.get(db.session, version_id)
     if old is None:
         raise ContentError(f"there is no version {version_id}")
-    document = ContentDocument.from_json(old.document)
     return publish(
-        document.with_sources(_version_sources(document, version_id)),
+        stored(old),
         author=author,
         note=note,
         based_on=based_on,

@@ -27,7 +27,8 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -229,22 +230,34 @@ def send_webhook(settings: WebhookSettings, key: str, body: bytes) -> int:
             "Idempotency-Key": key,
         },
     )
-    try:
-        opener = no_redirect_opener(settings.ca_file)
-        with opener.open(request, timeout=settings.timeout) as response:
-            response.read(4096)  # let the peer finish; the body itself is not used
-            status = response.status
-    except urllib.error.HTTPError as err:
-        err.close()
-        raise DeliveryError(f"webhook answered HTTP {err.code}") from None
-    except urllib.error.URLError as err:
-        reason = err.reason if isinstance(err.reason, OSError) else OSError(str(err.reason))
-        raise DeliveryError(f"webhook: {os_reason(reason)}") from None
-    except (OSError, ValueError) as err:  # timeouts while reading, a malformed answer
-        raise DeliveryError(f"webhook: {os_reason(err)}") from None
+    with network_errors("webhook"):
+        try:
+            opener = no_redirect_opener(settings.ca_file)
+            with opener.open(request, timeout=settings.timeout) as response:
+                response.read(4096)  # let the peer finish; the body itself is not used
+                status = response.status
+        except urllib.error.HTTPError as err:
+            err.close()
+            raise DeliveryError(f"webhook answered HTTP {err.code}") from None
     if not 200 <= status < 300:
         raise DeliveryError(f"webhook answered HTTP {status}")
     return status
+
+
+@contextmanager
+def network_errors(what: str) -> Iterator[None]:
+    """A refused connection, a timeout or a malformed answer as DeliveryError("what: reason").
+
+    An HTTP error answer is the caller's to judge (retry or give up): it is
+    caught inside, before this sees it.
+    """
+    try:
+        yield
+    except urllib.error.URLError as err:
+        reason = err.reason if isinstance(err.reason, OSError) else OSError(str(err.reason))
+        raise DeliveryError(f"{what}: {os_reason(reason)}") from None
+    except (OSError, ValueError) as err:  # timeouts while reading, a malformed answer
+        raise DeliveryError(f"{what}: {os_reason(err)}") from None
 
 
 def os_reason(err: BaseException) -> str:

@@ -39,7 +39,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from quiz.core.callback import BEST_TIMES
-from quiz.notifications.channels import USER_AGENT, DeliveryError, no_redirect_opener, os_reason
+from quiz.notifications.channels import (
+    USER_AGENT,
+    DeliveryError,
+    network_errors,
+    no_redirect_opener,
+)
 from quiz.settings import ConfigError
 from quiz.settings.texts import e164_numbers
 
@@ -114,22 +119,18 @@ def send_sms(settings: SmsSettings, to: str, body: str, key: str) -> str:
             "Idempotency-Key": key,
         },
     )
-    try:
-        opener = no_redirect_opener(settings.ca_file)
-        with opener.open(request, timeout=settings.timeout) as response:
-            answer = response.read(65536)
-            status = response.status
-    except urllib.error.HTTPError as err:
-        with err:
-            detail = _provider_error(err.read(65536))
-        if err.code == 429 or err.code >= 500 or err.code in (408, 409):
-            raise DeliveryError(f"SMS: provider answered HTTP {err.code}{detail}") from None
-        raise Rejected(f"SMS: provider refused it, HTTP {err.code}{detail}") from None
-    except urllib.error.URLError as err:
-        reason = err.reason if isinstance(err.reason, OSError) else OSError(str(err.reason))
-        raise DeliveryError(f"SMS: {os_reason(reason)}") from None
-    except (OSError, ValueError) as err:  # timeouts while reading, a malformed answer
-        raise DeliveryError(f"SMS: {os_reason(err)}") from None
+    with network_errors("SMS"):
+        try:
+            opener = no_redirect_opener(settings.ca_file)
+            with opener.open(request, timeout=settings.timeout) as response:
+                answer = response.read(65536)
+                status = response.status
+        except urllib.error.HTTPError as err:
+            with err:
+                detail = _provider_error(err.read(65536))
+            if err.code == 429 or err.code >= 500 or err.code in (408, 409):
+                raise DeliveryError(f"SMS: provider answered HTTP {err.code}{detail}") from None
+            raise Rejected(f"SMS: provider refused it, HTTP {err.code}{detail}") from None
     if not 200 <= status < 300:  # a 3xx not followed
         raise DeliveryError(f"SMS: provider answered HTTP {status}")
     try:
