@@ -22,7 +22,8 @@ import flask_migrate  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 from quiz import create_app  # noqa: E402
-from tests.conftest import base_config, valid_callback  # noqa: E402
+from tests.support.app import base_config  # noqa: E402
+from tests.support.patient import valid_callback  # noqa: E402
 
 STEPS = {
     "intro": "/quiz/",
