@@ -7,6 +7,15 @@ file). Then runs `wrk -t2 -c16` against hello-world and each patient URL in turn
 and prints each URL's requests per second and its ratio to hello-world's in the
 same round. Design §8 asks every patient step for at least 0.8x.
 
+Hits and misses side by side: each step above is one URL again and again, so
+after the first request every one is a render-cache hit. The "(miss)" rows
+send every request to a URL the workers have not seen: a wrk Lua script walks
+all 1,524 answer sets (the result) or the four concerns (a question) and adds a
+fresh `utm_content` and `page` to each request, tracking values that are part
+of the page and so of its cache key. A miss renders the page in Flask; the
+floor (--floor) is asked of the hits, the figure a patient mostly meets; the
+misses are printed beside them for what a first visit costs.
+
     .venv/bin/python bench/throughput.py                 # 2 rounds of 5 s each
     .venv/bin/python bench/throughput.py --rounds 3 --seconds 10
     .venv/bin/python bench/throughput.py --compare /tmp/before --only "question (area)"
@@ -68,6 +77,12 @@ STEPS = {
     "widget.js": "/quiz/widget.js?v={bundle}",
 }
 HTMX = {"question (htmx)"}
+# Each request a new URL: which answer sets the Lua script walks (see misses_script).
+MISSES = {"question (miss)": "area", "result (miss)": "result"}
+CONCERNS = ("expression", "etched", "fine_lines", "volume")
+AREAS = ("between_brows", "forehead", "crows_feet", "under_nose", "around_mouth", "marionette",
+         "cheeks")  # fmt: skip
+GOALS = ("prevent", "repair", "both")
 START_TIMEOUT = 60.0
 
 
@@ -121,13 +136,49 @@ def server(
             process.kill()
 
 
-def wrk(port: int, path: str, seconds: float, htmx: bool = False) -> float:
+def answer_paths(step: str) -> list[str]:
+    """Every URL of a step the misses walk: each concern (a question), each answer set (result)."""
+    if step == "area":
+        return [f"/quiz/area?concern={c}" for c in CONCERNS]
+    paths = []
+    for concern in CONCERNS:
+        for mask in range(1, 2 ** len(AREAS)):
+            areas = "".join(f"&area={a}" for i, a in enumerate(AREAS) if mask >> i & 1)
+            paths += [f"/quiz/result?concern={concern}{areas}&goal={g}" for g in GOALS]
+    return paths
+
+
+def misses_script(tmp: Path, step: str) -> Path:
+    """A wrk script whose every request is a URL not asked before (a fresh utm_content)."""
+    paths = answer_paths(step)
+    table = ",\n".join(f'  "{p}"' for p in paths)
+    script = tmp / f"misses-{step}.lua"
+    script.write_text(
+        f"local paths = {{\n{table}\n}}\n"
+        "local n = 0\n"
+        "local me = tostring(math.random(1, 1e9))\n"  # each wrk thread its own prefix
+        "request = function()\n"
+        "  n = n + 1\n"
+        "  local path = paths[(n % #paths) + 1]\n"
+        '  local tag = "&utm_content=" .. me .. "-" .. n .. "&page=https://spa.example/p" .. n\n'
+        '  return wrk.format("GET", path .. tag)\n'
+        "end\n"
+    )
+    assert len(paths) == (4 if step == "area" else 1524)
+    return script
+
+
+def wrk(
+    port: int, path: str, seconds: float, htmx: bool = False, script: Path | None = None
+) -> float:
     """Requests per second from `wrk -t2 -c16` against one URL (non-2xx/3xx counted as failure)."""
     # Every request says what a browser says about languages (the quiz negotiates on it).
     command = ["wrk", "-t2", "-c16", f"-d{seconds:g}s", "-H", "Accept-Language: en-US,en;q=0.9",
                f"http://127.0.0.1:{port}{path}"]  # fmt: skip
     if htmx:
         command[1:1] = ["-H", "HX-Request: true"]
+    if script is not None:
+        command[1:1] = ["-s", str(script)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Non-2xx or 3xx responses" in out:
         raise RuntimeError(f"{path} answered errors under load:\n{out}")
@@ -155,11 +206,16 @@ def step_paths(port: int, only: list[str]) -> dict[str, str]:
     bundle = re.search(r"widget\.js\?v=([0-9a-f]+)", page)
     version = bundle.group(1) if bundle else ""
     paths = {name: path.format(bundle=version) for name, path in STEPS.items()}
+    paths |= {name: answer_paths(step)[-1] for name, step in MISSES.items()}
+    order = ["intro", "question (area)", "question (miss)", "question (htmx)", "result"]
+    order += ["result (miss)", "result + utm", "widget.js"]  # each miss beside its hit
+    paths = {name: paths[name] for name in order}
     paths = {name: path for name, path in paths.items() if not only or name in only}
     for name, path in paths.items():  # each URL answers, and is warm in both workers
         status, _ = get(port, path, {"HX-Request": "true"} if name in HTMX else None)
         assert status == 200, (name, status)
-        wrk(port, path, 1, htmx=name in HTMX)
+        if name not in MISSES:
+            wrk(port, path, 1, htmx=name in HTMX)
     return paths
 
 
@@ -175,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--floor", type=float, default=0.8)
     parser.add_argument("--compare", type=Path, help="another checkout, measured alongside")
-    parser.add_argument("--only", action="append", default=[], choices=list(STEPS))
+    parser.add_argument("--only", action="append", default=[], choices=[*STEPS, *MISSES])
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
@@ -191,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.compare:
             quizzes["before"] = other_tree(args.compare.resolve(), tmp, stack)
         paths = {which: step_paths(port, args.only) for which, port in quizzes.items()}
+        scripts = {name: misses_script(tmp, step) for name, step in MISSES.items()}
         wrk(hello, "/", 1)
 
         ratios = {(which, name): [] for which in quizzes for name in paths["now"]}
@@ -205,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
                 rates["hello", "/"].append(base)
                 line = f"  round {round_number}: hello-world {base:7.0f}/s   {name:16}"
                 for which in order:
-                    rate = wrk(quizzes[which], paths[which][name], args.seconds, name in HTMX)
+                    script = scripts.get(name)
+                    rate = wrk(
+                        quizzes[which], paths[which][name], args.seconds, name in HTMX, script
+                    )
                     rates[which, name].append(rate)
                     ratios[which, name].append(rate / base)
                     line += f" {which} {rate:7.0f}/s {rate / base:.2f}x"
@@ -219,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         for which in quizzes:
             label = f"{name} ({which})" if args.compare else name
             print(median_line(label, rates[which, name], ratios[which, name]))
-        if statistics.median(ratios["now", name]) < args.floor:
+        if name not in MISSES and statistics.median(ratios["now", name]) < args.floor:
             failed.append(name)
         if args.compare:
             direct = [n / b for n, b in zip(rates["now", name], rates["before", name], strict=True)]
@@ -227,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'  now / before':24} {statistics.median(direct):31.2f}x   {spread}")
     print()
     verdict = "no: " + ", ".join(failed) if failed else "yes"
-    print(f"every step at least {args.floor:.1f}x hello-world: {verdict}")
+    print(f"every step (its hits) at least {args.floor:.1f}x hello-world: {verdict}")
     return 1 if failed else 0
 
 
