@@ -25,7 +25,7 @@ from quiz.content.file import DEFAULT_CONTENT, load_content
 from quiz.content.live import EXTENSION
 from quiz.funnel.counter import recorder
 from quiz.web.render_cache import render_cache
-from tests.support.app import base_config
+from tests.support.app import base_config, stop_background
 
 CONTENT = load_content(DEFAULT_CONTENT)
 OPTIONS = {q.id: [o.id for o in q.options] for q in CONTENT.questions}
@@ -34,7 +34,9 @@ STEP_PATHS = ["/quiz/", "/quiz/concern", "/quiz/area", "/quiz/goal", "/quiz/resu
 
 @pytest.fixture
 def uncached(database_uri: str) -> Iterator[Flask]:
-    yield create_app(base_config(database_uri, RENDER_CACHE_ENTRIES=0))
+    app = create_app(base_config(database_uri, RENDER_CACHE_ENTRIES=0))
+    yield app
+    stop_background(app)
 
 
 def response_parts(client: FlaskClient, url: str, headers: dict[str, str]) -> tuple[Any, ...]:
