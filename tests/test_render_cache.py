@@ -179,13 +179,24 @@ def test_the_entry_bound_keeps_the_most_recently_used_urls(app: Flask) -> None:
 
 
 @pytest.mark.parametrize("app_config", [{"RENDER_CACHE_ENTRIES": 50, "RENDER_CACHE_BYTES": 60_000}])
-def test_the_byte_bound_holds_when_pages_are_large(app: Flask) -> None:
-    client = app.test_client()
+def test_the_byte_bound_keeps_the_most_recently_used_pages_that_fit(app: Flask) -> None:
+    # Result pages of one size (about 8 kB): the same answers, three digits of tracking.
+    base = "/quiz/result?concern=volume&area=cheeks&goal=repair"
+    urls = [f"{base}&utm_term=t{number:03d}" for number in range(40)]
+    visits = with_comebacks(urls, every=3)
+    answers = served_from_the_cache(app, visits, {})
+    comebacks = visits.count(urls[0]) - 1
+    assert [url for url, cached in zip(visits, answers, strict=True) if cached] == (
+        [urls[0]] * comebacks
+    )
     cache = render_cache(app).lru
-    for number in range(200):
-        client.get(f"/quiz/result?concern=volume&area=cheeks&goal=repair&utm_term=t{number}")
-        assert cache.bytes <= 60_000
-    assert 0 < len(cache) < 50
+    count = len(cache)
+    assert 3 < count < 50  # the bytes decided, not the entries
+    size = cache.bytes // count
+    assert cache.bytes == count * size and count == 60_000 // size  # as many as fit
+    kept = most_recent(visits, count)
+    assert set(kept) == {urls[0], *urls[-(count - 1) :]}
+    which_are_kept(app, kept, dropped=[urls[-count], urls[1]], headers={})
 
 
 def test_changed_content_is_never_served_stale(app: Flask, tmp_path: Path) -> None:
