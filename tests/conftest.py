@@ -28,12 +28,12 @@ from typing import Any
 
 import flask_migrate
 import pytest
-from flask import Flask
+from flask import Flask, request_started
 from flask.testing import FlaskClient
 
 from quiz import create_app
 from quiz.db.engine import db
-from tests.support.app import base_config
+from tests.support.app import base_config, stop_background
 from tests.support.browser import BROWSER_TESTS
 from tests.support.clock import FrozenClock
 from tests.support.database import (
@@ -128,9 +128,29 @@ def app_config() -> dict[str, Any]:
 def app(database_uri: str, app_config: dict[str, Any]) -> Iterator[Flask]:
     app = create_app(base_config(database_uri, **app_config))
     yield app
+    stop_background(app)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def background_threads_end_with_their_test() -> Iterator[None]:
+    """Every app that served a request during a test has its background threads stopped.
+
+    Its first request starts them (unless TESTING); this is for the apps a test
+    makes itself with create_app. The `app` fixture stops its own before
+    disposing of its engine.
+    """
+    served: list[Flask] = []
+
+    def started(app: Flask, **_extra: Any) -> None:
+        served.append(app)
+
+    with request_started.connected_to(started):
+        yield
+    for app in dict.fromkeys(served):
+        stop_background(app)
 
 
 @pytest.fixture
@@ -169,10 +189,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """After the run, logging failures are not printed.
 
-    Background threads of the apps the tests made (the funnel's last flush at
-    exit, the content check) may still log once the test databases are gone,
-    into streams pytest has closed: logging would print a traceback of its own
-    failure to write ("--- Logging error ---") under a green run.
+    The apps' own background threads end with their test
+    (background_threads_end_with_their_test); this is for anything else that
+    logs after pytest closed its streams: logging would print a traceback of
+    its own failure to write ("--- Logging error ---") under a green run.
     """
     logging.raiseExceptions = False
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from flask import Flask
+from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,7 +25,7 @@ from quiz.content.file import DEFAULT_CONTENT, load_content
 from quiz.content.live import EXTENSION
 from quiz.funnel.counter import recorder
 from quiz.web.render_cache import render_cache
-from tests.support.app import base_config
+from tests.support.app import base_config, stop_background
 
 CONTENT = load_content(DEFAULT_CONTENT)
 OPTIONS = {q.id: [o.id for o in q.options] for q in CONTENT.questions}
@@ -34,7 +34,9 @@ STEP_PATHS = ["/quiz/", "/quiz/concern", "/quiz/area", "/quiz/goal", "/quiz/resu
 
 @pytest.fixture
 def uncached(database_uri: str) -> Iterator[Flask]:
-    yield create_app(base_config(database_uri, RENDER_CACHE_ENTRIES=0))
+    app = create_app(base_config(database_uri, RENDER_CACHE_ENTRIES=0))
+    yield app
+    stop_background(app)
 
 
 def response_parts(client: FlaskClient, url: str, headers: dict[str, str]) -> tuple[Any, ...]:
@@ -104,35 +106,97 @@ def test_a_step_is_kept_once_and_served_without_rendering(
     assert again.headers["ETag"] == first.headers["ETag"]
 
 
-@pytest.mark.parametrize(
-    "app_config", [{"RENDER_CACHE_ENTRIES": 300, "RENDER_CACHE_BYTES": 2_000_000}]
-)
-def test_the_cache_stays_within_its_bounds_under_ten_thousand_urls(app: Flask) -> None:
+def with_comebacks(urls: list[str], every: int) -> list[str]:
+    """The URLs in order, the first one visited again after each `every` others."""
+    visits = [urls[0]]
+    for number, url in enumerate(urls[1:], start=1):
+        visits.append(url)
+        if number % every == 0:
+            visits.append(urls[0])
+    return visits
+
+
+def most_recent(visits: list[str], count: int) -> list[str]:
+    """The `count` distinct URLs of `visits` used last, the most recent first."""
+    return list(dict.fromkeys(reversed(visits)))[:count]
+
+
+def served_from_the_cache(app: Flask, visits: list[str], headers: dict[str, str]) -> list[bool]:
+    """For each visit in turn: was it answered without rendering a template?
+
+    After each one the cache is within its configured bounds.
+    """
     client = app.test_client()
     cache = render_cache(app).lru
-    for number in range(10_000):
-        response = client.get(
-            f"/quiz/concern?utm_campaign=c{number}", headers={"HX-Request": "true"}
-        )
-        assert response.status_code == 200
-        assert len(cache) <= 300 and cache.bytes <= 2_000_000
-    assert len(cache) == 300  # full, not emptied
-    # The most recent URLs are the ones kept.
-    assert (
-        client.get("/quiz/concern?utm_campaign=c9999", headers={"HX-Request": "true"}).status_code
-        == 200
+    rendered: list[str] = []
+    answers = []
+    with template_rendered.connected_to(
+        lambda _app, template, **_extra: rendered.append(template.name), app
+    ):
+        for url in visits:
+            before = len(rendered)
+            response = client.get(url, headers=headers)
+            assert response.status_code == 200, url
+            answers.append(len(rendered) == before)
+            assert len(cache) <= app.config["RENDER_CACHE_ENTRIES"]
+            assert cache.bytes <= app.config["RENDER_CACHE_BYTES"]
+    return answers
+
+
+def which_are_kept(
+    app: Flask, kept: list[str], dropped: list[str], headers: dict[str, str]
+) -> None:
+    """`kept` are served from the cache, `dropped` are rendered again.
+
+    Asked in that order: a miss keeps its page and so drops the least recently
+    used one, which would blur any answer after it.
+    """
+    answers = served_from_the_cache(app, kept + dropped, headers)
+    assert answers == [True] * len(kept) + [False] * len(dropped)
+
+
+FRAGMENT = {"HX-Request": "true"}
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RENDER_CACHE_ENTRIES": 10, "RENDER_CACHE_BYTES": 2_000_000}]
+)
+def test_the_entry_bound_keeps_the_most_recently_used_urls(app: Flask) -> None:
+    # Ten times as many distinct URLs as entries; the first one comes back again and again.
+    urls = [f"/quiz/concern?utm_campaign=c{number}" for number in range(100)]
+    visits = with_comebacks(urls, every=5)
+    answers = served_from_the_cache(app, visits, FRAGMENT)
+    comebacks = visits.count(urls[0]) - 1
+    # Each new URL rendered; each comeback served from the cache, though added long ago.
+    assert [url for url, cached in zip(visits, answers, strict=True) if cached] == (
+        [urls[0]] * comebacks
     )
-    assert len(cache) == 300
+    cache = render_cache(app).lru
+    assert len(cache) == 10 and cache.bytes < 2_000_000  # full, and the entries decided
+    kept = most_recent(visits, 10)
+    assert set(kept) == {urls[0], *urls[-9:]}
+    which_are_kept(app, kept, dropped=[urls[-10], urls[1]], headers=FRAGMENT)
 
 
 @pytest.mark.parametrize("app_config", [{"RENDER_CACHE_ENTRIES": 50, "RENDER_CACHE_BYTES": 60_000}])
-def test_the_byte_bound_holds_when_pages_are_large(app: Flask) -> None:
-    client = app.test_client()
+def test_the_byte_bound_keeps_the_most_recently_used_pages_that_fit(app: Flask) -> None:
+    # Result pages of one size (about 8 kB): the same answers, three digits of tracking.
+    base = "/quiz/result?concern=volume&area=cheeks&goal=repair"
+    urls = [f"{base}&utm_term=t{number:03d}" for number in range(40)]
+    visits = with_comebacks(urls, every=3)
+    answers = served_from_the_cache(app, visits, {})
+    comebacks = visits.count(urls[0]) - 1
+    assert [url for url, cached in zip(visits, answers, strict=True) if cached] == (
+        [urls[0]] * comebacks
+    )
     cache = render_cache(app).lru
-    for number in range(200):
-        client.get(f"/quiz/result?concern=volume&area=cheeks&goal=repair&utm_term=t{number}")
-        assert cache.bytes <= 60_000
-    assert 0 < len(cache) < 50
+    count = len(cache)
+    assert 3 < count < 50  # the bytes decided, not the entries
+    size = cache.bytes // count
+    assert cache.bytes == count * size and count == 60_000 // size  # as many as fit
+    kept = most_recent(visits, count)
+    assert set(kept) == {urls[0], *urls[-(count - 1) :]}
+    which_are_kept(app, kept, dropped=[urls[-count], urls[1]], headers={})
 
 
 def test_changed_content_is_never_served_stale(app: Flask, tmp_path: Path) -> None:

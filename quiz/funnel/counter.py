@@ -54,6 +54,7 @@ class FunnelRecorder:
         self._counts: Counter[tuple[date, str]] = Counter()
         self._pid: int | None = None
         self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
         # Tests and the CLI flush explicitly; a serving process flushes in the background.
         self.background = not app.testing and app.config["FUNNEL_FLUSH_SECONDS"] > 0
 
@@ -92,13 +93,24 @@ class FunnelRecorder:
             return 0
         return len(counts)
 
-    def stop(self) -> None:
-        """End the background writer after a last flush (tests; the process exit does it too)."""
+    def stop(self, *, flush: bool = True) -> None:
+        """End the background writer and wait for it; then a last flush, unless told not to.
+
+        For tests: an app's writer must not outlive its test's database (nor
+        flush into it at exit). A serving process never calls it: its daemon
+        thread ends with it, after the last flush registered at exit.
+        """
         self._wake.set()
-        self.flush()
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+        atexit.unregister(self.flush)
+        if flush:
+            self.flush()
 
     def _start_thread(self) -> None:
         thread = threading.Thread(target=self._run, name="funnel-flush", daemon=True)
+        self._thread = thread
         thread.start()
         atexit.register(self.flush)
 
