@@ -28,9 +28,16 @@ DEFAULT_REV = "4a360f7"
 OUTCOMES_SCRIPT = """
 import json
 from itertools import combinations
-from quiz.content.file import load_content
-from quiz.core.scoring import Answers, score
-content = load_content()
+try:  # the layout since issue 22: the quiz model and scoring in quiz.core
+    from quiz.content.document import read_document
+    from quiz.content.file import DEFAULT_CONTENT
+    from quiz.content.locales import parse_document
+    from quiz.core.scoring import Answers, score
+    content = parse_document(read_document(DEFAULT_CONTENT))["en"]
+except ImportError:  # earlier commits: quiz.domain
+    from quiz.domain.content_file import load_content
+    from quiz.domain.scoring import Answers, score
+    content = load_content()
 areas = content.question("area").option_ids
 sets = [c for n in range(1, len(areas) + 1) for c in combinations(areas, n)]
 print(json.dumps({

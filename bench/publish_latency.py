@@ -44,9 +44,9 @@ from load import Options, database, server_env  # noqa: E402
 from quiz import create_app  # noqa: E402
 from quiz.content.document import read_document  # noqa: E402
 from quiz.content.file import DEFAULT_CONTENT  # noqa: E402
-from quiz.content.locales import load_locales  # noqa: E402
 from quiz.content.publishing import latest, publish  # noqa: E402
 from quiz.db.engine import db  # noqa: E402
+from tests.support.content import load_locales  # noqa: E402
 
 TIMEOUT = 120.0  # no round waits longer for its log lines
 BOOTED = re.compile(r"Booting worker with pid: (\d+)")

@@ -33,10 +33,10 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from quiz import create_app  # noqa: E402
+from quiz.content import approval as content_approval  # noqa: E402
 from quiz.content.live import live_content  # noqa: E402
 from quiz.db.engine import write_transaction  # noqa: E402
 from quiz.db.models import StaffUser  # noqa: E402
-from quiz.leads import content_approval  # noqa: E402
 from tests.conftest import base_config  # noqa: E402
 
 AREAS = ("between_brows", "forehead", "crows_feet", "under_nose", "around_mouth", "marionette",

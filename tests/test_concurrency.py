@@ -22,9 +22,9 @@ from flask.testing import FlaskClient
 from quiz.content.document import ContentDocument, read_document
 from quiz.content.file import DEFAULT_CONTENT
 from quiz.content.live import live_content
-from quiz.content.locales import load_locales
 from quiz.content.publishing import publish
 from quiz.web.render_cache import LRU, Entry
+from tests.support.content import load_locales
 from tests.support.waiting import WAIT_SECONDS
 
 T = TypeVar("T")

@@ -23,10 +23,10 @@ from flask.testing import FlaskClient
 
 from quiz.content.document import read_document
 from quiz.content.file import DEFAULT_CONTENT
-from quiz.content.locales import load_locales
 from quiz.content.publishing import publish
 from quiz.db.engine import db
 from tests.support.app import leads
+from tests.support.content import load_locales
 from tests.support.patient import callback_fields, valid_callback
 
 FILES = load_locales()

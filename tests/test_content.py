@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from quiz import create_app
-from quiz.content.file import DEFAULT_CONTENT, load_content
+from quiz.content.file import DEFAULT_CONTENT
 from quiz.core.model import QUESTION_IDS, ContentError
 from tests.support.app import base_config
+from tests.support.content import load_content
 
 GOOD = DEFAULT_CONTENT.read_text(encoding="utf-8")
 

@@ -24,11 +24,11 @@ from quiz.content import publishing as content_publishing
 from quiz.content.document import ContentDocument, read_document
 from quiz.content.file import DEFAULT_CONTENT
 from quiz.content.live import live_content
-from quiz.content.locales import load_locales
 from quiz.content.versions import StaleVersion
 from quiz.db.engine import db
 from quiz.db.models import AuditLog, ContentVersion
 from tests.support.app import base_config
+from tests.support.content import load_locales
 from tests.support.staff import ADMIN_EMAIL, ADMIN_PASSWORD, cli, create_staff
 from tests.support.waiting import wait_until
 

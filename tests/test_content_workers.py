@@ -33,10 +33,10 @@ import pytest
 from quiz import create_app
 from quiz.content.document import read_document
 from quiz.content.file import DEFAULT_CONTENT
-from quiz.content.locales import load_locales
 from quiz.content.publishing import publish
 from quiz.db.engine import db
 from tests.support.app import TEST_SECRET, base_config
+from tests.support.content import load_locales
 from tests.support.waiting import ProcessOutput, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent

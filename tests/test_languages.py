@@ -16,10 +16,10 @@ from flask.testing import FlaskClient
 
 from quiz import create_app
 from quiz.content.file import DEFAULT_CONTENT
-from quiz.content.locales import load_locales
 from quiz.core.model import ContentError
 from quiz.settings import ConfigError
 from tests.support.app import base_config
+from tests.support.content import load_locales
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOG = REPO / "quiz" / "translations" / "es" / "LC_MESSAGES" / "messages.po"

@@ -21,11 +21,12 @@ from hypothesis import strategies as st
 
 from quiz import create_app
 from quiz.content.document import ContentBundle
-from quiz.content.file import DEFAULT_CONTENT, load_content
+from quiz.content.file import DEFAULT_CONTENT
 from quiz.content.live import EXTENSION
 from quiz.funnel.counter import recorder
 from quiz.web.render_cache import render_cache
 from tests.support.app import base_config, stop_background
+from tests.support.content import load_content
 
 CONTENT = load_content(DEFAULT_CONTENT)
 OPTIONS = {q.id: [o.id for o in q.options] for q in CONTENT.questions}

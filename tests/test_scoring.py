@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from quiz.content.file import load_content
-from quiz.content.locales import load_locales
 from quiz.content.principle import (
     AREA_TREATMENT,
     CONTRACT,
@@ -22,6 +20,7 @@ from quiz.content.principle import (
     check_principle,
 )
 from quiz.core.scoring import AnswerError, Answers, parse_answers, score
+from tests.support.content import load_content, load_locales
 
 CONTENT = load_content()
 CONCERNS = CONTRACT["concern"]

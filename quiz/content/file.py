@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import string
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,19 +92,6 @@ class _Reader:
 def _dotted(path: str, key: str) -> str:
     """A problem's key: `path.key`, or `key` alone at the top of the file (`margin`)."""
     return f"{path}.{key}" if path else key
-
-
-def load_content(path: str | Path = DEFAULT_CONTENT) -> Content:
-    """Read and validate the content file; raise ContentError naming file and key."""
-    path = Path(path)
-    source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ContentError(f"{source}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ContentError(f"{source}: not valid TOML: {exc}") from None
-    return parse_content(raw, source)
 
 
 def parse_content(

@@ -15,17 +15,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from quiz.content.document import BASE_LOCALE, ContentDocument, read_document
-from quiz.content.file import DEFAULT_CONTENT, parse_content
+from quiz.content.document import BASE_LOCALE, ContentDocument
+from quiz.content.file import parse_content
 from quiz.core.model import Content, ContentError
 
 # Values that are identifiers, not words: the same in every language.
 ID_KEYS = ("id", "treats", "treatment", "products")
-
-
-def load_locales(path: str | Path = DEFAULT_CONTENT) -> dict[str, Content]:
-    """Every language's content, English first; ContentError naming file and key."""
-    return parse_document(read_document(path))
 
 
 def parse_document(document: ContentDocument) -> dict[str, Content]:
