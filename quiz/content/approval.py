@@ -65,9 +65,8 @@ def live(session: Session | None = None) -> ContentVersion | None:
     return None if found is None else content_versions.get(session, found)
 
 
-def needs_approval(session: Session, document: ContentDocument) -> bool:
-    """True when `document`'s medical part is neither the live one's nor approved before."""
-    fingerprint = medical_hash(document)
+def needs_approval(session: Session, fingerprint: str) -> bool:
+    """True when a medical part (its medical_hash) is neither the live one nor approved before."""
     current = live(session)
     if current is not None and hash_of(current) == fingerprint:
         return False
@@ -83,7 +82,7 @@ def changes_from_live(document: ContentDocument) -> list[str]:
 
 def draft_needs_approval(document: ContentDocument) -> bool:
     """Would publishing `document` now wait for a clinician? (The review page says so.)"""
-    return needs_approval(db.session, document)
+    return needs_approval(db.session, medical_hash(document))
 
 
 def clinician(email: str | None, session: Session | None = None) -> StaffUser:

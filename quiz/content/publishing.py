@@ -85,7 +85,8 @@ def publish(
     try:
         with write_transaction() as tx:
             approver = clinician(approved_by, tx) if approved_by is not None else None
-            needed = needs_approval(tx, document)
+            fingerprint = medical_hash(document)  # parses every language: once
+            needed = needs_approval(tx, fingerprint)
             row = content_versions.insert(
                 tx,
                 document,
@@ -94,7 +95,7 @@ def publish(
                 note=note,
                 based_on=based_on,
                 restored_from=restored_from,
-                medical_hash=medical_hash(document),
+                medical_hash=fingerprint,
                 needs_approval=needed,
             )
             detail: dict[str, object] = {"version": row.id, "based_on": based_on, "note": row.note}
