@@ -141,6 +141,8 @@ def test_the_thread_switches_a_serving_worker(database_uri: str, tmp_path: Path)
         wait_until(lambda: "Lines when I smile" in page(worker), "the worker switched")
     finally:
         live.stop()
+    # stop() waits for the thread: nothing checks on after it returns.
+    assert not [t for t in threading.enumerate() if t.name == "content-check"]
 
 
 def test_the_patients_request_never_touches_the_database(database_uri: str) -> None:

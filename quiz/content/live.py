@@ -79,6 +79,7 @@ class LiveContent:
         self._pid: int | None = None
         self._starting = threading.Lock()  # not `lock`: a request never waits for a check
         self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self.interval == 0:
@@ -89,8 +90,11 @@ class LiveContent:
         return self.wsgi_app(environ, start_response)
 
     def stop(self) -> None:
-        """End the background thread (tests; a daemon thread ends with its process)."""
+        """End the background thread and wait for it (a daemon thread ends with its process)."""
         self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
     def start(self) -> None:
         """Start this process's checking thread, once (a gunicorn worker at boot)."""
@@ -100,7 +104,8 @@ class LiveContent:
             if self._pid == os.getpid():
                 return  # started already in this process
             self._pid = os.getpid()  # a fresh process (a gunicorn worker): its own thread
-        threading.Thread(target=self._run, name="content-check", daemon=True).start()
+            self._thread = threading.Thread(target=self._run, name="content-check", daemon=True)
+            self._thread.start()
 
     def _run(self) -> None:
         while not self._wake.wait(self.interval):

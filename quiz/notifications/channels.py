@@ -86,25 +86,16 @@ def build_email(
 
 def email_for(settings: SmtpSettings, payload: Mapping[str, Any], spa_name: str) -> EmailMessage:
     """The email for an outbox payload: the staff alert, or the new lead's."""
+    common = {
+        "key": payload["key"],
+        "spa_name": spa_name,
+        "created_at": payload["created_at"],
+        "link": payload["staff_url"],
+    }
     if payload.get("kind") == ALERT_KIND:
-        return build_alert_email(
-            settings,
-            key=payload["key"],
-            spa_name=spa_name,
-            account=payload["account"],
-            failures=payload["failures"],
-            window=payload["window"],
-            created_at=payload["created_at"],
-            link=payload["staff_url"],
-        )
-    return build_email(
-        settings,
-        key=payload["key"],
-        spa_name=spa_name,
-        lead_id=payload["lead_id"],
-        created_at=payload["created_at"],
-        link=payload["staff_url"],
-    )
+        alert = {name: payload[name] for name in ("account", "failures", "window")}
+        return build_alert_email(settings, **common, **alert)
+    return build_email(settings, **common, lead_id=payload["lead_id"])
 
 
 def build_alert_email(

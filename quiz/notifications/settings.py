@@ -22,6 +22,15 @@ from quiz.settings import ConfigError
 from quiz.settings.loading import is_development
 
 CHANNELS = ("email", "webhook", "sms")
+# OutboxSettings' fields read from the OUTBOX_* settings of the same name.
+TIMING = (
+    "max_attempts",
+    "retry_base_seconds",
+    "retry_max_seconds",
+    "lease_seconds",
+    "batch_size",
+    "poll_seconds",
+)
 
 
 @dataclass(frozen=True)
@@ -116,12 +125,7 @@ def settings_from_config(config: Mapping[str, Any], development: bool) -> Outbox
         email=email,
         webhook=webhook,
         staff_base_url=base,
-        max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
-        retry_base_seconds=config["OUTBOX_RETRY_BASE_SECONDS"],
-        retry_max_seconds=config["OUTBOX_RETRY_MAX_SECONDS"],
-        lease_seconds=config["OUTBOX_LEASE_SECONDS"],
-        batch_size=config["OUTBOX_BATCH_SIZE"],
-        poll_seconds=config["OUTBOX_POLL_SECONDS"],
+        **{name: config[f"OUTBOX_{name.upper()}"] for name in TIMING},
         sms=sms,
         escalation=Overdue.from_config(config) if sms and sms.escalation_to else None,
     )
