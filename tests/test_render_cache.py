@@ -57,6 +57,9 @@ query = st.fixed_dictionaries(
         "page": st.one_of(st.none(), st.just("https://www.myspa.com/injectables?x=1")),
         "accent": st.one_of(st.none(), st.sampled_from(["0b5cad", "ffffff", "zz"])),
         "junk": st.one_of(st.none(), st.just("1")),
+        "lang": st.one_of(
+            st.none(), st.sampled_from(["es", "ES", " es ", "Es", "en", "EN ", "xx"])
+        ),
     }
 )
 variant = st.sampled_from(
@@ -105,6 +108,32 @@ def test_a_step_is_kept_once_and_served_without_rendering(
     assert renders == []
     assert again.get_data() == first.get_data()
     assert again.headers["ETag"] == first.headers["ETag"]
+
+
+def spellings(code: str) -> list[str]:
+    """Every way of writing `code` the normaliser accepts: each letter in either case, padded."""
+    cases = [""]
+    for letter in code:
+        cases = [c + x for c in cases for x in (letter.lower(), letter.upper())]
+    pads = [("", ""), (" ", ""), ("", " "), ("\t", " ")]
+    return [before + case + after for case in cases for before, after in pads]
+
+
+@pytest.mark.parametrize("code", ["es", "en"])
+def test_any_spelling_of_lang_is_served_in_that_language_and_cannot_poison_the_key(
+    app: Flask, code: str
+) -> None:
+    # Each spelling first, then the code as written in links, under a key of
+    # their own (utm_source): a page kept in the wrong language shows on either.
+    browser = {"Accept-Language": "en" if code == "es" else "es"}
+    client = app.test_client()
+    for number, spelling in enumerate(spellings(code)):
+        for path in STEP_PATHS:
+            for lang in (spelling, code):
+                url = url_for_query(path, {"concern": "lines", "utm_source": number, "lang": lang})
+                for headers in (browser, {}):
+                    page = client.get(url, headers=headers).get_data(as_text=True)
+                    assert f'<html lang="{code}"' in page, (url, headers)
 
 
 def with_comebacks(urls: list[str], every: int) -> list[str]:

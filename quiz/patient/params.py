@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict
 
+from quiz.core import language_code
 from quiz.core.colour import read_accent
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -33,7 +34,6 @@ MAX_URL = 2048
 MAX_UTM = 200
 MAX_ID = 40
 MAX_AREAS = 20
-MAX_LANG = 8
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def read_params(values: MultiDict[str, str] | Mapping[str, str]) -> QuizParams:
         goal=_first_id(values, "goal"),
         tracking=read_tracking(values),
         accent=read_accent(values.get("accent")),
-        lang=_language_code(values.get("lang")),
+        lang=language_code(values.get("lang")),
     )
 
 
@@ -105,12 +105,6 @@ def _first_id(values: MultiDict[str, str], key: str) -> str | None:
     # An over-long id cannot be a real option; truncating keeps the 400 message short.
     value = values.get(key)
     return value[: MAX_ID + 1] if value else None
-
-
-def _language_code(value: str | None) -> str | None:
-    # Only the shape is checked here; which languages exist is the app's (web/languages.py).
-    code = (value or "").strip().lower()[:MAX_LANG]
-    return code if code.replace("-", "").isalnum() and code.isascii() else None
 
 
 def _is_web_url(value: str) -> bool:

@@ -22,7 +22,7 @@ from werkzeug.datastructures import LanguageAccept, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header
 
-from quiz.core import BASE_LOCALE
+from quiz.core import BASE_LOCALE, language_code
 from quiz.core.model import Content
 from quiz.settings import ConfigError
 
@@ -117,20 +117,20 @@ def environ_language(app: Flask) -> Callable[[dict[str, Any], MultiDict[str, str
     default = app.config["DEFAULT_LANGUAGE"]
 
     def negotiated(environ: dict[str, Any], args: MultiDict[str, str]) -> Hashable:
-        if args.get("lang"):
-            return None  # the query, already in the key, decides
+        if language_code(args.get("lang")):
+            return None  # the query, already in the key (normalised alike), decides
         return _best_language(environ.get("HTTP_ACCEPT_LANGUAGE"), languages, default)
 
     return negotiated
 
 
 def _lang_param() -> str | None:
-    """`lang` from the URL, or from the callback form's hidden field."""
-    lang = request.args.get("lang")
+    """`lang` from the URL, or from the callback form's hidden field, normalised."""
+    lang = language_code(request.args.get("lang"))
     if lang or request.method != "POST":
         return lang
     try:
-        return request.form.get("lang")
+        return language_code(request.form.get("lang"))
     except HTTPException:  # an oversized or cut-off body: its error page follows the browser
         return None
 
