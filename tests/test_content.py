@@ -116,6 +116,30 @@ def test_content_is_frozen() -> None:
             "unknown placeholder {answer}",
         ),
         (
+            "I agree that {spa_name} may call",
+            "I agree that {spa_name:>20000000} may call",
+            "copy.consent_text",
+            "write {spa_name} alone, not {spa_name:>20000000}",
+        ),
+        (
+            "I agree that {spa_name} may call",
+            "I agree that {spa_name!r:^9} may call",
+            "copy.consent_text",
+            "write {spa_name} alone, not {spa_name!r:^9}",
+        ),
+        (
+            "I agree that {spa_name} may call",
+            "I agree that {spa_name.__class__} may call",
+            "copy.consent_text",
+            "unknown placeholder {spa_name.__class__}",
+        ),
+        (
+            "{answers}: a filler is what is used there",
+            "{answers:{concern}}: a filler is what is used there",
+            "rules.left_out_fill",
+            "write {answers} alone",
+        ),
+        (
             '[copy]\nintro_title = "Relax or fill?"\n',
             "[copy]\n",
             "copy.intro_title",

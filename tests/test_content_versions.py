@@ -173,6 +173,23 @@ def test_an_invalid_document_is_refused_naming_file_and_key(
     assert LABEL_EN in page(app)
 
 
+def test_a_format_spec_in_a_translation_is_refused_at_publish(
+    database_uri: str, tmp_path: Path
+) -> None:
+    app = make_app(database_uri)
+    page(app)
+    english = changed_files(tmp_path)
+    spanish = english.with_name("quiz.es.toml")
+    text = spanish.read_text(encoding="utf-8")
+    assert text.count("{spa_name}") > 1
+    # A width of 20 million would make every callback page 20 MB.
+    spanish.write_text(text.replace("{spa_name}", "{spa_name:>20000000}"), encoding="utf-8")
+    result = cli(app, "content", "publish", str(english))
+    assert result.exit_code != 0 and "nothing was published" in result.output
+    assert f"{spanish}: copy." in result.output and "write {spa_name} alone" in result.output
+    assert [v.id for v in versions(app)] == [1]
+
+
 def test_publishing_needs_an_admin_and_a_known_file(database_uri: str, tmp_path: Path) -> None:
     app = make_app(database_uri)
     result = cli(app, "content", "publish", str(changed_files(tmp_path)), "--as", "x@y.example")

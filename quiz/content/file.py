@@ -274,9 +274,24 @@ def _check_products(r: _Reader, opt: Option, products: dict[str, Product], key: 
 def _check_placeholders(r: _Reader, key: str, text: str, allowed: set[str]) -> None:
     """Refuse a {placeholder} the app cannot fill (a typo would break every result page)."""
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        fields = [
+            (n, spec, conv) for _, n, spec, conv in string.Formatter().parse(text) if n is not None
+        ]
     except ValueError as exc:
         raise r.fail(key, f"braces do not match ({exc}); write {{{{ and }}}} for a brace") from None
-    for name in fields:
+    for name, spec, conversion in fields:
         if name not in allowed:
             raise r.fail(key, f"unknown placeholder {{{name}}}; use {', '.join(sorted(allowed))}")
+        if spec or conversion:
+            # A width in a spec ({spa_name:>20000000}) would make every page that
+            # shows the text megabytes long: only the bare name is filled in.
+            written = (
+                "{"
+                + name
+                + (f"!{conversion}" if conversion else "")
+                + (f":{spec}" if spec else "")
+                + "}"
+            )
+            raise r.fail(
+                key, f"write {{{name}}} alone, not {written}: no format spec or conversion"
+            )
