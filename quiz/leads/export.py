@@ -1,19 +1,17 @@
 """Lead exports: the design's columns, streamed, safe to open in a spreadsheet.
 
 Formula injection: a spreadsheet treats a cell that starts with `=`, `+`, `-`,
-`@`, a tab or a carriage return as a formula (or as the start of one), so a
-patient who types `=HYPERLINK(...)` as their name could run it on a staff
-member's machine. Free-text cells (name, email, source and referrer URLs, utm
-values, notes) are therefore prefixed with a single quote when they start with
-one of those characters, as OWASP recommends.
+`@`, a tab or a carriage return as a formula (or as the start of one), and
+some also `;` or `|` (DDE), so a patient who types `=HYPERLINK(...)` as their
+name could run it on a staff member's machine. Every text cell is therefore
+prefixed with a single quote when it starts with one of those characters, as
+OWASP recommends, whatever column it is in and wherever its value came from:
+a column that is validated today (the consent version comes from the
+content file, which staff edit) is not trusted to stay so.
 
-Validated columns are written as they are, and are safe because of how they
-were validated: the phone is E.164 (`+` then digits only, which a spreadsheet
-reads as a number, not a formula: `+13015550100` has no operator or function
-to run); dates are ISO 8601 produced by us; ids are integers; status, outcome,
-concern, areas, goal and best_time are option ids from a fixed list, locale a
-language code the app chose
-(lower-case letters and `_`); the consent version comes from the content file.
+One shape is left as it is: `+` followed by digits only, the E.164 phone
+(`+13015550100` has no operator or function to run, and staff need it
+dialable). Dates are ISO 8601 produced by us and ids are integers.
 
 The Excel export writes the same rows as typed cells: ids as numbers, times
 as dates, everything else as text cells (`write_string`), which a spreadsheet
@@ -58,21 +56,18 @@ COLUMNS = (
     "locale",  # the language the patient used (en, es)
     "first_contacted_at",  # ISO 8601 UTC; empty until staff move the lead out of "new"
 )
-# Free text: the patient's own words and the page's URLs and tags (source_url to
-# referrer); everything else is validated (see the module docstring).
-FREE_TEXT = {
-    "name",
-    "email",
-    *COLUMNS[COLUMNS.index("source_url") : COLUMNS.index("referrer") + 1],
-}
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", ";", "|")
 
 
 def neutralise(value: str) -> str:
-    """Prefix a quote to text a spreadsheet would read as a formula."""
-    if value and value.startswith(FORMULA_STARTS):
+    """Prefix a quote to text a spreadsheet would read as a formula (a +digits number stays)."""
+    if value.startswith(FORMULA_STARTS) and not _is_plus_number(value):
         return "'" + value
     return value
+
+
+def _is_plus_number(value: str) -> bool:
+    return len(value) > 1 and value[0] == "+" and value[1:].isascii() and value[1:].isdigit()
 
 
 def lead_values(lead: Any) -> dict[str, Any]:
@@ -107,15 +102,17 @@ def lead_values(lead: Any) -> dict[str, Any]:
 
 
 def lead_row(lead: Any) -> list[str]:
-    """One lead as CSV cells, in COLUMNS order, free text neutralised."""
+    """One lead as CSV cells, in COLUMNS order, every text cell neutralised."""
     raw = lead_values(lead)
     cells = []
     for column in COLUMNS:
         value = raw[column]
         if isinstance(value, datetime):
-            value = iso(value)
-        value = "" if value is None else str(value)
-        cells.append(neutralise(value) if column in FREE_TEXT else value)
+            cells.append(iso(value))
+        elif isinstance(value, int):
+            cells.append(str(value))
+        else:
+            cells.append(neutralise("" if value is None else str(value)))
     return cells
 
 
