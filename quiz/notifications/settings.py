@@ -19,6 +19,7 @@ from quiz.core.opening_hours import Overdue
 from quiz.notifications.channels import SmtpSettings, WebhookSettings
 from quiz.notifications.sms import SmsSettings, sms_from_config
 from quiz.settings import ConfigError
+from quiz.settings.checks import is_loopback
 from quiz.settings.loading import is_development
 
 CHANNELS = ("email", "webhook", "sms")
@@ -79,7 +80,7 @@ def settings_from_config(config: Mapping[str, Any], development: bool) -> Outbox
         host = str(config.get("SMTP_HOST") or "").strip()
         if not host:
             raise ConfigError("SMTP_HOST must be set when NOTIFY_EMAIL_TO is.")
-        if security == "none" and config.get("SMTP_USERNAME") and not _is_loopback(host):
+        if security == "none" and config.get("SMTP_USERNAME") and not is_loopback(host):
             raise ConfigError("SMTP_SECURITY=none would send the SMTP password in clear text.")
         email = SmtpSettings(
             host=host,
@@ -98,7 +99,7 @@ def settings_from_config(config: Mapping[str, Any], development: bool) -> Outbox
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"WEBHOOK_URL {url!r} must be an http(s) URL.")
-        if parts.scheme == "http" and not development and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not development and not is_loopback(parts.hostname):
             raise ConfigError(f"WEBHOOK_URL {url!r} must use https:// outside development.")
         secret = str(config.get("WEBHOOK_SECRET") or "")
         if len(secret) < 16:
@@ -151,7 +152,3 @@ def _email_list(value: Any, name: str) -> list[str]:
         except EmailNotValidError:
             raise ConfigError(f"{name}: {entry!r} is not an email address.") from None
     return addresses
-
-
-def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")

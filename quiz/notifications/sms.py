@@ -46,6 +46,7 @@ from quiz.notifications.channels import (
     no_redirect_opener,
 )
 from quiz.settings import ConfigError
+from quiz.settings.checks import is_loopback
 from quiz.settings.texts import e164_numbers
 
 LEAD_KIND = "lead.created"
@@ -183,8 +184,7 @@ def sms_from_config(config: Mapping[str, Any], development: bool) -> SmsSettings
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
         raise ConfigError(f"SMS_API_BASE {base!r} must be an https:// URL.")
-    loopback = parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127.")
-    if parts.scheme == "http" and not development and not loopback:
+    if parts.scheme == "http" and not development and not is_loopback(parts.hostname):
         # The auth token travels in every request's Basic auth header.
         raise ConfigError(f"SMS_API_BASE {base!r} must use https:// outside development.")
     escalation_to = config.get("STAFF_ESCALATION_SMS_TO")

@@ -6,7 +6,9 @@ message that names the setting and says how to fix it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -136,3 +138,25 @@ def check_windows(value: dict[str, str]) -> dict[str, str]:
             'SPA_CALLBACK_WINDOWS must map languages to texts, e.g. {"es": "en un día hábil"}.'
         )
     return {k.strip().lower(): v.strip() for k, v in value.items()}
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for a literal loopback address, or `localhost` when it resolves to loopback only.
+
+    A clear-text connection (http, SMTP without TLS) is allowed to loopback
+    alone. Deciding by the name's look let `127.evil.example` through; other
+    names are not resolved to decide, because what DNS answers at start-up
+    need not be what it answers at send time.
+    """
+    name = (host or "").strip().strip("[]").rstrip(".").lower()
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    if name != "localhost":
+        return False
+    try:
+        found = socket.getaddrinfo(name, None)
+    except OSError:
+        return False
+    return bool(found) and all(ipaddress.ip_address(f[4][0]).is_loopback for f in found)
