@@ -14,18 +14,17 @@ layout, so the stored text is the editor's text with one line changed.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date
 from typing import Any
 
 import tomlkit
 
-from quiz.content.document import BASE_LOCALE, ContentDocument
+from quiz.content.document import BASE_LOCALE, ContentDocument, load_toml
 
 
 def consent_of(text: str) -> tuple[str, str]:
     """(consent_text, consent_version) of one language's TOML, stripped as the app reads them."""
-    copy: Any = tomllib.loads(text).get("copy", {})
+    copy: Any = load_toml(text, "").get("copy", {})
     if not isinstance(copy, dict):
         return "", ""
     return _text(copy.get("consent_text")), _text(copy.get("consent_version"))

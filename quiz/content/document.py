@@ -10,14 +10,59 @@ from, replaced as a whole by one assignment, never piece by piece.
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from quiz.core import BASE_LOCALE
 from quiz.core.model import Content, ContentError
+
+# How deep a content file may nest in tables and arrays: quiz.toml goes file >
+# questions > question > options > option > why, 6 levels; 12 leaves room and
+# stops a hostile file thousands of levels deep before anything recurses over it.
+MAX_DEPTH = 12
+
+
+class TooDeep(ContentError):
+    """A text nested deeper than any content file: refused before anything recurses over it."""
+
+
+def load_toml(text: str, source: str) -> dict[str, Any]:
+    """One language's text parsed: ContentError naming `source` if it is not TOML or too deep.
+
+    Every reader of a content text goes through here (start-up, drafts, the
+    editor, imports), so a text that would make a parser recurse out is
+    refused with a message, never met as a RecursionError.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ContentError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise TooDeep(f"{source}: nested more than {MAX_DEPTH} levels deep") from None
+    if _depth(data) > MAX_DEPTH:  # dotted keys and [a.b.c] headers nest without recursing
+        raise TooDeep(f"{source}: nested more than {MAX_DEPTH} levels deep (the quiz's file: 6)")
+    return data
+
+
+def _depth(data: Any) -> int:
+    """How many tables and arrays deep `data` goes, counted without recursion."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        if not isinstance(node, dict | list):
+            continue
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
 
 def file_name(locale: str) -> str:

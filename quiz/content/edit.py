@@ -17,7 +17,6 @@ ends the search.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from quiz.content.document import BASE_LOCALE, ContentDocument
+from quiz.content.document import BASE_LOCALE, ContentDocument, TooDeep, load_toml
 from quiz.content.fields import NAMES, NUMBER, Field, parent_and_name, value
 from quiz.core.model import ContentError
 
@@ -68,8 +67,10 @@ def apply_edits(
     texts = {}
     for locale in document.locales:
         try:
-            before = tomllib.loads(document.text(locale))
-        except tomllib.TOMLDecodeError:
+            before = load_toml(document.text(locale), document.source(locale))
+        except TooDeep:
+            raise  # tomlkit would recurse over it: refused, with the file named
+        except ContentError:
             before = {}
         # Only what changed is written: an untouched value keeps its spelling in the file.
         mine = {
@@ -152,8 +153,8 @@ def _set_aside(
 def _fallback_value(fallback: ContentDocument, locale: str, key: str) -> Any:
     source = locale if locale in fallback.locales else BASE_LOCALE
     try:
-        raw = tomllib.loads(fallback.text(source))
-    except tomllib.TOMLDecodeError:
+        raw = load_toml(fallback.text(source), fallback.source(source))
+    except ContentError:
         return None
     return value(raw, key) if key else None
 

@@ -11,7 +11,6 @@ version; the editor then shows that change and lets the editor decide.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,9 +21,10 @@ from flask import current_app
 from quiz.content import drafts as content_drafts
 from quiz.content import publishing as content_publishing
 from quiz.content import versions as content_versions
-from quiz.content.document import ContentDocument
+from quiz.content.document import BASE_LOCALE, ContentDocument, TooDeep, file_name, load_toml
 from quiz.content.edit import Problem, apply_edits, problems, replace_text
 from quiz.content.fields import Field, every_field
+from quiz.content.locales import check_shape
 from quiz.core.model import ContentError
 from quiz.db.engine import db, write_transaction
 from quiz.db.models import ContentVersion, StaffUser
@@ -41,11 +41,15 @@ class Draft:
         return self.updated_at is not None
 
 
+class NoVersionYet(ContentError):
+    """Nothing is published yet (a database migrated after start-up): there is nothing to edit."""
+
+
 def published() -> tuple[ContentDocument, int | None]:
     """The latest version's document and number (the files' when nothing is stored yet)."""
     row = content_publishing.latest()
     if row is None:
-        raise ContentError(
+        raise NoVersionYet(
             "no version is published yet: start the app once, or `flask content publish`"
         )
     return ContentDocument.from_json(row.document), row.id
@@ -71,13 +75,30 @@ def save_edits(
     return Draft(document, row.based_on, row.updated_at)
 
 
+class NoSuchLanguage(ContentError):
+    """A file view for a language the quiz does not have."""
+
+
 def save_file(staff_id: int, locale: str, text: str) -> Draft:
-    """Replace one language's whole file in the editor's draft."""
+    """Replace one language's whole file in the editor's draft.
+
+    A file with problems is saved and its problems listed, as field edits
+    are; text that is not a quiz file at all (tables and arrays where the
+    quiz has none, or nested thousands deep) is refused: ContentError.
+    """
     with write_transaction() as tx:
         current = draft_for(staff_id)
         if locale not in current.document.locales:
-            raise ContentError(f"the quiz has no language {locale!r}")
+            raise NoSuchLanguage(f"the quiz has no language {locale!r}")
         document = replace_text(current.document, locale, text)
+        try:
+            raw = load_toml(document.text(locale), document.source(locale))
+        except TooDeep:
+            raise
+        except ContentError:
+            raw = None  # not TOML yet: saved, and its problem listed
+        if raw is not None:
+            _check_shape(document, locale, raw)
         row = content_drafts.save(tx, staff_id, document, current.based_on)
     return Draft(document, row.based_on, row.updated_at)
 
@@ -126,7 +147,23 @@ def problems_in(document: ContentDocument) -> list[Problem]:
 
 def layout(document: ContentDocument) -> dict[str, Any]:
     """The parsed English text that lays out the editor (the published one if it is broken)."""
+    source = document.locales[0]
     try:
-        return tomllib.loads(document.text(document.locales[0]))
-    except tomllib.TOMLDecodeError:
-        return tomllib.loads(published()[0].text(document.locales[0]))
+        raw = load_toml(document.text(source), document.source(source))
+        _check_shape(document, source, raw)
+        return raw
+    except ContentError:  # the problems list says why
+        return _published_raw(source)
+
+
+def _published_raw(locale: str) -> dict[str, Any]:
+    document = published()[0]
+    if locale not in document.locales:
+        locale = BASE_LOCALE
+    return load_toml(document.text(locale), document.source(locale))
+
+
+def _check_shape(document: ContentDocument, locale: str, raw: dict[str, Any]) -> None:
+    """ContentError if `raw` has a table or an array where the published file has not."""
+    base_name = f"the published {file_name(locale)}"
+    check_shape(_published_raw(locale), raw, document.source(locale), base_name)

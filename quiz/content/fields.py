@@ -93,10 +93,10 @@ class Screen:
 
 def screens(raw: dict[str, Any]) -> tuple[Screen, ...]:
     """The editor's screens for a document shaped like `raw` (the parsed base language)."""
-    copy = raw.get("copy", {})
+    copy = _table(raw.get("copy"))
     listed = {k for keys in COPY_SCREENS.values() for k in keys}
     result = [Screen("intro", "Start screen", (_copy_group("intro", "Start", copy),))]
-    for question in raw.get("questions", []):
+    for question in _entries(raw.get("questions")):
         result.append(_question_screen(question))
     result.append(_result_screen(raw))
     result.append(
@@ -171,7 +171,7 @@ def _question_screen(question: dict[str, Any]) -> Screen:
     groups = [
         Group(key, "The question", (_text(f"{key}.title", "title"), _text(f"{key}.hint", "hint")))
     ]
-    for option in question.get("options", []):
+    for option in _entries(question.get("options")):
         okey = f"{key}.options.{option.get('id', '')}"
         fields = [_text(f"{okey}.label", "label"), _text(f"{okey}.hint", "hint")]
         why = option.get("why")
@@ -186,21 +186,21 @@ def _question_screen(question: dict[str, Any]) -> Screen:
 
 
 def _result_screen(raw: dict[str, Any]) -> Screen:
-    groups = [_copy_group("result", "Around the result", raw.get("copy", {}))]
-    for tid, treatment in raw.get("treatments", {}).items():
+    groups = [_copy_group("result", "Around the result", _table(raw.get("copy")))]
+    for tid, treatment in _tables(raw.get("treatments")):
         key = f"treatments.{tid}"
         fields = [_text(f"{key}.{k}", k) for k in treatment]
         groups.append(Group(key, f"Treatment “{tid}”", tuple(fields)))
-    for pid, product in raw.get("products", {}).items():
+    for pid, product in _tables(raw.get("products")):
         key = f"products.{pid}"  # `treatment` is a fact, not words: the file view edits it
         fields = [_text(f"{key}.{k}", k) for k in product if k != "treatment"]
         groups.append(Group(key, f"Product “{pid}”", tuple(fields)))
-    for oid, outcome in raw.get("outcomes", {}).items():
+    for oid, outcome in _tables(raw.get("outcomes")):
         key = f"outcomes.{oid}"
         groups.append(
             Group(key, f"Outcome “{oid}”", tuple(_text(f"{key}.{k}", k) for k in outcome))
         )
-    rules = tuple(_text(f"rules.{k}", k) for k in raw.get("rules", {}))
+    rules = tuple(_text(f"rules.{k}", k) for k in _table(raw.get("rules")))
     groups.append(Group("rules", "Rule lines (which answers changed the result)", rules))
     return Screen("result", "The result", tuple(groups))
 
@@ -213,10 +213,10 @@ def _weights_screen(raw: dict[str, Any]) -> Screen:
             (Field("margin", "Margin: totals closer than this are even", NUMBER, True),),
         )
     ]
-    for question in raw.get("questions", []):
+    for question in _entries(raw.get("questions")):
         qkey = f"questions.{question.get('id', '')}"
         fields: list[Field] = []
-        for option in question.get("options", []):
+        for option in _entries(question.get("options")):
             okey = f"{qkey}.options.{option.get('id', '')}"
             for weight in ("relax", "fill"):
                 fields.append(
@@ -224,6 +224,22 @@ def _weights_screen(raw: dict[str, Any]) -> Screen:
                 )
         groups.append(Group(qkey, f"Question: {question.get('id', '')}", tuple(fields)))
     return Screen("weights", "Weights (the same in every language)", tuple(groups))
+
+
+# A draft's file may be any valid TOML (a file saved before its shape was
+# checked, or one whose new keys are not in the published file): the screens
+# lay out what has the quiz's shape and skip the rest, so the editor, its
+# preview and its discard button always show; its problems list says what is wrong.
+def _table(node: Any) -> dict[str, Any]:
+    return node if isinstance(node, dict) else {}
+
+
+def _tables(node: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [(k, v) for k, v in _table(node).items() if isinstance(v, dict)]
+
+
+def _entries(node: Any) -> list[dict[str, Any]]:
+    return [e for e in node if isinstance(e, dict)] if isinstance(node, list) else []
 
 
 def every_field(raw: dict[str, Any]) -> Iterator[Field]:

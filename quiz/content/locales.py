@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import string
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from quiz.content.document import BASE_LOCALE, ContentDocument
+from quiz.content.document import BASE_LOCALE, ContentDocument, load_toml
 from quiz.content.file import parse_content
 from quiz.core.model import Content, ContentError
 
@@ -28,7 +27,7 @@ def parse_document(document: ContentDocument) -> dict[str, Content]:
     docs = {
         locale: (
             document.source(locale),
-            _parse_toml(document.text(locale), document.source(locale)),
+            load_toml(document.text(locale), document.source(locale)),
         )
         for locale in document.locales
     }
@@ -59,6 +58,38 @@ def combined_version(raws: dict[str, dict[str, Any]]) -> str:
     for locale in sorted(raws):
         digest.update(locale.encode() + repr(_canonical(raws[locale])).encode())
     return digest.hexdigest()[:16]
+
+
+def check_shape(base: Any, other: Any, source: str, base_name: str, key: str = "") -> None:
+    """Refuse a text whose tables and arrays are not where `base` has them (and the reverse).
+
+    A draft may lack keys or have wrong words (its problems are listed), but
+    `questions = "hello"` or `copy = 5` is not a quiz file at all: the editor
+    could not lay it out. Keys `base` lacks are left to the content checks.
+    """
+    if _kind(base) != _kind(other):
+        where = key or "the file"
+        raise ContentError(
+            f"{source}: {where}: must be {_kind(base)}, as in {base_name}, not {_kind(other)}"
+        )
+    if isinstance(base, dict):
+        for name in base.keys() & other.keys():
+            check_shape(base[name], other[name], source, base_name, _join(key, name))
+    elif isinstance(base, list) and base:
+        by_id = {b.get("id"): b for b in base if isinstance(b, dict)}
+        for i, entry in enumerate(other):
+            model = by_id.get(entry.get("id"), base[0]) if isinstance(entry, dict) else base[0]
+            check_shape(model, entry, source, base_name, f"{key}[{i}]")
+
+
+def _kind(value: Any) -> str:
+    # Only tables, arrays and single values: a weight written as text is a
+    # problem the checks list (the editor stores it so), not another shape.
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return "a single value"
 
 
 def check_parity(base: Any, other: Any, source: str, base_name: str, key: str = "") -> None:
@@ -98,13 +129,6 @@ def check_parity(base: Any, other: Any, source: str, base_name: str, key: str = 
             raise fail(f"placeholders must be the same as in {base_name} ({wanted})")
     elif base != other:
         raise fail(f"must be {base!r}, as in {base_name}: weights are the same in every language")
-
-
-def _parse_toml(text: str, source: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ContentError(f"{source}: not valid TOML: {exc}") from None
 
 
 def _placeholders(text: str) -> set[str]:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from quiz.content.document import ContentDocument
+from quiz.content.document import ContentDocument, load_toml
 from quiz.content.file import SPA_COPY
+from quiz.core.model import ContentError
 
 # Words a patient reads that claim nothing about a treatment: the spa's own copy.
 NON_MEDICAL_COPY = frozenset(SPA_COPY)
@@ -38,8 +38,8 @@ def medical_keys(text: str) -> dict[str, Any]:
     matters; here it simply has no medical part to compare.
     """
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        data = load_toml(text, "")
+    except ContentError:
         return {}
     return {key: value for key, value in _flatten(data, "") if is_medical(key)}
 

@@ -23,7 +23,6 @@ publish and roll back. Everything is in the audit log (`content_publish`,
 
 from __future__ import annotations
 
-import tomllib
 from collections import defaultdict
 from typing import Any
 from urllib.parse import urlencode
@@ -36,6 +35,7 @@ from werkzeug.wrappers import Response
 from quiz.content import approval as content_approval
 from quiz.content import editing as content_editing
 from quiz.content import publishing as content_publishing
+from quiz.content.document import load_toml
 from quiz.content.edit import Problem
 from quiz.content.fields import every_field, screen, screens, shown
 from quiz.content.medical import medical_changes
@@ -60,10 +60,23 @@ from quiz.staff import (
 from quiz.web.extensions import csrf
 
 
-@bp.errorhandler(ContentError)
+@bp.errorhandler(content_editing.NoVersionYet)
 def no_version_yet(error: ContentError) -> Response:
     """No published version to edit yet (a database migrated after start-up): say what to do."""
     return error_page(503, f"The content can't be edited yet: {error}. Reload in a few seconds.")
+
+
+@bp.errorhandler(ContentError)
+def content_refused(error: ContentError) -> Response:
+    """Any other content problem a staff page meets: named, with the way back to the editor.
+
+    The editor itself always shows (with its discard button), whatever the draft holds.
+    """
+    return error_page(
+        400,
+        f"This can't be done with the content as it is: {error}. "
+        "Fix it in the content editor, or discard your draft there.",
+    )
 
 
 def _editing() -> tuple[StaffUser, content_editing.Draft, dict[str, Any], list[Problem]]:
@@ -82,7 +95,17 @@ def _editing() -> tuple[StaffUser, content_editing.Draft, dict[str, Any], list[P
 @admin_required(EDIT_CONTENT)
 def content() -> str:
     """The editor: the draft's screens, its problems, and the links to preview and publish."""
+    return _editor()
+
+
+def _editor(refused: tuple[str, str, str] | None = None) -> str:
+    """The editor's page; `refused`: (locale, text, why) of a file that was not saved."""
     staff, draft, raw, found = _editing()
+    files = dict(draft.document.texts)
+    if refused is not None:
+        locale, text, why = refused
+        files[locale] = text  # what was typed stays in the box
+        found = [Problem(locale, "", f"Not saved: {why}"), *found]
     return render(
         "staff/content.html",
         title="Content",
@@ -92,7 +115,7 @@ def content() -> str:
         problems=found,
         by_field=_by_field(found),
         locales=draft.document.locales,
-        files=dict(draft.document.texts),
+        files=files,
     )
 
 
@@ -123,10 +146,14 @@ def save_screen(screen_id: str) -> Response:
 def save_file(locale: str) -> Response:
     """Replace one language's whole file in the draft (ids, lists, anything the fields lack)."""
     staff = current_staff()
+    text = request.form.get("text", "")
     try:
-        content_editing.save_file(staff.id, locale, request.form.get("text", ""))
-    except ContentError:
+        content_editing.save_file(staff.id, locale, text)
+    except content_editing.NoSuchLanguage:
         abort(404)
+    except ContentError as error:
+        page = _editor((locale, text.replace("\r\n", "\n"), str(error)))
+        return Response(page, 400, mimetype="text/html")
     flash(f"Saved the {locale} file in your draft. Nothing is published yet.")
     return redirect(url_for("staff.content", _anchor=f"file-{locale}"), 303)
 
@@ -144,7 +171,7 @@ def discard_draft() -> Response:
 def content_preview() -> str:
     """The draft at phone and desktop width: any screen, any answers, any language."""
     staff, draft, raw, found = _editing()
-    questions = {q["id"]: q for q in raw.get("questions", [])}
+    questions = {q.get("id"): q for q in raw.get("questions", []) if isinstance(q, dict)}
     page = request.args.get("screen", "intro")
     if page not in ("intro", *QUESTION_IDS, "result", "callback"):
         page = "intro"
@@ -212,8 +239,8 @@ def _values(document: Any) -> dict[str, dict[str, str]]:
     result: dict[str, dict[str, str]] = defaultdict(dict)
     for locale in document.locales:
         try:
-            raw = tomllib.loads(document.text(locale))
-        except tomllib.TOMLDecodeError:
+            raw = load_toml(document.text(locale), document.source(locale))
+        except ContentError:
             continue  # the file view shows the text and the problem
         for field in every_field(raw):
             result["*" if field.shared else locale][field.key] = shown(raw, field)
