@@ -315,17 +315,27 @@ def test_export_then_import_round_trips_to_an_identical_document(
     assert cli(app, "content", "export").output == out.read_text(encoding="utf-8")
 
 
-def test_a_stored_version_that_fails_the_checks_is_not_served(
-    database_uri: str, caplog: pytest.LogCaptureFixture
+NOT_TOML = ContentDocument.of({"en": "not = [valid"})
+
+
+@pytest.mark.parametrize(
+    ("stored", "logged"),
+    [
+        (NOT_TOML.to_json(), "version 2 (quiz.toml): not valid TOML"),
+        ('{"en": "unfinished', "the stored document is not JSON"),
+    ],
+    ids=["not TOML", "not JSON"],
+)  # fmt: skip
+def test_a_stored_version_that_fails_the_checks_is_not_served_and_logged_once(
+    database_uri: str, caplog: pytest.LogCaptureFixture, stored: str, logged: str
 ) -> None:
     app = make_app(database_uri, CONTENT_CHECK_SECONDS=0)
     assert LABEL_EN in page(app)
-    broken = ContentDocument.of({"en": "not = [valid"})
     with app.app_context():  # past the checks, as a hand-edited row would be
         db.session.add(ContentVersion(id=2, author="x", note="", based_on=1, content_hash="x",
-                                      document=broken.to_json()))  # fmt: skip
+                                      document=stored))  # fmt: skip
         db.session.commit()
     for _ in range(3):
         assert LABEL_EN in page(app)  # the version in use stays
     errors = [r for r in caplog.records if r.name == "quiz.content.live"]
-    assert len(errors) == 1 and "version 2 (quiz.toml): not valid TOML" in errors[0].getMessage()
+    assert len(errors) == 1 and logged in errors[0].getMessage()

@@ -162,8 +162,9 @@ class LiveContent:
             return
         row = content_versions.get(session, newest)
         assert row is not None  # versions are never deleted
+        # Until it parses: a broken version (even one that is not JSON) is logged once.
+        self.refused = row.id
         document = content_publishing.stored(row)  # its languages named "version N (file)"
-        self.refused = row.id  # until it parses: a broken version is logged once, not each time
         contents = parse_document(document)
         if set(contents) != set(self.app.extensions["quiz_languages"]):
             raise ContentError(f"version {row.id} does not have the languages the quiz serves")

@@ -96,14 +96,38 @@ def _sqlite_on_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+class PendingChanges(RuntimeError):
+    """write_transaction() met changes it did not make (a programming error, never input)."""
+
+
+_FLUSHED = "quiz_flushed"  # Session.info: this transaction has written rows
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _context: Any) -> None:
+    session.info[_FLUSHED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_flush(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: committed or rolled back
+        session.info.pop(_FLUSHED, None)
+
+
 @contextmanager
 def write_transaction() -> Iterator[Session]:
     """Run a short write transaction (BEGIN IMMEDIATE on SQLite); commit or roll back."""
     session = db.session()  # the request's Session behind the scoped proxy
+    if session.new or session.dirty or session.deleted or session.info.get(_FLUSHED):
+        # A change made outside a write transaction would be committed here
+        # unseen (or lost with a rollback): that is a bug to fix where it was made.
+        raise PendingChanges(
+            "the session has changes made outside write_transaction(); make them inside it"
+        )
     if session.in_transaction():
         # A read earlier in the request opened a deferred transaction; end it
-        # so the write starts fresh with the immediate lock.
-        session.commit()
+        # so the write starts fresh with the immediate lock (it holds no writes).
+        session.rollback()
     session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
     try:
         yield session
