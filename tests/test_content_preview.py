@@ -83,6 +83,18 @@ def test_a_desk_account_cannot_see_a_preview(app: Flask, admin: FlaskClient) -> 
     assert "Lines when I smile" not in response.get_data(as_text=True)
 
 
+def test_a_preview_link_shows_only_to_the_admin_who_made_it(app: Flask, admin: FlaskClient) -> None:
+    draft_label(admin, "Lines when I smile")
+    url = preview_url(admin, screen="concern")
+    create_staff(app, "admin2@spa.example", "another admin passphrase, long", role="admin")
+    other = signed_in_client(app, "admin2@spa.example", "another admin passphrase, long")
+    response = other.get(url)
+    assert response.status_code == 403
+    body = html_lib.unescape(response.get_data(as_text=True))
+    assert "another account's draft" in body and "Lines when I smile" not in body
+    assert "Lines when I smile" in admin.get(url).get_data(as_text=True)
+
+
 def test_an_expired_preview_link_says_so(
     app: Flask, admin: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

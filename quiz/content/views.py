@@ -218,15 +218,27 @@ def preview_not_served(token: str, rest: str) -> Response:
 
 
 def guard_previews() -> Response | None:
-    """Every preview request needs a signed-in admin, not just a valid link (app-wide hook)."""
-    if request.environ.get(PREVIEW_STAFF_KEY) is None:
+    """Every preview request needs its maker signed in, not just a valid link (app-wide hook).
+
+    The link shows one account's draft, unpublished and unreviewed: another
+    admin who is sent it opens their own preview from the editor instead
+    (a draft is shared by publishing it, where the clinician reviews it).
+    """
+    maker = request.environ.get(PREVIEW_STAFF_KEY)
+    if maker is None:
         return None
     staff = signed_in_staff()
     if not is_admin(staff):
-        response = _calm("This preview is for the spa's staff: sign in, then open it again.")
-        response.status_code = 403
-        return response
-    return None
+        message = "This preview is for the spa's staff: sign in, then open it again."
+    elif staff.id != maker:
+        message = (
+            "This preview shows another account's draft. Open your own preview from the editor."
+        )
+    else:
+        return None
+    response = _calm(message)
+    response.status_code = 403
+    return response
 
 
 def _calm(message: str) -> Response:
