@@ -77,12 +77,27 @@ def post_fork(server: object, worker: object) -> None:
 
 
 def post_worker_init(worker: object) -> None:
-    """Start the worker's content check as it boots, not at its first request.
+    """Refuse per-worker rate limits; start the worker's content check as it boots.
 
-    A worker that gets no request for a while still switches to a newly
-    published version within QUIZ_CONTENT_CHECK_SECONDS.
+    Several workers counting sign-ins and callbacks each in their own memory
+    would multiply every limit: the worker stops with the message, and exit
+    status 4 makes gunicorn halt rather than start it again and again.
+
+    The content check starts now, not at the first request: a worker that
+    gets no request for a while still switches to a newly published version
+    within QUIZ_CONTENT_CHECK_SECONDS.
     """
+    import sys
+
+    from quiz.settings import ConfigError
+    from quiz.settings.loading import check_shared_limits
+
     app = getattr(worker, "wsgi", None)
+    try:
+        check_shared_limits(app, worker.cfg.workers)  # type: ignore[attr-defined, arg-type]
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(4) from None
     live = getattr(app, "extensions", {}).get("quiz_live_content")
     if live is not None:
         live.start()

@@ -169,3 +169,24 @@ def _strong(key: Any) -> bool:
         and text.strip().lower() not in _PLACEHOLDER_KEYS
         and not any(word in text.lower() for word in ("changeme", "change-me", "your-secret"))
     )
+
+
+def check_shared_limits(app: Flask, workers: int) -> None:
+    """Refuse per-process rate-limit counters when several processes serve in production.
+
+    With `memory://` each worker counts apart: 4 workers let 20 wrong
+    passwords through a limit of 5 (and 4 times the callbacks). gunicorn's
+    post_worker_init (gunicorn.conf.py) calls this with its worker count;
+    the embedded default (`make run`, one process) keeps memory://.
+    """
+    uri = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if workers <= 1 or is_development(app) or not app.config.get("RATELIMIT_ENABLED", True):
+        return
+    if uri.startswith("memory://"):
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI is memory://, which counts in each of the {workers} "
+            f"workers apart: the sign-in and callback limits would allow {workers} times "
+            "as many tries. Share one store between them, for example:\n"
+            "  export QUIZ_RATELIMIT_STORAGE_URI='redis://127.0.0.1:6379'\n"
+            "or serve with one worker (GUNICORN_WORKERS=1)."
+        )
