@@ -315,6 +315,28 @@ def test_export_then_import_round_trips_to_an_identical_document(
     assert cli(app, "content", "export").output == out.read_text(encoding="utf-8")
 
 
+def test_the_printed_english_export_imports_back_keeping_the_translation(
+    database_uri: str, tmp_path: Path
+) -> None:
+    app = make_app(database_uri, CONTENT_CHECK_SECONDS=0)
+    assert cli(app, "content", "publish", str(changed_files(tmp_path))).exit_code == 0
+    english = tmp_path / "printed" / "quiz.toml"
+    english.parent.mkdir()
+    printed = cli(app, "content", "export").output  # English alone, as the help says
+    english.write_text(printed.replace("Lines when I smile", "Smile lines"), encoding="utf-8")
+    result = cli(app, "content", "import", str(english), "--note", "English only")
+    assert result.exit_code == 0, result.output
+    assert "kept the published quiz.es.toml (version 2)" in result.output
+    assert "Smile lines" in page(app) and "Líneas al sonreír" in page(app, "es")
+    # An English file whose ids moved away from the translation is refused, naming it.
+    english.write_text(printed.replace('id = "expression"', 'id = "moving"'), encoding="utf-8")
+    result = cli(app, "content", "import", str(english))
+    assert result.exit_code == 1
+    assert "comes without quiz.es.toml" in result.output
+    assert "the published quiz.es.toml (version 3)" in result.output
+    assert [v.id for v in versions(app)] == [3, 2, 1]
+
+
 NOT_TOML = ContentDocument.of({"en": "not = [valid"})
 
 

@@ -76,6 +76,7 @@ def publish_command(
             document = ContentDocument.of(texts, {BASE_LOCALE: str(file), "es": str(file_es)})
     except (ContentError, UnicodeDecodeError) as exc:
         raise click.ClickException(str(exc)) from None
+    document = _with_published_translations(document, file)
     row = _publish(document, note, author, based_on, None, approved_by)
     _say_published(row, f"published version {row.id} (based on {row.based_on})")
     _say_consent_bumps(document, content_publishing.stored(row))
@@ -121,7 +122,8 @@ content_cli.add_command(publish_command, "import")
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write FILE (English) and FILE's quiz.<lang>.toml siblings; default: print English.",
+    help="Write FILE (English) and FILE's quiz.<lang>.toml siblings; default: print English "
+    "(`import` of it keeps the published translations).",
 )
 def export_command(output: Path | None) -> None:
     """Write the published version in the file format (`import` takes it back unchanged)."""
@@ -186,6 +188,42 @@ def show_command(version: int, lang: str) -> None:
             f"version {version} has no {lang!r} text; it has {', '.join(document.locales)}"
         )
     click.echo(document.text(lang), nl=False)
+
+
+def _with_published_translations(document: ContentDocument, file: Path) -> ContentDocument:
+    """`document` with each language it lacks taken from the published version, if it fits.
+
+    `flask content export` prints English alone, and its help promises that
+    `import` takes the output back: a translation not given is the published
+    one, kept when its ids, weights and placeholders still match the English
+    given. When they don't, nothing is published and the message names it.
+    """
+    served = current_app.extensions["quiz_languages"]
+    missing = [locale for locale in served if locale not in document.locales]
+    if not missing:
+        return document
+    _store_files_if_empty()
+    latest = content_versions.latest(db.session)
+    published = content_publishing.stored(latest) if latest is not None else None
+    if published is None or any(locale not in published.locales for locale in missing):
+        return document  # publishing names the missing language
+    texts, sources = dict(document.texts), dict(document.sources)
+    for locale in missing:
+        texts[locale] = published.text(locale)
+        sources[locale] = f"the published {file_name(locale)} (version {latest.id})"
+    kept = ContentDocument.of(texts, sources)
+    try:
+        content_publishing.check(kept, served)
+    except ContentError as exc:
+        if any(sources[locale] in str(exc) for locale in missing):
+            names = ", ".join(file_name(locale) for locale in missing)
+            raise click.ClickException(
+                f"nothing was published: {file} comes without {names}, and the published "
+                f"translation no longer matches it: {exc}. Put the new {names} beside {file}."
+            ) from None
+    for locale in missing:
+        click.echo(f"kept {sources[locale]}: {file} comes without it and it still matches")
+    return kept
 
 
 def _publish(
