@@ -11,15 +11,28 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard quiz/translations/*/LC_MESSAGES/mess
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup run test lint bench docs translations clean
+.PHONY: setup run test lint bench docs translations clean lock
 
 setup: $(STAMP) $(HTMX) $(CATALOGS)
 
-$(STAMP): pyproject.toml
+# Every Python package at the version and hash in requirements-dev.lock (the app's,
+# PostgreSQL's driver and the tests'), then the app itself without resolving again:
+# two fresh clones install the same bytes. `make lock` upgrades the lock files.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+# Re-resolve both lock files to the newest versions pyproject.toml allows, with hashes:
+# requirements.lock for a deployment, requirements-dev.lock for make run, make test and CI.
+LOCK = $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+  --no-emit-index-url --no-emit-find-links --upgrade
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(LOCK) --extra postgres -o requirements.lock pyproject.toml
+	$(LOCK) --extra dev --extra postgres -o requirements-dev.lock pyproject.toml
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
