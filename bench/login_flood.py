@@ -136,7 +136,11 @@ def use_settings(args: argparse.Namespace) -> None:
             # Behind nginx (--split) the flood's X-Forwarded-For is one hop further in.
             QUIZ_PROXY_FIX_HOPS="2" if args.split else "1",
             QUIZ_RATELIMIT_ENABLED="true",
-            QUIZ_RATELIMIT_STORAGE_URI="memory://",
+            # Shared by the workers, as production requires (gunicorn.conf.py).
+            QUIZ_RATELIMIT_STORAGE_URI=os.environ.get(
+                "QUIZ_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"
+            ),
+            QUIZ_RATELIMIT_KEY_PREFIX=f"bench-{os.getpid()}",
             QUIZ_STAFF_PASSWORD_CHECKS_AT_ONCE="16" if args.no_gate else "1",
         )
         return env

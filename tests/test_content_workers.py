@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from quiz.content.publishing import publish
 from quiz.db.engine import db
 from tests.support.app import TEST_SECRET, base_config
 from tests.support.content import load_locales
+from tests.support.environment import REDIS_URL
 from tests.support.waiting import ProcessOutput, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +82,9 @@ def server_env(database_uri: str) -> dict[str, str]:
         QUIZ_TRUSTED_HOSTS='["127.0.0.1"]',
         QUIZ_SQLALCHEMY_DATABASE_URI=database_uri,
         QUIZ_CONTENT_CHECK_SECONDS="1",
+        # Several production workers share their limits, as gunicorn.conf.py requires.
+        QUIZ_RATELIMIT_STORAGE_URI=REDIS_URL,
+        QUIZ_RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
         GUNICORN_ACCESS_LOG="",
     )
     return env

@@ -29,6 +29,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support.app import TEST_SECRET
-from tests.support.environment import unavailable
+from tests.support.environment import REDIS_URL, unavailable
 from tests.support.waiting import ProcessOutput, wait_for_lines, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,6 +148,9 @@ def app_env(database_uri: str) -> dict[str, str]:
         QUIZ_PROXY_FIX_HOPS="1",
         QUIZ_SQLALCHEMY_DATABASE_URI=database_uri,
         QUIZ_MIN_FILL_SECONDS="0",
+        # Several production workers share their limits, as gunicorn.conf.py requires.
+        QUIZ_RATELIMIT_STORAGE_URI=REDIS_URL,
+        QUIZ_RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
         GUNICORN_ACCESS_LOG="",
     )
     return env
