@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from quiz.content.document import ContentDocument
 from quiz.content.file import DEFAULT_CONTENT
 from quiz.db.engine import db
-from quiz.db.models import ContentDraft, StaffUser
+from quiz.db.models import ContentDraft, ContentVersion, StaffUser
 from tests.support.staff import ADMIN_EMAIL, csrf_token
 
 ENGLISH = DEFAULT_CONTENT.read_text(encoding="utf-8")
@@ -122,3 +122,20 @@ def test_importing_a_file_thousands_deep_is_refused_with_a_message(
     assert f"{path}: nested more than 12 levels deep" in result.output
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit)  # a message, not an uncaught error
+
+
+def test_a_broken_stored_version_is_named_not_called_a_passing_state(
+    app: Flask, admin: FlaskClient
+) -> None:
+    # A hand-edited row past the checks: its page names the problem (it used to
+    # say "reload in a few seconds", which is only true while nothing is published).
+    with app.app_context():
+        db.session.add(
+            ContentVersion(id=2, author="x", note="", based_on=1, content_hash="x", document="{")
+        )
+        db.session.commit()
+    response = admin.get("/staff/content/history/2")
+    page = html_lib.unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert "the stored document is not JSON" in page and "content editor" in page
+    assert "Reload in a few seconds" not in page
