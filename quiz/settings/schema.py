@@ -153,7 +153,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("HSTS_SECONDS", "deployment", "int", 31_536_000, "Strict-Transport-Security max-age, sent in production on HTTPS requests (behind a proxy: with PROXY_FIX_HOPS); 0 sends none.", low=0, high=63_072_000),
     S("HEALTH_TOKEN", "deployment", "text", "", "A bearer token that unlocks /healthz's detail (schema revision, outbox counts); without it /healthz says only its status.", secret=True),
     S("RATELIMIT_ENABLED", "deployment", "bool", True, "`false` switches rate limits off (load tests)."),
-    S("RATELIMIT_STORAGE_URI", "deployment", "text", "memory://", "`memory://` counts per process; use `redis://127.0.0.1:6379` when several workers or hosts serve."),
+    S("RATELIMIT_STORAGE_URI", "deployment", "text", "memory://", "`memory://` counts per process, so gunicorn refuses it in production with more than one worker; use `redis://127.0.0.1:6379` when several workers or hosts serve."),
     S("RATELIMIT_HEADERS_ENABLED", "deployment", "bool", False, "Send X-RateLimit headers."),
     S("RATELIMIT_SWALLOW_ERRORS", "deployment", "bool", True, "If the rate-limit store (Redis) is down, let requests through rather than lose a callback."),
     S("MAX_CONTENT_LENGTH", "deployment", "int", 64 * 1024, "Larger request bodies get 413.", low=1024, high=10 * 1024 * 1024),
