@@ -126,8 +126,9 @@ def write_transaction() -> Iterator[Session]:
         )
     if session.in_transaction():
         # A read earlier in the request opened a deferred transaction; end it
-        # so the write starts fresh with the immediate lock (it holds no writes).
-        session.rollback()
+        # so the write starts fresh with the immediate lock (it holds no writes:
+        # checked above, so this commit stores nothing).
+        session.commit()
     session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
     try:
         yield session
