@@ -11,6 +11,7 @@ version; the editor then shows that change and lets the editor decide.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,7 @@ from quiz.content import publishing as content_publishing
 from quiz.content import versions as content_versions
 from quiz.content.document import BASE_LOCALE, ContentDocument, TooDeep, file_name, load_toml
 from quiz.content.edit import Problem, apply_edits, problems, replace_text
-from quiz.content.fields import Field, every_field
+from quiz.content.fields import Field, every_field, shown
 from quiz.content.locales import check_shape
 from quiz.core.model import ContentError
 from quiz.db.engine import db, write_transaction
@@ -167,3 +168,16 @@ def _check_shape(document: ContentDocument, locale: str, raw: dict[str, Any]) ->
     """ContentError if `raw` has a table or an array where the published file has not."""
     base_name = f"the published {file_name(locale)}"
     check_shape(_published_raw(locale), raw, document.source(locale), base_name)
+
+
+def field_values(document: ContentDocument) -> dict[str, dict[str, str]]:
+    """Each field's text as the editor's inputs show it: {locale: {key: text}} ("*": shared)."""
+    result: dict[str, dict[str, str]] = defaultdict(dict)
+    for locale in document.locales:
+        try:
+            raw = load_toml(document.text(locale), document.source(locale))
+        except ContentError:
+            continue  # the file view shows the text and the problem
+        for field in every_field(raw):
+            result["*" if field.shared else locale][field.key] = shown(raw, field)
+    return result

@@ -35,9 +35,8 @@ from werkzeug.wrappers import Response
 from quiz.content import approval as content_approval
 from quiz.content import editing as content_editing
 from quiz.content import publishing as content_publishing
-from quiz.content.document import load_toml
 from quiz.content.edit import Problem
-from quiz.content.fields import every_field, screen, screens, shown
+from quiz.content.fields import every_field, screen, screens
 from quiz.content.medical import medical_changes
 from quiz.content.preview import PREVIEW_STAFF_KEY, preview_token
 from quiz.content.versions import NOTE_LENGTH, StaleVersion
@@ -111,7 +110,7 @@ def _editor(refused: tuple[str, str, str] | None = None) -> str:
         title="Content",
         draft=draft,
         screens=screens(raw),
-        values=_values(draft.document),
+        values=content_editing.field_values(draft.document),
         problems=found,
         by_field=_by_field(found),
         locales=draft.document.locales,
@@ -244,19 +243,6 @@ def guard_previews() -> Response | None:
 def _calm(message: str) -> Response:
     html = f'<!doctype html><html lang="en"><title>Preview</title><p>{escape(message)}</p></html>'
     return Response(html, 200, {"Cache-Control": "no-store"}, mimetype="text/html")
-
-
-def _values(document: Any) -> dict[str, dict[str, str]]:
-    """Each field's text as the inputs show it: {locale: {key: text}} ("*" for shared)."""
-    result: dict[str, dict[str, str]] = defaultdict(dict)
-    for locale in document.locales:
-        try:
-            raw = load_toml(document.text(locale), document.source(locale))
-        except ContentError:
-            continue  # the file view shows the text and the problem
-        for field in every_field(raw):
-            result["*" if field.shared else locale][field.key] = shown(raw, field)
-    return result
 
 
 def _by_field(found: list[Problem]) -> dict[str, list[Problem]]:
