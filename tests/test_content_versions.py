@@ -155,16 +155,24 @@ def test_the_patients_request_never_touches_the_database(database_uri: str) -> N
     assert statements == []
 
 
+def publish_spanish_edit(
+    app: Flask, tmp_path: Path, old: str, new: str, count: int = -1
+) -> tuple[Any, Path]:
+    """`flask content publish` of the files with `old` replaced in quiz.es.toml; (result, it)."""
+    english = changed_files(tmp_path)
+    spanish = english.with_name("quiz.es.toml")
+    text = spanish.read_text(encoding="utf-8")
+    assert old in text
+    spanish.write_text(text.replace(old, new, count), encoding="utf-8")
+    return cli(app, "content", "publish", str(english)), spanish
+
+
 def test_an_invalid_document_is_refused_naming_file_and_key(
     database_uri: str, tmp_path: Path
 ) -> None:
     app = make_app(database_uri)
     page(app)
-    english = changed_files(tmp_path)
-    spanish = english.with_name("quiz.es.toml")
-    text = spanish.read_text(encoding="utf-8")
-    spanish.write_text(text.replace("intro_title", "intro_titel", 1), encoding="utf-8")
-    result = cli(app, "content", "publish", str(english))
+    result, spanish = publish_spanish_edit(app, tmp_path, "intro_title", "intro_titel", count=1)
     assert result.exit_code != 0
     assert "nothing was published" in result.output
     assert str(spanish) in result.output and "intro_title" in result.output
@@ -178,13 +186,9 @@ def test_a_format_spec_in_a_translation_is_refused_at_publish(
 ) -> None:
     app = make_app(database_uri)
     page(app)
-    english = changed_files(tmp_path)
-    spanish = english.with_name("quiz.es.toml")
-    text = spanish.read_text(encoding="utf-8")
-    assert text.count("{spa_name}") > 1
     # A width of 20 million would make every callback page 20 MB.
-    spanish.write_text(text.replace("{spa_name}", "{spa_name:>20000000}"), encoding="utf-8")
-    result = cli(app, "content", "publish", str(english))
+    result, spanish = publish_spanish_edit(app, tmp_path, "{spa_name}", "{spa_name:>20000000}")
+    assert spanish.read_text(encoding="utf-8").count("{spa_name:>20000000}") > 1
     assert result.exit_code != 0 and "nothing was published" in result.output
     assert f"{spanish}: copy." in result.output and "write {spa_name} alone" in result.output
     assert [v.id for v in versions(app)] == [1]

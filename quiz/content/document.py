@@ -58,8 +58,6 @@ def _depth(data: Any) -> int:
         deepest = max(deepest, depth)
         if depth > MAX_DEPTH:
             break
-        if not isinstance(node, dict | list):
-            continue
         children = node.values() if isinstance(node, dict) else node
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest
