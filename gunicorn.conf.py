@@ -76,28 +76,36 @@ def post_fork(server: object, worker: object) -> None:
         content_log.addHandler(handler)
 
 
-def post_worker_init(worker: object) -> None:
-    """Refuse per-worker rate limits; start the worker's content check as it boots.
+def on_starting(server: object) -> None:
+    """Check the quiz's settings in the master, before any worker starts.
 
-    Several workers counting sign-ins and callbacks each in their own memory
-    would multiply every limit: the worker stops with the message, and exit
-    status 4 makes gunicorn halt rather than start it again and again.
+    A mistake (a weak SECRET_KEY, rate limits counted per worker: several
+    workers counting sign-ins each in their own memory would multiply every
+    limit) is printed once, with what to set, and gunicorn exits with status 1.
+    Another app served with this file (the benchmarks' hello-world) is not checked.
+    """
+    import sys
+
+    if getattr(server.app, "app_uri", wsgi_app) != wsgi_app:  # type: ignore[attr-defined]
+        return
+    from quiz.settings import ConfigError
+    from quiz.settings.loading import check_server
+
+    try:
+        check_server(server.cfg.workers)  # type: ignore[attr-defined]
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+
+
+def post_worker_init(worker: object) -> None:
+    """Start the worker's content check as it boots.
 
     The content check starts now, not at the first request: a worker that
     gets no request for a while still switches to a newly published version
     within QUIZ_CONTENT_CHECK_SECONDS.
     """
-    import sys
-
-    from quiz.settings import ConfigError
-    from quiz.settings.loading import check_shared_limits
-
     app = getattr(worker, "wsgi", None)
-    try:
-        check_shared_limits(app, worker.cfg.workers)  # type: ignore[attr-defined, arg-type]
-    except ConfigError as error:
-        print(f"Configuration error: {error}", file=sys.stderr, flush=True)
-        raise SystemExit(4) from None
     live = getattr(app, "extensions", {}).get("quiz_live_content")
     if live is not None:
         live.start()

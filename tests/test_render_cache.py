@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from flask import Flask, template_rendered
+from flask import Flask, Response, jsonify, request, template_rendered
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +24,8 @@ from quiz.content.document import ContentBundle
 from quiz.content.file import DEFAULT_CONTENT
 from quiz.content.live import EXTENSION
 from quiz.funnel.counter import recorder
-from quiz.web.render_cache import render_cache
+from quiz.patient.params import blank_tracking, cache_key, read_params
+from quiz.web.render_cache import Template, render_cache
 from tests.support.app import base_config, stop_background
 from tests.support.content import load_content
 
@@ -48,13 +49,22 @@ def response_parts(client: FlaskClient, url: str, headers: dict[str, str]) -> tu
 
 
 answer = st.one_of(st.none(), st.just("nope"))
+# Tracking values are filled into a page rendered once per set of keys: any text,
+# including what HTML or a query string must escape, must come out as a render would.
+tag = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+tracked = st.one_of(st.none(), st.sampled_from(["news", "ig", "a b&c", '"><b>', "%26+x"]), tag)
 query = st.fixed_dictionaries(
     {
         "concern": st.one_of(st.sampled_from(OPTIONS["concern"]), answer),
         "area": st.lists(st.sampled_from([*OPTIONS["area"], "nope"]), max_size=4),
         "goal": st.one_of(st.sampled_from(OPTIONS["goal"]), answer),
-        "utm_source": st.one_of(st.none(), st.sampled_from(["news", "ig", "a b&c"])),
-        "page": st.one_of(st.none(), st.just("https://www.myspa.com/injectables?x=1")),
+        "utm_source": tracked,
+        "utm_content": tracked,
+        "page": st.one_of(
+            st.none(),
+            st.just("https://www.myspa.com/injectables?x=1"),
+            st.builds("https://spa.example/{}".format, tag),
+        ),
         "accent": st.one_of(st.none(), st.sampled_from(["0b5cad", "ffffff", "zz"])),
         "junk": st.one_of(st.none(), st.just("1")),
         "lang": st.one_of(
@@ -108,6 +118,26 @@ def test_a_step_is_kept_once_and_served_without_rendering(
     assert renders == []
     assert again.get_data() == first.get_data()
     assert again.headers["ETag"] == first.headers["ETag"]
+
+
+def test_new_tracking_values_fill_the_page_rendered_once(
+    app: Flask, uncached: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = app.test_client()
+    base = "/quiz/result?concern=volume&area=cheeks&goal=repair"
+    client.get(f"{base}&utm_content=tag-one&page=https://spa.example/a")
+    renders: list[str] = []
+    real = app.jinja_env.get_template
+    monkeypatch.setattr(
+        app.jinja_env, "get_template", lambda *a, **k: renders.append(a[0]) or real(*a, **k)
+    )
+    url = f"{base}&utm_content=<second>&page=https://spa.example/b?x=1%262"
+    again = client.get(url)
+    assert renders == []  # filled in, not rendered
+    assert again.get_data() == uncached.test_client().get(url).get_data()
+    assert "utm_content=%3Csecond%3E" in again.get_data(as_text=True)
+    assert "tag-one" not in again.get_data(as_text=True)
+    assert again.headers["ETag"] == uncached.test_client().get(url).headers["ETag"]
 
 
 def spellings(code: str) -> list[str]:
@@ -192,8 +222,9 @@ FRAGMENT = {"HX-Request": "true"}
     "app_config", [{"RENDER_CACHE_ENTRIES": 10, "RENDER_CACHE_BYTES": 2_000_000}]
 )
 def test_the_entry_bound_keeps_the_most_recently_used_urls(app: Flask) -> None:
-    # Ten times as many distinct URLs as entries; the first one comes back again and again.
-    urls = [f"/quiz/concern?utm_campaign=c{number}" for number in range(100)]
+    # Ten times as many distinct pages as entries; the first one comes back again and again.
+    # (Each its own accent: a new tracking value alone is the same page, filled in.)
+    urls = [f"/quiz/concern?accent={number:02x}0000" for number in range(100)]
     visits = with_comebacks(urls, every=5)
     answers = served_from_the_cache(app, visits, FRAGMENT)
     comebacks = visits.count(urls[0]) - 1
@@ -210,9 +241,9 @@ def test_the_entry_bound_keeps_the_most_recently_used_urls(app: Flask) -> None:
 
 @pytest.mark.parametrize("app_config", [{"RENDER_CACHE_ENTRIES": 50, "RENDER_CACHE_BYTES": 60_000}])
 def test_the_byte_bound_keeps_the_most_recently_used_pages_that_fit(app: Flask) -> None:
-    # Result pages of one size (about 8 kB): the same answers, three digits of tracking.
+    # Result pages of one size (about 8 kB): the same answers, each its own dark accent.
     base = "/quiz/result?concern=volume&area=cheeks&goal=repair"
-    urls = [f"{base}&utm_term=t{number:03d}" for number in range(40)]
+    urls = [f"{base}&accent={number:02x}0000" for number in range(40)]
     visits = with_comebacks(urls, every=3)
     answers = served_from_the_cache(app, visits, {})
     comebacks = visits.count(urls[0]) - 1
@@ -364,4 +395,30 @@ def test_pages_that_must_not_be_kept_are_not(app: Flask) -> None:
     assert first != second  # each form carries its own token
     assert len(render_cache(app).lru) == 0
     client.get("/staff/login")
+    assert len(render_cache(app).lru) == 0
+
+
+def test_a_marker_shown_any_other_way_is_not_a_template() -> None:
+    template = Template(["tok00 &/"])
+    assert template.fits(b'<a href="?u=tok00+%26%2F">tok00 &amp;/</a>', b"tok")
+    assert not template.fits(b'<script>"tok00 \\u0026/"</script>', b"tok")  # JSON
+    assert not template.fits(b"?u=tok00%20%26/", b"tok")  # quote, not quote_plus
+
+
+def test_a_page_showing_a_value_another_way_is_rendered_whole_each_time(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    def echo() -> Response:
+        response = jsonify(read_params(request.args).tracking)  # JSON: neither known form
+        response.cache_control.public = True
+        return response
+
+    app.add_url_rule("/quiz/echo", "echo", echo)
+    render_cache(app).cache("echo", cache_key, blank_tracking)
+    client = app.test_client()
+    for value in ("one&two", "three<four"):
+        assert client.get("/quiz/echo", query_string={"utm_term": value}).json == {
+            "utm_term": value
+        }
+    assert "shows a value unescaped" in caplog.text
     assert len(render_cache(app).lru) == 0

@@ -48,10 +48,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn(env: dict[str, str], workers: int, port: int = 0) -> subprocess.Popen[bytes]:
+def gunicorn(
+    env: dict[str, str], workers: int, port: int = 0, *args: str
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port or free_port()}"],
+         "--bind", f"127.0.0.1:{port or free_port()}", *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
 
@@ -72,8 +74,9 @@ def test_gunicorn_with_a_configuration_error_halts_with_the_message(tmp_path: Pa
     env = production_env(tmp_path, QUIZ_SECRET_KEY="changeme")
     process = gunicorn(env, workers=2)
     output = ProcessOutput(process)
-    assert process.wait(timeout=EXIT_SECONDS) != 0  # it stopped by itself
+    assert process.wait(timeout=EXIT_SECONDS) == 1  # it stopped by itself
     text = output.text()
+    assert text.count("Configuration error") == 1
     assert "Configuration error: SECRET_KEY" in text
     assert "Traceback" not in text
 
@@ -81,8 +84,10 @@ def test_gunicorn_with_a_configuration_error_halts_with_the_message(tmp_path: Pa
 def test_several_workers_with_per_process_limits_refuse_to_start(tmp_path: Path) -> None:
     process = gunicorn(production_env(tmp_path), workers=2)
     output = ProcessOutput(process)
-    assert process.wait(timeout=EXIT_SECONDS) != 0
+    assert process.wait(timeout=EXIT_SECONDS) == 1
     text = output.text()
+    assert text.count("Configuration error") == 1  # once, by gunicorn before any worker
+    assert "Booting worker" not in text
     assert "Configuration error: RATELIMIT_STORAGE_URI is memory://" in text
     assert "export QUIZ_RATELIMIT_STORAGE_URI='redis://127.0.0.1:6379'" in text
     assert "Traceback" not in text
@@ -101,6 +106,26 @@ def test_one_worker_or_a_shared_store_serves(tmp_path: Path, workers: int, store
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/quiz/", timeout=EXIT_SECONDS) as r:
             assert r.status == 200
         assert process.poll() is None
+    finally:
+        process.terminate()
+        process.wait(timeout=EXIT_SECONDS)
+    assert "Configuration error" not in output.text()
+
+
+def test_another_app_served_with_the_same_settings_file_is_not_checked(tmp_path: Path) -> None:
+    # The benchmarks serve a hello-world with gunicorn.conf.py beside the quiz.
+    (tmp_path / "hello.py").write_text(
+        "from flask import Flask\napp = Flask(__name__)\napp.get('/')(lambda: 'hello')\n"
+    )
+    port = free_port()
+    process = gunicorn(
+        production_env(tmp_path), 2, port, "--pythonpath", str(tmp_path), "hello:app"
+    )
+    output = ProcessOutput(process)
+    try:
+        output.wait_for("Booting worker with pid", count=2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=EXIT_SECONDS) as r:
+            assert r.read() == b"hello"
     finally:
         process.terminate()
         process.wait(timeout=EXIT_SECONDS)

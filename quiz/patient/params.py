@@ -18,7 +18,7 @@ themed stylesheet; it is never stored. An accent too light to read on white
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
@@ -85,6 +85,27 @@ def read_params(values: MultiDict[str, str] | Mapping[str, str]) -> QuizParams:
 def cache_key(values: MultiDict[str, str]) -> tuple[tuple[str, str], ...]:
     """What a step's page depends on in its query, in the contract's order (render cache key)."""
     return tuple(read_params(values).query())
+
+
+def blank_tracking(
+    values: MultiDict[str, str], mark: Callable[[int], str]
+) -> tuple[MultiDict[str, str], dict[str, str]]:
+    """The query with each kept tracking value replaced by a marker, and each marker's value.
+
+    The render cache renders a step once per set of tracking keys and fills in each
+    visitor's values (quiz.web.render_cache). A marker passes read_tracking as its
+    value would: a web address for `page` and `ref`, plain text for the utm tags.
+    """
+    tracking = read_tracking(values)
+    if not tracking:
+        return values, {}
+    blanked = MultiDict([(k, v) for k, v in values.items(multi=True) if k not in TRACKING_KEYS])
+    filled: dict[str, str] = {}
+    for index, (key, value) in enumerate(tracking.items()):
+        marker = f"https://blank.invalid/{mark(index)}" if key in URL_KEYS else mark(index)
+        blanked.add(key, marker)
+        filled[marker] = value
+    return blanked, filled
 
 
 def read_tracking(values: MultiDict[str, str]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from quiz.settings.schema import SETTINGS, Setting
 
 # Values that people paste from examples; none of them is a secret.
 _PLACEHOLDER_KEYS = {"dev", "secret", "changeme", "change-me", "change_me", "your-secret-key", "x"}
+DEVELOPMENT = ("development", "testing")  # the ENV values that relax the production checks
 MIN_SECRET_KEY_LENGTH = 32
 MIN_SECRET_KEY_SYMBOLS = 10  # distinct characters: "aaaa…" or "abababab…" is not random
 _TRUE = {"true", "1", "yes", "on"}
@@ -119,7 +120,7 @@ def is_development(app: Flask) -> bool:
 
     Only ENV decides: debug (QUIZ_DEBUG, FLASK_DEBUG) never relaxes a check.
     """
-    return app.config.get("ENV") in ("development", "testing")
+    return app.config.get("ENV") in DEVELOPMENT
 
 
 def check_production(app: Flask) -> None:
@@ -171,16 +172,15 @@ def _strong(key: Any) -> bool:
     )
 
 
-def check_shared_limits(app: Flask, workers: int) -> None:
+def check_shared_limits(config: Mapping[str, Any], workers: int) -> None:
     """Refuse per-process rate-limit counters when several processes serve in production.
 
     With `memory://` each worker counts apart: 4 workers let 20 wrong
-    passwords through a limit of 5 (and 4 times the callbacks). gunicorn's
-    post_worker_init (gunicorn.conf.py) calls this with its worker count;
-    the embedded default (`make run`, one process) keeps memory://.
+    passwords through a limit of 5 (and 4 times the callbacks). The embedded
+    default (`make run`, one process) keeps memory://.
     """
-    uri = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
-    if workers <= 1 or is_development(app) or not app.config.get("RATELIMIT_ENABLED", True):
+    uri = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if workers <= 1 or config.get("ENV") in DEVELOPMENT or not config.get("RATELIMIT_ENABLED"):
         return
     if uri.startswith("memory://"):
         raise ConfigError(
@@ -190,3 +190,16 @@ def check_shared_limits(app: Flask, workers: int) -> None:
             "  export QUIZ_RATELIMIT_STORAGE_URI='redis://127.0.0.1:6379'\n"
             "or serve with one worker (GUNICORN_WORKERS=1)."
         )
+
+
+def check_server(workers: int) -> None:
+    """The settings' checks, once, before a server with `workers` processes starts any.
+
+    gunicorn's master calls this (gunicorn.conf.py, on_starting): a mistake is
+    printed once and nothing is forked. Left to the workers, each would stop on
+    its own, and two stopping together make gunicorn print a traceback of its own.
+    The settings are read as create_app reads them (instance/config.py, QUIZ_*).
+    """
+    app = Flask("quiz", instance_relative_config=True)
+    load_config(app, None)
+    check_shared_limits(app.config, workers)

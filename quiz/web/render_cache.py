@@ -16,6 +16,15 @@ counted when it was rendered (a dictionary increment), answers a matching
 request it would refuse (a Host outside TRUSTED_HOSTS, a method other than GET
 or HEAD). Only responses that say `public` and set no cookie are kept.
 
+Per-visitor values (the tracking tags: every ad click and host page brings
+its own) need not make every page a new render. An endpoint registered with
+`blanks` has those values swapped for per-process markers before the key is
+made: the page is rendered once with the markers, kept as a template, and
+each request gets its own values filled in, escaped the two ways a template
+writes them (HTML text, and a query string inside HTML), with its own ETag
+and Content-Length. A page that shows a marker any other way is not kept as
+a template: that request, and every later one like it, is rendered whole.
+
 Per process, so each gunicorn worker has its own; safe under threads (one
 lock around the LRU). Bounded by entries and bytes, least recently used out
 (RENDER_CACHE_ENTRIES, RENDER_CACHE_BYTES; 0 entries turns it off). The key
@@ -26,22 +35,35 @@ restart, which starts with an empty cache.
 
 from __future__ import annotations
 
+import re
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus, urlencode
 
 from flask import Flask
+from markupsafe import escape
 from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.exceptions import SecurityError
-from werkzeug.http import parse_etags, remove_entity_headers, unquote_etag
+from werkzeug.http import (
+    generate_etag,
+    parse_etags,
+    quote_etag,
+    remove_entity_headers,
+    unquote_etag,
+)
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_host
 
 from quiz.web import FUNNEL_EVENTS, UNCACHED
 
 KeyFunction = Callable[[MultiDict[str, str]], Hashable]
+# blanks(args, mark) -> (args with markers for the per-visitor values, {marker: value})
+Query = MultiDict[str, str]
+Blanks = Callable[[Query, Callable[[int], str]], tuple[Query, dict[str, str]]]
 Variant = Callable[[dict[str, Any], MultiDict[str, str]], Hashable]
 Version = Callable[[dict[str, Any]], Hashable]
 Count = Callable[[str], None]
@@ -60,10 +82,37 @@ class Entry:
     body: bytes
     etag: str | None
     events: tuple[str, ...]
+    blanks: Template | None = None  # set when the body holds markers to fill
 
     @property
     def size(self) -> int:
         return len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + ENTRY_OVERHEAD
+
+
+class Template:
+    """Where a page rendered with markers shows them, and how to fill in a visitor's values."""
+
+    def __init__(self, markers: Iterable[str]) -> None:
+        # Each marker as the templates write it: escaped text, and a query value in an href.
+        self._fill: dict[bytes, tuple[str, Callable[[str], str]]] = {}
+        for marker in markers:
+            self._fill[str(escape(marker)).encode()] = (marker, lambda v: str(escape(v)))
+            self._fill[str(escape(quote_plus(marker))).encode()] = (
+                marker,
+                lambda v: str(escape(quote_plus(v))),
+            )
+        self._pattern = re.compile(b"|".join(re.escape(form) for form in self._fill))
+
+    def fits(self, body: bytes, token: bytes) -> bool:
+        """True if every marker in `body` is in one of the two known forms."""
+        return token not in self._pattern.sub(b"", body)
+
+    def fill(self, body: bytes, values: dict[str, str]) -> bytes:
+        def one(match: re.Match[bytes]) -> bytes:
+            marker, encode = self._fill[match.group()]
+            return encode(values[marker]).encode()
+
+        return self._pattern.sub(one, body)
 
 
 class LRU:
@@ -121,41 +170,60 @@ class RenderCache:
         self.wsgi_app = wsgi_app
         self.lru = LRU(app.config["RENDER_CACHE_ENTRIES"], app.config["RENDER_CACHE_BYTES"])
         self.trusted_hosts = app.config.get("TRUSTED_HOSTS")
-        self._keys: dict[str, KeyFunction] = {}  # endpoint -> key function
-        self._paths: dict[str, KeyFunction] | None = None  # path -> key function, built lazily
+        self._keys: dict[str, tuple[KeyFunction, Blanks | None]] = {}  # by endpoint
+        self._paths: dict[str, tuple[KeyFunction, Blanks | None]] | None = None  # by path
+        self._token = secrets.token_hex(8)  # in every marker; unguessable, so never a value
+        self._untemplated: set[Hashable] = set()  # keys whose page shows a marker otherwise
         self.version = version
         self.variant = variant
         self.count = count
         app.extensions["render_cache"] = self
 
-    def cache(self, endpoint: str, key: KeyFunction) -> None:
-        """Keep `endpoint`'s responses under `key(query)` (plus path, variant and content)."""
-        self._keys[endpoint] = key
+    def cache(self, endpoint: str, key: KeyFunction, blanks: Blanks | None = None) -> None:
+        """Keep `endpoint`'s responses under `key(query)` (plus path, variant and content).
+
+        `blanks(query, mark)` returns the query with each per-visitor value replaced by a
+        marker that contains `mark(i)`, and each marker's real value (see the module's doc).
+        """
+        self._keys[endpoint] = (key, blanks)
         self._paths = None
+
+    def _mark(self, index: int) -> str:
+        # A space, "&" and "/" make the two escapings differ, so each is found apart.
+        return f"{self._token}{index:02d} &/"
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self.lru.max_entries <= 0:
             return self.wsgi_app(environ, start_response)
         method = environ.get("REQUEST_METHOD")
-        key_function = self._routes().get(environ.get("PATH_INFO", ""))
+        route = self._routes().get(environ.get("PATH_INFO", ""))
         if (
-            key_function is None
+            route is None
             or method not in ("GET", "HEAD")
             or environ.get(UNCACHED)
             or not self._trusted(environ)
         ):
             return self.wsgi_app(environ, start_response)
-        key = self._key(environ, key_function)
+        key_function, blanks = route
+        args = Request(environ).args
+        values: dict[str, str] = {}
+        if blanks is not None:
+            args, values = blanks(args, self._mark)
+        key = self._key(environ, key_function, args)
+        if values and key in self._untemplated:
+            return self.wsgi_app(environ, start_response)
         entry = self.lru.get(key)
         if entry is None:
             if method != "GET":
                 return self.wsgi_app(environ, start_response)
-            entry = self._render(environ, key)
+            entry = self._render(environ, key, args if values else None, values)
+            if entry is None:  # a marker shown some other way: this page is rendered whole
+                return self.wsgi_app(environ, start_response)
         else:
             self._count(entry.events)
-        return self._serve(entry, environ, start_response)
+        return self._serve(entry, values, environ, start_response)
 
-    def _routes(self) -> dict[str, KeyFunction]:
+    def _routes(self) -> dict[str, tuple[KeyFunction, Blanks | None]]:
         if self._paths is None:
             self._paths = {
                 rule.rule: self._keys[rule.endpoint]
@@ -173,11 +241,12 @@ class RenderCache:
             return False  # Flask answers it with its own 400
         return True
 
-    def _key(self, environ: dict[str, Any], key_function: KeyFunction) -> Hashable:
+    def _key(
+        self, environ: dict[str, Any], key_function: KeyFunction, args: MultiDict[str, str]
+    ) -> Hashable:
         # What the response varies on (Vary: HX-Request, HX-History-Restore-Request)
         # is reduced to what the views read from it: fragment or whole page.
         fragment = "HTTP_HX_REQUEST" in environ and "HTTP_HX_HISTORY_RESTORE_REQUEST" not in environ
-        args = Request(environ).args
         return (
             environ.get("PATH_INFO"),
             environ.get("SCRIPT_NAME", ""),
@@ -188,13 +257,25 @@ class RenderCache:
             self.variant(environ, args),
         )
 
-    def _render(self, environ: dict[str, Any], key: Hashable) -> Entry:
-        """Let Flask render the whole page (never a 304), keep it if it may be kept."""
+    def _render(
+        self,
+        environ: dict[str, Any],
+        key: Hashable,
+        blanked: MultiDict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+    ) -> Entry | None:
+        """Let Flask render the whole page (never a 304), keep it if it may be kept.
+
+        With `blanked`, the page is rendered for that query (markers in place of
+        `values`) and kept as a template; None if it shows a marker in another form.
+        """
         inner = {
             k: v
             for k, v in environ.items()
-            if k not in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+            if k not in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "RAW_URI", "REQUEST_URI")
         }
+        if blanked is not None:
+            inner["QUERY_STRING"] = urlencode(list(blanked.items(multi=True)))
         inner[FUNNEL_EVENTS] = events = []
         captured: dict[str, Any] = {}
 
@@ -213,6 +294,17 @@ class RenderCache:
         # A kept copy must not carry the time it was rendered (caches age a response
         # by its Date); the server (gunicorn, Werkzeug's) dates each one it sends.
         headers.remove("Date")
+        template = None
+        if blanked is not None:
+            template = Template(values or {})
+            token = self._token.encode()
+            if not template.fits(body, token) or any(self._token in v for _k, v in headers.items()):
+                path = environ.get("PATH_INFO")
+                self.app.logger.warning("render cache: %s shows a value unescaped", path)
+                if len(self._untemplated) >= max(self.lru.max_entries, 1):
+                    self._untemplated.clear()  # bounded like the cache itself
+                self._untemplated.add(key)
+                return None
         not_modified = headers.copy()
         remove_entity_headers(not_modified)
         entry = Entry(
@@ -222,6 +314,7 @@ class RenderCache:
             body=body,
             etag=unquote_etag(headers["ETag"])[0] if "ETag" in headers else None,
             events=tuple(events),
+            blanks=template,
         )
         cache_control = headers.get("Cache-Control", "")
         if (
@@ -233,8 +326,14 @@ class RenderCache:
         return entry
 
     def _serve(
-        self, entry: Entry, environ: dict[str, Any], start_response: StartResponse
+        self,
+        entry: Entry,
+        values: dict[str, str],
+        environ: dict[str, Any],
+        start_response: StartResponse,
     ) -> Iterable[bytes]:
+        if entry.blanks is not None:
+            entry = _filled(entry, entry.blanks.fill(entry.body, values))
         condition = environ.get("HTTP_IF_NONE_MATCH")
         if condition and entry.etag and entry.status.startswith("200"):
             if parse_etags(condition).contains_weak(entry.etag):
@@ -249,6 +348,26 @@ class RenderCache:
                 self.count(event)
             except Exception:  # counting must never break a patient's page
                 self.app.logger.exception("funnel event %s not counted", event)
+
+
+def _filled(entry: Entry, body: bytes) -> Entry:
+    """The template entry with this visitor's body, and the ETag and length that go with it."""
+    etag = generate_etag(body) if entry.etag is not None else None
+    changed = {"content-length": str(len(body))}
+    if etag is not None:
+        changed["etag"] = quote_etag(etag)
+
+    def swap(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(k, changed.get(k.lower(), v)) for k, v in headers]
+
+    return Entry(
+        status=entry.status,
+        headers=swap(entry.headers),
+        not_modified_headers=swap(entry.not_modified_headers),
+        body=body,
+        etag=etag,
+        events=entry.events,
+    )
 
 
 def render_cache(app: Flask) -> RenderCache:
