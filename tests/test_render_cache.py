@@ -26,8 +26,9 @@ from quiz.content.live import EXTENSION
 from quiz.funnel.counter import recorder
 from quiz.patient.params import blank_tracking, cache_key, read_params
 from quiz.web.render_cache import Template, render_cache
-from tests.support.app import base_config, stop_background
+from tests.support.app import base_config, leads, stop_background
 from tests.support.content import load_content
+from tests.support.patient import RESULT_QUERY, callback_fields, callback_link, callback_page
 
 CONTENT = load_content(DEFAULT_CONTENT)
 OPTIONS = {q.id: [o.id for o in q.options] for q in CONTENT.questions}
@@ -393,7 +394,12 @@ def test_pages_that_must_not_be_kept_are_not(app: Flask) -> None:
     first = client.get(url).get_data(as_text=True)
     second = client.get(url).get_data(as_text=True)
     assert first != second  # each form carries its own token
-    assert len(render_cache(app).lru) == 0
+    # The form is kept only as a template, with no token in it.
+    [entry] = render_cache(app).lru._entries.values()
+    assert entry.blanks is not None
+    for page in (first, second):
+        assert callback_fields(page)["token"][0].encode() not in entry.body
+    render_cache(app).lru._entries.clear()
     client.get("/staff/login")
     assert len(render_cache(app).lru) == 0
 
@@ -422,3 +428,38 @@ def test_a_page_showing_a_value_another_way_is_rendered_whole_each_time(
         }
     assert "shows a value unescaped" in caplog.text
     assert len(render_cache(app).lru) == 0
+
+
+def test_the_callback_form_is_rendered_once_and_each_showing_gets_its_own_token(
+    app: Flask, uncached: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = app.test_client()
+    first = callback_fields(callback_page(client, f"{RESULT_QUERY}&utm_content=one"))
+    result = client.get(f"/quiz/result?{RESULT_QUERY}&utm_content=two%20%26")
+    link = callback_link(result.get_data(as_text=True))
+    renders: list[str] = []
+    real = app.jinja_env.get_template
+    monkeypatch.setattr(
+        app.jinja_env, "get_template", lambda *a, **k: renders.append(a[0]) or real(*a, **k)
+    )
+    response = client.get(link)
+    assert renders == []  # filled in, not rendered
+    assert response.headers["Cache-Control"] == "no-store"  # still, for every other cache
+    second = callback_fields(response.get_data(as_text=True))
+    assert first["token"] != second["token"]
+    assert second["utm_content"] == ["two &"]
+    # Each showing is a form of its own: two patients, two leads.
+    monkeypatch.undo()
+    for fields, name in ((first, "Ann"), (second, "Bea")):
+        data = {**fields, "name": name, "phone": "(301) 810-5740", "consent": "yes"}
+        assert client.post("/quiz/callback", data=data).status_code == 200
+    assert sorted(lead.name for lead in leads(app)) == ["Ann", "Bea"]
+    # And the form filled in is the form rendered whole, but for its token.
+    whole = uncached.test_client().get(link)
+    token = 'value="{}"'
+    assert response.get_data(as_text=True).replace(
+        token.format(second["token"][0]), token.format("T")
+    ) == whole.get_data(as_text=True).replace(
+        token.format(callback_fields(whole.get_data(as_text=True))["token"][0]),
+        token.format("T"),
+    )

@@ -139,18 +139,18 @@ def register(app: Flask) -> None:
     def embed_context() -> dict[str, Any]:
         if not has_request_context():
             return {}
-        accent = read_accent(_requested_accent()) if request.blueprint == "patient" else None
+        accent = requested_accent() if request.blueprint == "patient" else None
         return {
             "stylesheet_url": stylesheet_url(accent),
             "embed_origins": " ".join(app.config["EMBED_ORIGINS"]),
         }
 
 
-def _requested_accent() -> str | None:
-    """The accent of this patient request: in the query, or the callback form's hidden field."""
+def requested_accent() -> str | None:
+    """The accent of this patient request (checked): the query's, or the callback form's."""
     if "accent" in request.args or request.method != "POST":
-        return request.args.get("accent")
+        return read_accent(request.args.get("accent"))
     try:
-        return request.form.get("accent")
+        return read_accent(request.form.get("accent"))
     except HTTPException:
         return None  # e.g. a body over MAX_CONTENT_LENGTH, while its error page renders

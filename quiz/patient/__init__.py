@@ -12,6 +12,7 @@ bp = Blueprint("patient", __name__, url_prefix="/quiz")
 
 from quiz.patient import callback, offline, steps  # noqa: E402,F401  (the views register on bp)
 from quiz.patient.params import blank_tracking, cache_key  # noqa: E402
+from quiz.patient.tokens import issue_form_token  # noqa: E402
 from quiz.web.extensions import csrf  # noqa: E402
 from quiz.web.render_cache import render_cache  # noqa: E402
 
@@ -24,3 +25,10 @@ def register(app: Flask) -> None:
     offline.register(app)  # `flask offline-page`
     for step in steps.CACHED:
         render_cache(app).cache(f"patient.{step}", cache_key, blank_tracking)
+    # The form is rendered once per page shape too; each request gets a token of its own.
+    render_cache(app).cache(
+        "patient.callback_form",
+        cache_key,
+        blank_tracking,
+        fresh=lambda: {"token": issue_form_token(app)},
+    )

@@ -12,16 +12,19 @@ entries, the new sentence, the box unticked and a message beside it.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from flask import Response, abort, current_app, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
-from quiz.content import localized_content
+from quiz.content import current_bundle, localized_content
 from quiz.core import N_
 from quiz.core.callback import BEST_TIME_PHRASES, BEST_TIMES, consent_fingerprint
 from quiz.core.scoring import AnswerError, Result
 from quiz.db.engine import db
+from quiz.embed.loader import requested_accent
 from quiz.funnel import record_event
 from quiz.leads import Consent, Contact, store_lead
 from quiz.patient import bp
@@ -30,8 +33,10 @@ from quiz.patient.params import QuizParams
 from quiz.patient.rendering import (
     problem,
     quiz_params,
+    render_html,
     render_step,
     scored,
+    step_response,
     step_url,
     wants_fragment,
 )
@@ -39,8 +44,8 @@ from quiz.patient.tokens import (
     TokenError,
     check_form_token,
     is_cross_site_post,
-    issue_form_token,
     own_origin,
+    token_for_this_showing,
     token_to_show_again,
 )
 from quiz.web.extensions import limiter
@@ -67,7 +72,7 @@ def callback_form() -> Response:
         res = scored(params)
     except AnswerError as err:
         return problem(str(err), params)
-    return _render_form(res, params, CallbackForm(formdata=None), token=issue_form_token())
+    return _render_form(res, params, CallbackForm(formdata=None), token=token_for_this_showing())
 
 
 def _render_form(
@@ -236,7 +241,33 @@ def callback_window() -> str:
 N_("within one business day")
 
 
+THANKS_KEPT = 256  # thanks pages kept per app: best times × outcomes × languages × accents
+
+
 def _thanks(best_time: str, res: Result) -> Response:
+    """The thanks page. It shows nothing of the patient's, so each one is rendered once.
+
+    Kept per app, under everything it shows (the content version, language,
+    fragment or page, accent, best time, outcome), and never sent as cacheable.
+    """
+    key = (
+        current_bundle().version,
+        current_language(),
+        wants_fragment(),
+        requested_accent(),
+        best_time,
+        res.outcome,
+    )
+    kept: dict[Hashable, str] = current_app.extensions.setdefault("quiz_thanks_pages", {})
+    html = kept.get(key)
+    if html is None:
+        if len(kept) >= THANKS_KEPT:
+            kept.clear()
+        html = kept[key] = _render_thanks(best_time, res)
+    return _whole_widget(step_response(html, cache=False))
+
+
+def _render_thanks(best_time: str, res: Result) -> str:
     spa = current_app.extensions["quiz_spa"]
     text = (
         localized_content()
@@ -247,11 +278,9 @@ def _thanks(best_time: str, res: Result) -> Response:
             best_time=gettext(BEST_TIME_PHRASES.get(best_time, BEST_TIME_PHRASES["anytime"])),
         )
     )
-    response = render_step(
+    return render_html(
         "patient/_thanks.html",
-        cache=False,
         title=localized_content().copy["thanks_title"],
         text=text,
         booking_url=spa.booking_url(res.outcome),
     )
-    return _whole_widget(response)

@@ -42,8 +42,17 @@ def wants_fragment() -> bool:
 
 def render_step(partial: str, status: int = 200, *, cache: bool = True, **context: Any) -> Response:
     """Render the full page or, for htmx, just the partial; set caching headers."""
+    return step_response(render_html(partial, **context), status, cache=cache)
+
+
+def render_html(partial: str, **context: Any) -> str:
+    """The full page or, for htmx, just the partial."""
     template = partial if wants_fragment() else "patient/page.html"
-    html = render_template(template, partial=partial, fragment=wants_fragment(), **context)
+    return render_template(template, partial=partial, fragment=wants_fragment(), **context)
+
+
+def step_response(html: str, status: int = 200, *, cache: bool = True) -> Response:
+    """A step's response for its HTML, with the caching headers it may have."""
     response = make_response(html, status)
     response.vary.add("HX-Request")
     response.vary.add("HX-History-Restore-Request")

@@ -15,8 +15,10 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from flask import Request, current_app
+from flask import Flask, Request, current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from quiz.web import FRESH_MARKERS
 
 _TOKEN_SALT = "relax-or-fill.callback-form.v1"
 
@@ -35,13 +37,25 @@ class FormToken:
     issued_at: float
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
+def _serializer(app: Flask | None = None) -> URLSafeTimedSerializer:
+    config = (app or current_app).config
+    return URLSafeTimedSerializer(config["SECRET_KEY"], salt=_TOKEN_SALT)
 
 
-def issue_form_token() -> str:
-    """A fresh signed token for one showing of the callback form."""
-    return _serializer().dumps({"n": secrets.token_urlsafe(16)})
+def issue_form_token(app: Flask | None = None) -> str:
+    """A fresh signed token for one showing of the callback form (`app`: outside a request)."""
+    return _serializer(app).dumps({"n": secrets.token_urlsafe(16)})
+
+
+def token_for_this_showing() -> str:
+    """The token the form shows: a fresh one, or the render cache's marker for it.
+
+    The render cache renders the form once as a template and fills in a token
+    issued for each request (quiz.web.render_cache, `fresh`), so no two showings
+    share one.
+    """
+    marker = request.environ.get(FRESH_MARKERS, {}).get("token")
+    return marker or issue_form_token()
 
 
 def check_form_token(token: str, *, now: float | None = None) -> FormToken:

@@ -6,6 +6,7 @@ request here and Flask (or a later layer) reads the mark.
 
 CONTENT_BUNDLE = "quiz.content_bundle"  # the content version this request took (live switch)
 UNCACHED = "quiz.render_cache.skip"  # a staff preview of a draft: never kept
+FRESH_MARKERS = "quiz.render_cache.fresh"  # name -> marker for values made anew per request
 FUNNEL_EVENTS = "quiz.funnel.events"  # where the render cache collects a page's events
 UNCOUNTED = "quiz.funnel.uncounted"  # a staff preview: not a patient, not counted
 PREVIEW_STAFF = "quiz.preview.staff"  # whose draft a preview shows

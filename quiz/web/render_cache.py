@@ -25,6 +25,12 @@ writes them (HTML text, and a query string inside HTML), with its own ETag
 and Content-Length. A page that shows a marker any other way is not kept as
 a template: that request, and every later one like it, is rendered whole.
 
+An endpoint registered with `fresh` gets values made anew for each request
+(the callback form's signed token): the view finds their markers in the
+environ (FRESH_MARKERS) while the template is rendered, and every request is
+filled with values of its own. Such a page is kept only as a template, however
+it is marked for other caches (the form says no-store, and still does).
+
 Per process, so each gunicorn worker has its own; safe under threads (one
 lock around the LRU). Bounded by entries and bytes, least recently used out
 (RENDER_CACHE_ENTRIES, RENDER_CACHE_BYTES; 0 entries turns it off). The key
@@ -58,12 +64,14 @@ from werkzeug.http import (
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_host
 
-from quiz.web import FUNNEL_EVENTS, UNCACHED
+from quiz.web import FRESH_MARKERS, FUNNEL_EVENTS, UNCACHED
 
 KeyFunction = Callable[[MultiDict[str, str]], Hashable]
 # blanks(args, mark) -> (args with markers for the per-visitor values, {marker: value})
 Query = MultiDict[str, str]
 Blanks = Callable[[Query, Callable[[int], str]], tuple[Query, dict[str, str]]]
+Fresh = Callable[[], dict[str, str]]  # name -> a value made for this request alone
+FRESH_FIRST = 90  # fresh values' marker numbers start here, after the blanks' ones
 Variant = Callable[[dict[str, Any], MultiDict[str, str]], Hashable]
 Version = Callable[[dict[str, Any]], Hashable]
 Count = Callable[[str], None]
@@ -87,6 +95,15 @@ class Entry:
     @property
     def size(self) -> int:
         return len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + ENTRY_OVERHEAD
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one endpoint's pages are kept: its key, its per-visitor and its fresh values."""
+
+    key: KeyFunction
+    blanks: Blanks | None = None
+    fresh: Fresh | None = None
 
 
 class Template:
@@ -170,8 +187,8 @@ class RenderCache:
         self.wsgi_app = wsgi_app
         self.lru = LRU(app.config["RENDER_CACHE_ENTRIES"], app.config["RENDER_CACHE_BYTES"])
         self.trusted_hosts = app.config.get("TRUSTED_HOSTS")
-        self._keys: dict[str, tuple[KeyFunction, Blanks | None]] = {}  # by endpoint
-        self._paths: dict[str, tuple[KeyFunction, Blanks | None]] | None = None  # by path
+        self._keys: dict[str, Route] = {}  # by endpoint
+        self._paths: dict[str, Route] | None = None  # by path, built lazily
         self._token = secrets.token_hex(8)  # in every marker; unguessable, so never a value
         self._untemplated: set[Hashable] = set()  # keys whose page shows a marker otherwise
         self.version = version
@@ -179,13 +196,20 @@ class RenderCache:
         self.count = count
         app.extensions["render_cache"] = self
 
-    def cache(self, endpoint: str, key: KeyFunction, blanks: Blanks | None = None) -> None:
+    def cache(
+        self,
+        endpoint: str,
+        key: KeyFunction,
+        blanks: Blanks | None = None,
+        fresh: Fresh | None = None,
+    ) -> None:
         """Keep `endpoint`'s responses under `key(query)` (plus path, variant and content).
 
         `blanks(query, mark)` returns the query with each per-visitor value replaced by a
-        marker that contains `mark(i)`, and each marker's real value (see the module's doc).
+        marker that contains `mark(i)`, and each marker's real value; `fresh()` makes the
+        values each request gets anew (see the module's doc).
         """
-        self._keys[endpoint] = (key, blanks)
+        self._keys[endpoint] = Route(key, blanks, fresh)
         self._paths = None
 
     def _mark(self, index: int) -> str:
@@ -204,26 +228,30 @@ class RenderCache:
             or not self._trusted(environ)
         ):
             return self.wsgi_app(environ, start_response)
-        key_function, blanks = route
         args = Request(environ).args
         values: dict[str, str] = {}
-        if blanks is not None:
-            args, values = blanks(args, self._mark)
-        key = self._key(environ, key_function, args)
-        if values and key in self._untemplated:
+        if route.blanks is not None:
+            args, values = route.blanks(args, self._mark)
+        key = self._key(environ, route.key, args)
+        if (values or route.fresh) and key in self._untemplated:
             return self.wsgi_app(environ, start_response)
+        markers: dict[str, str] = {}
+        if route.fresh is not None:
+            for index, (name, value) in enumerate(route.fresh().items(), FRESH_FIRST):
+                markers[name] = self._mark(index)
+                values[markers[name]] = value
         entry = self.lru.get(key)
         if entry is None:
             if method != "GET":
                 return self.wsgi_app(environ, start_response)
-            entry = self._render(environ, key, args if values else None, values)
+            entry = self._render(environ, key, args if values else None, values, markers)
             if entry is None:  # a marker shown some other way: this page is rendered whole
                 return self.wsgi_app(environ, start_response)
         else:
             self._count(entry.events)
         return self._serve(entry, values, environ, start_response)
 
-    def _routes(self) -> dict[str, tuple[KeyFunction, Blanks | None]]:
+    def _routes(self) -> dict[str, Route]:
         if self._paths is None:
             self._paths = {
                 rule.rule: self._keys[rule.endpoint]
@@ -263,6 +291,7 @@ class RenderCache:
         key: Hashable,
         blanked: MultiDict[str, str] | None = None,
         values: dict[str, str] | None = None,
+        markers: dict[str, str] | None = None,
     ) -> Entry | None:
         """Let Flask render the whole page (never a 304), keep it if it may be kept.
 
@@ -276,6 +305,8 @@ class RenderCache:
         }
         if blanked is not None:
             inner["QUERY_STRING"] = urlencode(list(blanked.items(multi=True)))
+        if markers:
+            inner[FRESH_MARKERS] = markers
         inner[FUNNEL_EVENTS] = events = []
         captured: dict[str, Any] = {}
 
@@ -319,7 +350,7 @@ class RenderCache:
         cache_control = headers.get("Cache-Control", "")
         if (
             entry.status.startswith(KEPT_STATUSES)
-            and "public" in cache_control
+            and ("public" in cache_control or (markers and template is not None))
             and "Set-Cookie" not in headers
         ):
             self.lru.put(key, entry)
