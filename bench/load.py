@@ -154,8 +154,13 @@ def _migrate(uri: str) -> None:
         db.engine.dispose()
 
 
-def server_env(uri: str) -> dict[str, str]:
-    """The app's settings for the run: production mode, load-test switches, notifications on."""
+def server_env(uri: str, limits: str | None = None) -> dict[str, str]:
+    """The app's settings for the run: production mode, load-test switches, notifications on.
+
+    `limits`: a Redis URL to keep the rate limits on, counted there (the callback
+    limit raised out of the way: every patient here is 127.0.0.1); without it
+    they are off.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QUIZ_", "GUNICORN_"))}
     closed = closed_port()
     env.update(
@@ -175,6 +180,13 @@ def server_env(uri: str) -> dict[str, str]:
         QUIZ_STAFF_BASE_URL="https://quiz.spa.example",
         GUNICORN_ACCESS_LOG="",
     )
+    if limits:
+        env.update(
+            QUIZ_RATELIMIT_ENABLED="true",
+            QUIZ_RATELIMIT_STORAGE_URI=limits,
+            QUIZ_RATELIMIT_KEY_PREFIX=f"bench-{uuid.uuid4().hex}",
+            QUIZ_CALLBACK_RATE_LIMIT="10000000 per minute",
+        )
     return env
 
 
@@ -202,7 +214,9 @@ class Server:
 
 
 @contextmanager
-def gunicorn(uri: str, workers: int, log_dir: Path) -> Iterator[Server]:
+def gunicorn(
+    uri: str, workers: int, log_dir: Path, limits: str | None = None, threads: int = 1
+) -> Iterator[Server]:
     """gunicorn -c gunicorn.conf.py on a socket bound here (port 0), stopped afterwards."""
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -212,10 +226,11 @@ def gunicorn(uri: str, workers: int, log_dir: Path) -> Iterator[Server]:
     fd = listener.fileno()
     log_path = log_dir / "gunicorn.log"
     command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-               "--bind", f"fd://{fd}", "--workers", str(workers)]  # fmt: skip
+               "--bind", f"fd://{fd}", "--workers", str(workers),
+               "--threads", str(threads)]  # fmt: skip
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=server_env(uri), pass_fds=(fd,),
+            command, cwd=ROOT, env=server_env(uri, limits), pass_fds=(fd,),
             stdout=log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
     listener.close()  # gunicorn holds its own copy

@@ -10,9 +10,12 @@ same round. Design §8 asks every patient step for at least 0.8x.
 Hits and misses side by side: each step above is one URL again and again, so
 after the first request every one is a render-cache hit. The "(miss)" rows
 send every request to a URL the workers have not seen: a wrk Lua script walks
-all 1,524 answer sets (the result) or the four concerns (a question) and adds a
-fresh `utm_content` and `page` to each request, tracking values that are part
-of the page and so of its cache key. A miss renders the page in Flask; the
+all 1,524 answer sets (the result), or the four concerns (a question), or one
+answer set ("result (miss: tags)"), and adds a fresh `utm_content` and `page` to
+each request, tracking values that are part of the page. The render cache keeps
+a page once per set of tracking keys and fills each request's values in, so a
+fresh tag on answers seen before costs a fill, not a render; a new answer set is
+a render in Flask (the first time in each worker). The
 floor (--floor) is asked of the hits, the figure a patient mostly meets; the
 misses are printed beside them for what a first visit costs.
 
@@ -78,7 +81,10 @@ STEPS = {
 }
 HTMX = {"question (htmx)"}
 # Each request a new URL: which answer sets the Lua script walks (see misses_script).
-MISSES = {"question (miss)": "area", "result (miss)": "result"}
+# Misses: "tags" keeps one answer set per concern or one result, each request with
+# fresh tracking values; "answers" walks every result answer set with fresh values.
+MISSES = {"question (miss)": "area", "result (miss: tags)": "result-tags",
+          "result (miss)": "result"}  # fmt: skip
 CONCERNS = ("expression", "etched", "fine_lines", "volume")
 AREAS = ("between_brows", "forehead", "crows_feet", "under_nose", "around_mouth", "marionette",
          "cheeks")  # fmt: skip
@@ -140,6 +146,8 @@ def answer_paths(step: str) -> list[str]:
     """Every URL of a step the misses walk: each concern (a question), each answer set (result)."""
     if step == "area":
         return [f"/quiz/area?concern={c}" for c in CONCERNS]
+    if step == "result-tags":
+        return ["/quiz/result?concern=expression&area=between_brows&area=cheeks&goal=prevent"]
     paths = []
     for concern in CONCERNS:
         for mask in range(1, 2 ** len(AREAS)):
@@ -164,7 +172,7 @@ def misses_script(tmp: Path, step: str) -> Path:
         '  return wrk.format("GET", path .. tag)\n'
         "end\n"
     )
-    assert len(paths) == (4 if step == "area" else 1524)
+    assert len(paths) == {"area": 4, "result-tags": 1}.get(step, 1524)
     return script
 
 
@@ -208,7 +216,7 @@ def step_paths(port: int, only: list[str]) -> dict[str, str]:
     paths = {name: path.format(bundle=version) for name, path in STEPS.items()}
     paths |= {name: answer_paths(step)[-1] for name, step in MISSES.items()}
     order = ["intro", "question (area)", "question (miss)", "question (htmx)", "result"]
-    order += ["result (miss)", "result + utm", "widget.js"]  # each miss beside its hit
+    order += ["result (miss: tags)", "result (miss)", "result + utm", "widget.js"]  # misses by hits
     paths = {name: paths[name] for name in order}
     paths = {name: path for name, path in paths.items() if not only or name in only}
     for name, path in paths.items():  # each URL answers, and is warm in both workers
