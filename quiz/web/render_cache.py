@@ -90,7 +90,7 @@ class Entry:
     body: bytes
     etag: str | None
     events: tuple[str, ...]
-    blanks: Template | None = None  # set when the body holds markers to fill
+    blanks: Cut | None = None  # set when the body holds markers to fill
 
     @property
     def size(self) -> int:
@@ -124,12 +124,29 @@ class Template:
         """True if every marker in `body` is in one of the two known forms."""
         return token not in self._pattern.sub(b"", body)
 
-    def fill(self, body: bytes, values: dict[str, str]) -> bytes:
-        def one(match: re.Match[bytes]) -> bytes:
-            marker, encode = self._fill[match.group()]
-            return encode(values[marker]).encode()
+    def cut(self, body: bytes) -> Cut:
+        """The body cut at its markers, once, so each request only joins the pieces."""
+        literals, slots, last = [], [], 0
+        for match in self._pattern.finditer(body):
+            literals.append(body[last : match.start()])
+            slots.append(self._fill[match.group()])
+            last = match.end()
+        literals.append(body[last:])
+        return Cut(tuple(literals), tuple(slots))
 
-        return self._pattern.sub(one, body)
+
+@dataclass(frozen=True)
+class Cut:
+    """A page's text between its markers, and what goes in each gap."""
+
+    literals: tuple[bytes, ...]
+    slots: tuple[tuple[str, Callable[[str], str]], ...]
+
+    def fill(self, values: dict[str, str]) -> bytes:
+        pieces = [self.literals[0]]
+        for (marker, encode), literal in zip(self.slots, self.literals[1:], strict=True):
+            pieces += (encode(values[marker]).encode(), literal)
+        return b"".join(pieces)
 
 
 class LRU:
@@ -345,7 +362,7 @@ class RenderCache:
             body=body,
             etag=unquote_etag(headers["ETag"])[0] if "ETag" in headers else None,
             events=tuple(events),
-            blanks=template,
+            blanks=template.cut(body) if template is not None else None,
         )
         cache_control = headers.get("Cache-Control", "")
         if (
@@ -364,7 +381,7 @@ class RenderCache:
         start_response: StartResponse,
     ) -> Iterable[bytes]:
         if entry.blanks is not None:
-            entry = _filled(entry, entry.blanks.fill(entry.body, values))
+            entry = _filled(entry, entry.blanks.fill(values))
         condition = environ.get("HTTP_IF_NONE_MATCH")
         if condition and entry.etag and entry.status.startswith("200"):
             if parse_etags(condition).contains_weak(entry.etag):
