@@ -24,7 +24,7 @@ from quiz.core import N_
 from quiz.core.callback import BEST_TIME_PHRASES, BEST_TIMES, consent_fingerprint
 from quiz.core.scoring import AnswerError, Result
 from quiz.db.engine import db
-from quiz.embed.loader import requested_accent
+from quiz.embed import requested_accent
 from quiz.funnel import record_event
 from quiz.leads import Consent, Contact, store_lead
 from quiz.patient import bp
