@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
             cached_ms = step_cost(cached, path, args.rounds)
             print(f"  {name:14} cold {cold_ms:6.3f}   from the render cache {cached_ms:6.3f}")
 
+        # The form: each showing a token of its own, filled into the page rendered once.
+        form_ms, whole_ms = step_cost(cached, FORM, args.rounds), step_cost(cold, FORM, args.rounds)
+        print(f"  callback form  {form_ms:6.3f}   (rendered whole: {whole_ms:.3f})")
         bodies = [callback_body(cached, n) for n in range(args.callbacks)]
         timings = []
         profiler = cProfile.Profile() if args.profile else None

@@ -3,6 +3,6 @@ and widget.js as one cacheable script), served.py (versioned, conditional respon
 demo.py (the demo spa page at /).
 """
 
-from quiz.embed.loader import requested_accent  # noqa: E402  (the patient path's accent)
+from quiz.embed.loader import requested_accent  # the patient path reads the accent here
 
 __all__ = ["requested_accent"]
