@@ -4,24 +4,28 @@ SQLite is the embedded default, so it is set up for concurrent workers: WAL
 (readers never block the writer), a busy timeout (a writer waits instead of
 failing with "database is locked"), foreign keys on, and writes that start with
 BEGIN IMMEDIATE so two writers never both hold a read lock and deadlock on the
-upgrade. On PostgreSQL none of this applies and the helpers are no-ops.
+upgrade; writers take turns through writer_queue.py first, so one that waits
+starts as soon as the other commits, not after SQLite's 1 ms sleep. On
+PostgreSQL none of this applies and the helpers are no-ops.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Dialect, MetaData, event
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+
+from quiz.db.writer_queue import queue_for
 
 # Named constraints so migrations can alter them on SQLite (batch mode) and PostgreSQL.
 NAMING = {
@@ -70,13 +74,17 @@ BUSY_TIMEOUT_MS = 10_000
 _BEGIN_OPTION = "sqlite_begin"
 
 
+_WRITER_QUEUE = "quiz_writer_queue"
+
+
 def configure_engine(app: Flask) -> None:
-    """Install the SQLite connection settings on the app's engine."""
+    """Install the SQLite connection settings on the app's engine, and its writers' queue."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        app.extensions[_WRITER_QUEUE] = queue_for(engine.url.database)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -129,13 +137,15 @@ def write_transaction() -> Iterator[Session]:
         # so the write starts fresh with the immediate lock (it holds no writes:
         # checked above, so this commit stores nothing).
         session.commit()
-    session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    queue = current_app.extensions.get(_WRITER_QUEUE)
+    with queue.turn() if queue is not None else nullcontext():
+        session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 class DatabaseGroup(AppGroup):
