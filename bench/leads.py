@@ -14,8 +14,10 @@ The callback rate limit is raised out of the way (every request comes from
 workers; every other check (token age and signature, origin, consent, the
 form's validation, one lead per token) runs as for a patient.
 
-It prints, per round, leads/s and the form and callback counts, then the
-median, and checks: every thanks page is a stored lead, no other status, every
+It prints, per round, leads/s, the gunicorn workers' CPU time per lead
+(user + system, from /proc: steadier than the rate on a shared machine, and
+what a change to the app's code moves), and the form and callback counts,
+then the median, and checks: every thanks page is a stored lead, no other status, every
 lead has its outbox rows.
 
     .venv/bin/python bench/leads.py --database sqlite --workers 2 --rounds 3 --seconds 10
@@ -91,6 +93,18 @@ end
 """
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used so far (steadier than a rate here)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a worker that was replaced: its time is lost, not miscounted
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def one_round(args: argparse.Namespace, tmp: Path) -> tuple[float, list[str]]:
     """One server on a fresh database: leads/s, and what failed."""
     script = tmp / "leads.lua"
@@ -103,7 +117,10 @@ def one_round(args: argparse.Namespace, tmp: Path) -> tuple[float, list[str]]:
             env = {**os.environ, "LEADS_PORT": str(server.port)}
             command = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds:g}s",
                        "-s", str(script), f"http://127.0.0.1:{server.port}"]  # fmt: skip
+            workers = server.worker_pids()
+            before = cpu_seconds(workers)
             out = subprocess.run(command, capture_output=True, text=True, env=env).stdout
+            spent = cpu_seconds(workers) - before
             log = server.log()
         counts = [line for line in out.splitlines() if line.startswith("COUNTS")]
         if not counts:
@@ -111,8 +128,9 @@ def one_round(args: argparse.Namespace, tmp: Path) -> tuple[float, list[str]]:
         forms, thanks, other = (int(x) for x in counts[0].split()[1:])
         names, partial = stored_leads(uri)
     rate = len(names) / args.seconds
-    print(f"  {rate:6.0f} leads/s   forms {forms}, thanks {thanks}, other {other}, "
-          f"stored {len(names)}")  # fmt: skip
+    per_lead = spent / max(len(names), 1) * 1000
+    print(f"  {rate:6.0f} leads/s   {per_lead:.2f} ms of worker CPU a lead   forms {forms}, "
+          f"thanks {thanks}, other {other}, stored {len(names)}")  # fmt: skip
     if other:
         problems.append(f"{other} responses were neither a form nor a thanks page")
     if len(names) != thanks:  # wrk may stop with a request in flight: at most one per connection
