@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask
 
-from quiz import patient, stack
+from quiz import patient, stack, texts
 from quiz.content import live as live_content
 from quiz.content import views as content_views
 from quiz.content.cli import content_cli
@@ -72,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     patient.register(app)
     register_funnel(app)  # anonymous step counts on the patient path
     register_staff(app)  # /staff console and `flask staff`
+    texts.register(app)  # texting patients: /sms/inbound, /sms/status, the outbox's texts
     app.before_request(content_views.guard_previews)  # a draft's preview: admins only
     app.cli.add_command(content_cli)  # `flask content`: published versions
     errors.register(app)

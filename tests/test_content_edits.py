@@ -51,7 +51,7 @@ def test_a_changed_sentence_with_the_same_version_gets_a_new_one_on_that_line_on
 
 
 def test_another_languages_new_version_names_the_language() -> None:
-    draft = edited(es=("darse de baja", "dejar de recibirlos"))
+    draft = edited(es=("mensaje para darse de baja", "mensaje para dejar de recibirlos"))
     bumped = bump_consent_versions(draft, SHIPPED, 12, TODAY)
     assert consent_of(bumped.text("es"))[1] == "2026-12-03-v12-es"
     assert bumped.text("en") == SHIPPED.text("en")
@@ -80,7 +80,7 @@ def test_no_bump_for_the_first_version_or_a_new_language() -> None:
     draft = edited(en=("Reply STOP to any text", "Reply STOP to any message"))
     assert bump_consent_versions(draft, None, 1, TODAY) is draft
     english_only = ContentDocument.of({"en": SHIPPED.text("en")})
-    with_spanish = edited(es=("darse de baja", "dejar de recibirlos"))
+    with_spanish = edited(es=("mensaje para darse de baja", "mensaje para dejar de recibirlos"))
     assert bump_consent_versions(with_spanish, english_only, 2, TODAY) is with_spanish
 
 
@@ -106,7 +106,7 @@ def test_the_diff_names_both_sides_and_says_no_change() -> None:
 def test_the_diff_covers_every_language_and_one_side_only() -> None:
     draft = edited(
         en=('label = "Forehead"', 'label = "The forehead"'),
-        es=("darse de baja", "dejar de recibirlos"),
+        es=("mensaje para darse de baja", "mensaje para dejar de recibirlos"),
     )
     assert [d.locale for d in content_diff(SHIPPED, draft)] == ["en", "es"]
     english_only = ContentDocument.of({"en": SHIPPED.text("en")})

@@ -52,9 +52,11 @@ def test_the_exports_end_with_first_contacted_at(app: Flask, admin: Any) -> None
     move(admin, called, "contacted")
     response = post_export(admin, "csv")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    # The design's order for the appended columns: locale, then first_contacted_at.
-    assert rows[0][-3:] == ["referrer", "locale", "first_contacted_at"]
-    stamps = {row[3]: row[-1] for row in rows[1:]}
+    # The design's order for the appended columns: locale, then first_contacted_at
+    # (later columns, such as the texting consent's, come after them).
+    at = rows[0].index("first_contacted_at")
+    assert rows[0][at - 2 : at + 1] == ["referrer", "locale", "first_contacted_at"]
+    stamps = {row[3]: row[at] for row in rows[1:]}
     assert stamps == {
         "Called Patient": iso(get_lead(app, called).first_contacted_at.replace(tzinfo=UTC)),
         "Waiting Patient": "",

@@ -185,12 +185,14 @@ def test_both_exports_append_the_leads_language(app: Flask, admin: Any) -> None:
     add_lead(app, name="Ana López", locale="es")
     add_lead(app, name="Jane Patient")
     rows = list(csv.reader(io.StringIO(post_export(admin, "csv").get_data(as_text=True))))
-    assert rows[0][-2:] == ["locale", "first_contacted_at"] and rows[0][:2] == ["id", "created_at"]
-    assert {row[3]: row[-2] for row in rows[1:]} == {"Ana López": "es", "Jane Patient": "en"}
+    at = rows[0].index("locale")  # after the contract's columns, wherever later ones follow
+    assert rows[0][at : at + 2] == ["locale", "first_contacted_at"]
+    assert rows[0][:2] == ["id", "created_at"] and at > rows[0].index("utm_campaign")
+    assert {row[3]: row[at] for row in rows[1:]} == {"Ana López": "es", "Jane Patient": "en"}
     sheet = load_workbook(io.BytesIO(post_export(admin, "xlsx").data), read_only=True).active
     table = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert table[0][-2:] == ["locale", "first_contacted_at"]
-    assert {r[3]: r[-2] for r in table[1:]} == {"Ana López": "es", "Jane Patient": "en"}
+    assert table[0][at : at + 2] == ["locale", "first_contacted_at"]
+    assert {r[3]: r[at] for r in table[1:]} == {"Ana López": "es", "Jane Patient": "en"}
 
 
 def test_staff_see_the_leads_language_on_the_list_and_the_lead_page(app: Flask, desk: Any) -> None:

@@ -18,6 +18,7 @@ Other features import what they use from here, never from a module inside.
 
 from quiz.content.approval import live_id, signoff_banner
 from quiz.content.live import bundle_of, current_bundle, localized_content
+from quiz.content.locales import shipped_contents
 from quiz.content.medical import is_medical
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "is_medical",
     "live_id",
     "localized_content",
+    "shipped_contents",
     "signoff_banner",
 ]

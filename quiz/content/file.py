@@ -42,6 +42,13 @@ PLACEHOLDERS = {
     "consent_text": {"spa_name"},
     "thanks_text": {"spa_name", "window", "best_time"},
     "quoted": {"text"},  # how an answer is quoted in a rule line: “…” or «…»
+    # Texting patients (quiz/texts): optional, so versions stored before them still
+    # load; a missing one is the shipped file's (quiz.texts.copy).
+    "sms_consent_text": {"spa_name"},
+    "first_text": {"spa_name", "first_name"},
+    "help_text": {"spa_name", "spa_phone"},
+    "stop_text": {"spa_name"},
+    "start_text": {"spa_name"},
 }
 # Rule lines: a chosen area whose treatment does not treat the concern ({answers}: the
 # areas, {concern}: the concern's label).
@@ -155,7 +162,8 @@ def parse_content(
         if k not in copy:
             copy[k] = r.text(copy_raw, k, "copy")
     for k, names in PLACEHOLDERS.items():
-        _check_placeholders(r, f"copy.{k}", copy[k], names)
+        if k in copy:
+            _check_placeholders(r, f"copy.{k}", copy[k], names)
 
     return Content(
         source=source,

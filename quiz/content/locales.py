@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import string
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from quiz.content.document import BASE_LOCALE, ContentDocument, load_toml
-from quiz.content.file import parse_content
+from quiz.content.document import BASE_LOCALE, ContentDocument, load_toml, read_document
+from quiz.content.file import DEFAULT_CONTENT, parse_content
 from quiz.core.model import Content, ContentError
 
 # Values that are identifiers, not words: the same in every language.
@@ -45,6 +46,15 @@ def parse_document(document: ContentDocument) -> dict[str, Content]:
         locale: base if locale == BASE_LOCALE else parse_content(raw, source, version)
         for locale, (source, raw) in docs.items()
     }
+
+
+@lru_cache(maxsize=1)
+def shipped_contents() -> dict[str, Content]:
+    """The quiz as shipped in quiz/content/data, every language, parsed once.
+
+    What a published version lacks falls back to (texting copy added later).
+    """
+    return parse_document(read_document(DEFAULT_CONTENT))
 
 
 def document_version(contents: dict[str, Content]) -> str:

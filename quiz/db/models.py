@@ -55,6 +55,14 @@ class Lead(db.Model):
     first_contacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # The language the patient saw the quiz and the consent in (en, es); exports' `locale`.
     locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    # The separate texting consent (texts/consent.py): unticked by default, and the
+    # form is sent without it. Its text, hash and version as shown; when it was
+    # given. The address, origin and language are the call consent's (one request).
+    sms_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sms_consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    sms_consent_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sms_consent_text_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    sms_consent_text_version: Mapped[str] = mapped_column(String(40), default="", server_default="")
     # The form token's nonce: a resent form (double click, refresh, retry)
     # finds the lead it already made instead of storing a duplicate.
     form_nonce: Mapped[str] = mapped_column(String(64), unique=True)
@@ -226,3 +234,56 @@ class ContentDraft(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # JSON, as ContentVersion.document: each language's TOML text.
     document: Mapped[str] = mapped_column(Text)
+
+
+class TextMessage(db.Model):
+    """One text to or from a patient: the lead's thread (quiz/texts).
+
+    Inbound texts keep Twilio's MessageSid (unique: a webhook sent twice stores
+    one message); outbound ones get the provider's sid once sent, and their
+    delivery status from Twilio's status callbacks. A text from a number no lead
+    has (`lead_id` None) waits in the admins' inbox.
+    """
+
+    __tablename__ = "text_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lead.id", ondelete="CASCADE"), nullable=True
+    )
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    # in: "patient"; out: "first_text" (automatic), "reply" (staff), "keyword" (STOP/START/HELP)
+    kind: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(20), index=True)  # the patient's, E.164
+    body: Mapped[str] = mapped_column(Text, default="")
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # in: received; out: waiting (in the outbox), then Twilio's: queued, sent, delivered,
+    # undelivered, failed; "refused" when the provider or a rule turned it down
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
+    error: Mapped[str] = mapped_column(String(300), default="")
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
+    )
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True
+    )
+
+    __table_args__ = (Index("ix_text_message_lead_id", "lead_id", "id"),)
+
+
+class TextOptOut(db.Model):
+    """A number that texted STOP (opted_out_at set) or START again (None).
+
+    Kept by number, not by lead: STOP covers every lead with the number, and a
+    later lead from it stays opted out until it texts START. Erasing a lead
+    keeps this row: it holds only the number, and forgetting it would text
+    someone who asked not to be.
+    """
+
+    __tablename__ = "text_opt_out"
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

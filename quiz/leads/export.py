@@ -55,7 +55,11 @@ COLUMNS = (
     # Appended in design.md's order, never inserted:
     "locale",  # the language the patient used (en, es)
     "first_contacted_at",  # ISO 8601 UTC; empty until staff move the lead out of "new"
+    "sms_consent",  # yes / no: the separate texting consent (PATIENT_TEXTS)
+    "sms_opted_out_at",  # ISO 8601 UTC when the number texted STOP; empty if it may be texted
 )
+# Columns not on the lead itself: the export query joins them in (leads/query.py).
+JOINED = ("sms_opted_out_at",)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", ";", "|")
 
 
@@ -98,6 +102,8 @@ def lead_values(lead: Any) -> dict[str, Any]:
         "referrer": lead.referrer,
         "first_contacted_at": lead.first_contacted_at,
         "locale": lead.locale,
+        "sms_consent": "yes" if lead.sms_consent else "no",
+        "sms_opted_out_at": lead.sms_opted_out_at,
     }
 
 
@@ -138,7 +144,7 @@ def csv_lines(leads: Iterable[Any]) -> Iterator[str]:
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _WIDTHS = {"name": 24, "email": 28, "created_at": 20, "consent_at": 20, "source_url": 40,
-           "first_contacted_at": 20}  # fmt: skip
+           "first_contacted_at": 20, "sms_opted_out_at": 20}  # fmt: skip
 
 
 def write_xlsx(leads: Iterable[Any], target: str | IO[bytes]) -> int:

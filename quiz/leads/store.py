@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from quiz.core.clock import utcnow
 from quiz.core.scoring import Result
 from quiz.db.engine import db, write_transaction
 from quiz.db.models import Lead
 from quiz.notifications import queue_notifications
+from quiz.texts import SmsConsent, queue_first_text
 
 MAX_USER_AGENT = 400
 
@@ -33,6 +34,8 @@ class Consent:
     user_agent: str
     origin: str
     locale: str = "en"  # the language the patient saw the quiz and this consent in
+    # The texting consent as shown, when the patient ticked it (and texting is on).
+    sms: SmsConsent | None = None
 
     @property
     def text_hash(self) -> str:
@@ -56,7 +59,8 @@ def store_lead(
     """
     # No look-up first: the nonce's unique constraint answers "sent before?" in
     # the insert itself, so a new lead (the usual case) costs one transaction.
-    now = datetime.now(UTC)
+    now = utcnow()
+    sms = consent.sms
     values = dict(
         created_at=now,
         updated_at=now,
@@ -85,6 +89,11 @@ def store_lead(
         utm_term=tracking.get("utm_term", ""),
         utm_content=tracking.get("utm_content", ""),
         form_nonce=nonce,
+        sms_consent=sms is not None,
+        sms_consent_at=now if sms else None,
+        sms_consent_text=sms.recorded_text if sms else "",
+        sms_consent_text_hash=sms.text_hash if sms else "",
+        sms_consent_text_version=sms.version if sms else "",
     )
     try:
         with write_transaction() as session:
@@ -94,6 +103,9 @@ def store_lead(
             statement = insert(Lead.__table__).returning(Lead.__table__.c.id)
             lead.id = session.connection().execute(statement, values).scalar_one()
             queue_notifications(session, lead)  # same transaction: both or neither
+            if sms is not None:  # the automatic first text, in the same transaction too
+                queue_first_text(session, lead_id=lead.id, phone=contact.phone,
+                                 name=contact.name, locale=consent.locale, now=now)  # fmt: skip
     except IntegrityError:
         # This form was stored already (a resend), or arrived twice at once and
         # the other request won: either way, that lead is the answer.

@@ -42,7 +42,7 @@ from quiz.core.clock import iso
 from quiz.db.engine import write_transaction
 from quiz.db.models import OutboxMessage
 from quiz.notifications.channels import DeliveryError, PartialDelivery
-from quiz.notifications.dispatch import NotNeeded, lead_for, send
+from quiz.notifications.dispatch import NotNeeded, NotYet, lead_for, send
 from quiz.notifications.settings import settings
 from quiz.notifications.sms import Rejected
 
@@ -58,6 +58,7 @@ class DeliveryReport:
     failed: int = 0
     skipped: int = 0
     cancelled: int = 0  # escalations not needed any more (the lead was worked on)
+    deferred: int = 0  # put back until their time (a patient's quiet hours)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -107,7 +108,7 @@ def deliver_due(
 
 
 def _handled(report: DeliveryReport) -> int:
-    return report.attempted + report.skipped + report.cancelled
+    return report.attempted + report.skipped + report.cancelled + report.deferred
 
 
 def claim(
@@ -162,7 +163,8 @@ def release(message_ids: list[int], worker: str) -> None:
 def deliver_one(message_id: int, worker: str, clock: Callable[[], datetime]) -> str:
     """Send one claimed message and record the result.
 
-    Returns delivered, retrying, failed, rejected (failed at once), cancelled or skipped.
+    Returns delivered, retrying, failed, rejected (failed at once), cancelled, deferred
+    (not before a later time: put back with no attempt counted) or skipped.
     """
     job = _renew_and_load(message_id, worker, clock)
     if job is None:
@@ -171,11 +173,14 @@ def deliver_one(message_id: int, worker: str, clock: Callable[[], datetime]) -> 
     attempts = message.attempts + 1  # this one included
     payload = json.loads(message.payload)
     try:
-        send(message.channel, payload, lead)
+        send(message.channel, payload, lead, clock())
     except NotNeeded as err:
         _record(message_id, clock, delivered=False, attempts=attempts - 1, error=str(err),
                 cancelled=True)  # fmt: skip
         return "cancelled"
+    except NotYet as err:
+        _record(message_id, clock, delivered=False, attempts=attempts - 1, deferred=err.when)
+        return "deferred"
     except Rejected as err:
         _record(message_id, clock, delivered=False, attempts=attempts, error=str(err), final=True)
         log.warning("outbox message %s (lead %s, %s) refused, not retried: %s",
@@ -236,11 +241,12 @@ def _record(
     error: str = "",
     final: bool = False,
     cancelled: bool = False,
+    deferred: datetime | None = None,
 ) -> None:
     """Record one attempt (the `attempts`-th) and release the lease."""
     now = clock()
     values: dict[str, Any] = {
-        "attempts": OutboxMessage.attempts + (0 if cancelled else 1),
+        "attempts": OutboxMessage.attempts + (0 if cancelled or deferred else 1),
         "claimed_by": "",
         "claimed_until": None,
     }
@@ -250,6 +256,8 @@ def _record(
         values.update(status="delivered", delivered_at=now)
     elif cancelled:
         values["status"] = "cancelled"
+    elif deferred is not None:
+        values["next_attempt_at"] = deferred  # still pending: claimed again when it is due
     else:
         values["status"] = "failed" if final else "pending"
         values["next_attempt_at"] = now + settings().backoff(attempts)

@@ -8,13 +8,17 @@ its rows went with it. An escalation text is sent only if the lead is still
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from quiz.db.models import Lead
+from quiz.core.clock import utcnow
+from quiz.db.engine import db
+from quiz.db.models import Lead, TextMessage
 from quiz.notifications.channels import (
     ALERT_KIND,
     DeliveryError,
@@ -24,7 +28,7 @@ from quiz.notifications.channels import (
     webhook_body,
 )
 from quiz.notifications.settings import settings
-from quiz.notifications.sms import ESCALATION_KIND, send_sms, text_body
+from quiz.notifications.sms import ESCALATION_KIND, UNANSWERED_KIND, send_sms, text_body
 
 # Lead fields a webhook may carry when WEBHOOK_INCLUDE_LEAD_FIELDS is on.
 LEAD_FIELDS = (
@@ -38,6 +42,24 @@ SMS_FIELDS = ("best_time", "name", "phone", "status", "first_contacted_at")
 
 class NotNeeded(Exception):
     """An escalation whose lead was worked on meanwhile: recorded as cancelled, not sent."""
+
+
+class NotYet(Exception):
+    """Not to be sent before `when` (a patient's quiet hours): put back, no attempt counted."""
+
+    def __init__(self, when: datetime) -> None:
+        super().__init__(f"waits until {when.isoformat()}")
+        self.when = when
+
+
+# Channels another feature sends (quiz.texts registers "text"): the sender reads
+# what it needs itself and raises DeliveryError, Rejected, NotNeeded or NotYet.
+# `now` is the deliverer's clock (tests fix it).
+SENDERS: dict[str, Callable[[dict[str, Any], datetime], None]] = {}
+
+
+def register_sender(channel: str, sender: Callable[[dict[str, Any], datetime], None]) -> None:
+    SENDERS[channel] = sender
 
 
 def lead_for(session: Session, channel: str, lead_id: int | None) -> Row[Any] | None:
@@ -55,10 +77,14 @@ def lead_for(session: Session, channel: str, lead_id: int | None) -> Row[Any] | 
     return session.execute(select(*columns).where(Lead.id == lead_id)).one_or_none()
 
 
-def send(channel: str, payload: dict[str, Any], lead: Row[Any] | None) -> None:
+def send(
+    channel: str, payload: dict[str, Any], lead: Row[Any] | None, now: datetime | None = None
+) -> None:
     """Send one message on its channel; DeliveryError (or NotNeeded) when it did not go."""
     config = settings()
-    if channel == "email" and config.email:
+    if channel in SENDERS:
+        SENDERS[channel](payload, now or utcnow())
+    elif channel == "email" and config.email:
         spa_name = current_app.extensions["quiz_spa"].name
         send_email(config.email, email_for(config.email, payload, spa_name))
     elif channel == "webhook" and config.webhook and payload.get("kind") != ALERT_KIND:
@@ -76,7 +102,25 @@ def send(channel: str, payload: dict[str, Any], lead: Row[Any] | None) -> None:
             fields["status"] != "new" or fields["first_contacted_at"] is not None
         ):
             raise NotNeeded(f"not sent: lead #{payload['lead_id']} was worked on before it was due")
+        if payload.get("kind") == UNANSWERED_KIND and _answered(payload):
+            raise NotNeeded(f"not sent: the text on lead #{payload['lead_id']} was answered")
         body = text_body(payload, fields, config.sms.include_contact)
         send_sms(config.sms, payload["to"], body, payload["key"])
     else:
         raise DeliveryError(f"channel {channel!r} is not configured any more")
+
+
+def _answered(payload: dict[str, Any]) -> bool:
+    """True when staff texted the lead back after the patient's text this alert is about."""
+    reply = db.session.execute(
+        select(TextMessage.id)
+        .where(
+            TextMessage.lead_id == payload["lead_id"],
+            TextMessage.direction == "out",
+            TextMessage.kind == "reply",
+            TextMessage.id > payload["text_id"],
+        )
+        .limit(1)
+    ).first()
+    db.session.rollback()  # end the read: the deliverer writes next
+    return reply is not None

@@ -31,7 +31,7 @@ from quiz.db.engine import db, write_transaction
 from quiz.db.models import Lead, OutboxMessage
 from quiz.notifications.channels import ALERT_KIND
 from quiz.notifications.settings import OutboxSettings, settings
-from quiz.notifications.sms import ESCALATION_KIND, LEAD_KIND
+from quiz.notifications.sms import ESCALATION_KIND, LEAD_KIND, UNANSWERED_KIND
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,33 @@ def _texts(lead: Lead, common: dict[str, Any], config: OutboxSettings) -> list[d
         payload = {"key": uuid.uuid4().hex, **common, "kind": kind, "to": number}
         rows.append(_row(lead, "sms", json.dumps(payload), when))
     return rows
+
+
+def queue_unanswered_alert(
+    session: Session, *, lead_id: int, text_id: int, received_at: datetime
+) -> int:
+    """Queue the escalation texts for a patient's text, due after the stale-lead wait.
+
+    Sent only if nobody has texted the lead back by then (dispatch says NotNeeded
+    otherwise); the wait counts opening hours, as for a lead nobody called.
+    Returns how many were queued (none without escalation texts).
+    """
+    config = settings()
+    if config.sms is None or config.escalation is None:
+        return 0
+    due = config.escalation.due(received_at)
+    if due is None:
+        return 0
+    common = {"lead_id": lead_id, "created_at": iso(received_at), "staff_url": staff_link(lead_id)}
+    rows = []
+    for number in config.sms.escalation_to:
+        payload = {"key": uuid.uuid4().hex, **common, "kind": UNANSWERED_KIND, "to": number,
+                   "text_id": text_id}  # fmt: skip
+        rows.append({"lead_id": lead_id, "channel": "sms", "payload": json.dumps(payload),
+                     "next_attempt_at": due, "created_at": received_at})  # fmt: skip
+    if rows:
+        session.connection().execute(insert(OutboxMessage.__table__), rows)
+    return len(rows)
 
 
 def queue_staff_alert(

@@ -51,11 +51,20 @@ from quiz.settings.texts import e164_numbers
 
 LEAD_KIND = "lead.created"
 ESCALATION_KIND = "lead.escalation"
+UNANSWERED_KIND = "text.unanswered"  # a patient's text nobody answered within the wait
 MAX_PROVIDER_TEXT = 300  # of the provider's error message kept as the last error
 
 
 class Rejected(DeliveryError):
-    """The provider refused the request itself (a 4xx other than 429): never retried."""
+    """The provider refused the request itself (a 4xx other than 429): never retried.
+
+    `code` is the provider's own error code when it gave one (Twilio's 21614: the
+    number is a landline; 21610: the number replied STOP to this sender).
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,8 @@ def text_body(payload: Mapping[str, Any], lead: Mapping[str, Any], include_conta
     """
     best = BEST_TIMES.get(lead["best_time"], lead["best_time"]).split(" (")[0].lower()
     lead_id = payload["lead_id"]
+    if payload.get("kind") == UNANSWERED_KIND:
+        return f"Unanswered text on callback request #{lead_id}. Open: {payload['staff_url']}"
     if payload.get("kind") == ESCALATION_KIND:
         head = f"Still not called: callback request #{lead_id} (best time: {best})"
     else:
@@ -94,7 +105,7 @@ def text_body(payload: Mapping[str, Any], lead: Mapping[str, Any], include_conta
     return f"{head}. Open: {payload['staff_url']}"
 
 
-def send_sms(settings: SmsSettings, to: str, body: str, key: str) -> str:
+def send_sms(settings: SmsSettings, to: str, body: str, key: str, status_callback: str = "") -> str:
     """Send one text; return the provider's message sid, or raise DeliveryError / Rejected.
 
     `key` (the outbox message's) goes as `Idempotency-Key`: a provider that honours
@@ -103,6 +114,8 @@ def send_sms(settings: SmsSettings, to: str, body: str, key: str) -> str:
     bring a second copy: a duplicate text rather than a lead nobody hears of.
     """
     fields = {"To": to, "Body": body}
+    if status_callback:  # Twilio then posts queued, sent, delivered or failed there
+        fields["StatusCallback"] = status_callback
     if settings.messaging_service_sid:
         fields["MessagingServiceSid"] = settings.messaging_service_sid
     else:
@@ -110,7 +123,7 @@ def send_sms(settings: SmsSettings, to: str, body: str, key: str) -> str:
     credentials = f"{settings.account_sid}:{settings.auth_token}".encode()
     request = urllib.request.Request(
         settings.url,
-        data=urllib.parse.urlencode(fields).encode("ascii"),
+        data=urllib.parse.urlencode(fields).encode("ascii"),  # UTF-8 text, percent-encoded
         method="POST",
         headers={
             "Authorization": "Basic " + base64.b64encode(credentials).decode("ascii"),
@@ -128,16 +141,27 @@ def send_sms(settings: SmsSettings, to: str, body: str, key: str) -> str:
                 status = response.status
         except urllib.error.HTTPError as err:
             with err:
-                detail = _provider_error(err.read(65536))
+                raw = err.read(65536)
+            detail = _provider_error(raw)
             if err.code == 429 or err.code >= 500 or err.code in (408, 409):
                 raise DeliveryError(f"SMS: provider answered HTTP {err.code}{detail}") from None
-            raise Rejected(f"SMS: provider refused it, HTTP {err.code}{detail}") from None
+            raise Rejected(
+                f"SMS: provider refused it, HTTP {err.code}{detail}", _provider_code(raw)
+            ) from None
     if not 200 <= status < 300:  # a 3xx not followed
         raise DeliveryError(f"SMS: provider answered HTTP {status}")
     try:
         return str(json.loads(answer).get("sid", ""))
     except (ValueError, AttributeError):
         return ""  # taken (2xx) but no JSON: still delivered, never sent again
+
+
+def _provider_code(raw: bytes) -> int | None:
+    try:
+        code = json.loads(raw).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, int) else None
 
 
 def _provider_error(raw: bytes) -> str:
@@ -158,23 +182,30 @@ _SID = re.compile(r"^[A-Za-z0-9_-]{2,64}$")
 _ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 
 
-def sms_from_config(config: Mapping[str, Any], development: bool) -> SmsSettings | None:
-    """The SMS channel, or None when STAFF_SMS_TO is empty; ConfigError if it can't work."""
+def sms_from_config(
+    config: Mapping[str, Any], development: bool, *, needed_by: str = ""
+) -> SmsSettings | None:
+    """The SMS channel, or None when STAFF_SMS_TO is empty; ConfigError if it can't work.
+
+    `needed_by` names another setting that needs the account (PATIENT_TEXTS):
+    then the account is required even without staff numbers.
+    """
     to = tuple(config.get("STAFF_SMS_TO") or ())
-    if not to:
+    if not to and not needed_by:
         return None
+    needed_by = "STAFF_SMS_TO" if to else needed_by
     sid = str(config.get("SMS_ACCOUNT_SID") or "").strip()
     token = str(config.get("SMS_AUTH_TOKEN") or "").strip()
     if not _SID.match(sid):
-        raise ConfigError("SMS_ACCOUNT_SID must be set (e.g. AC…) when STAFF_SMS_TO is.")
+        raise ConfigError(f"SMS_ACCOUNT_SID must be set (e.g. AC…) when {needed_by} is.")
     if not token:
-        raise ConfigError("SMS_AUTH_TOKEN must be set when STAFF_SMS_TO is.")
+        raise ConfigError(f"SMS_AUTH_TOKEN must be set when {needed_by} is.")
     sender = str(config.get("SMS_FROM") or "").strip()
     service = str(config.get("SMS_MESSAGING_SERVICE_SID") or "").strip()
     if bool(sender) == bool(service):
         raise ConfigError(
             "Set one of SMS_FROM (the sending number) or SMS_MESSAGING_SERVICE_SID "
-            "when STAFF_SMS_TO is set, not both."
+            f"when {needed_by} is set, not both."
         )
     if sender and not _ALPHANUMERIC_SENDER.match(sender):
         sender = e164_numbers([sender], "SMS_FROM")[0]

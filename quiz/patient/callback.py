@@ -48,6 +48,7 @@ from quiz.patient.tokens import (
     token_for_this_showing,
     token_to_show_again,
 )
+from quiz.texts import SmsConsent, sms_consent, text_settings
 from quiz.web.extensions import limiter
 from quiz.web.languages import current_language
 
@@ -103,6 +104,7 @@ def _render_form(
         params=params,
         notice=notice,
         consent_text=consent_text(),
+        sms_consent=texting_consent(),
         phone_hint=phone_hint(),
         best_times=BEST_TIMES,
         result_url=step_url("patient.result", params),
@@ -115,9 +117,23 @@ def consent_text() -> str:
     return localized_content().copy["consent_text"].format(spa_name=spa.name)
 
 
+def texting_consent() -> SmsConsent | None:
+    """The texting consent this form shows, or None when patients are not texted."""
+    settings = text_settings()
+    return sms_consent(settings, current_language()) if settings else None
+
+
 def consent_shown() -> str:
-    """The fingerprint of the consent this request's content shows (see the module's doc)."""
-    return consent_fingerprint(consent_text(), localized_content().copy["consent_version"])
+    """The fingerprint of the consents this request's content shows (see the module's doc).
+
+    With texting on it covers the texting consent too: a patient who ticked a
+    texting sentence since changed is asked again, like for the call consent.
+    """
+    text, version = consent_text(), localized_content().copy["consent_version"]
+    sms = texting_consent()
+    if sms is not None:
+        text, version = f"{text}\n{sms.recorded_text}", f"{version}+{sms.version}"
+    return consent_fingerprint(text, version)
 
 
 def _consent_changed(form: CallbackForm) -> bool:
@@ -127,6 +143,8 @@ def _consent_changed(form: CallbackForm) -> bool:
     form.consent.data = False
     form.consent.raw_data = []
     form.consent.errors = [str(CONSENT_CHANGED)]
+    form.sms_consent.data = False
+    form.sms_consent.raw_data = []
     return True
 
 
@@ -178,6 +196,7 @@ def callback() -> Response:
             user_agent=request.user_agent.string,
             origin=request.headers.get("Origin", ""),
             locale=params.lang or current_language(),
+            sms=texting_consent() if form.sms_consent.data else None,
         ),
         tracking=params.tracking,
         referrer=_foreign_referrer(),

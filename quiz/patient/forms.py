@@ -108,6 +108,9 @@ class CallbackForm(TextForm):
         false_values=(),
         validators=[DataRequired(_l("Please tick the box so that we may call you."))],
     )
+    # The separate texting consent (PATIENT_TEXTS): optional, unticked by default;
+    # like the call consent, only a ticked box's value counts.
+    sms_consent = BooleanField(false_values=())
     website = StringField(_l("Leave this field empty"), filters=[strip])  # honeypot
     token = HiddenField()
     consent_shown = HiddenField()  # the consent sentence's fingerprint, as the form showed it

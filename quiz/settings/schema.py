@@ -33,6 +33,7 @@ SECTIONS = {
     "staff": "Staff console",
     "notifications": "Staff notifications (the outbox)",
     "texts": "Texts to staff and speed to lead",
+    "patient_texts": "Texting patients back",
     "deployment": "Deployment, proxies and limits",
 }
 
@@ -147,6 +148,11 @@ SETTINGS: tuple[Setting, ...] = (
     S("SMS_INCLUDE_CONTACT", "texts", "bool", False, "Add the patient's first name and phone to the text (see the privacy note in texts.md)."),
     S("STAFF_ESCALATION_SMS_TO", "texts", "list", None, 'Who gets the escalation text when a lead is still "new" after STAFF_STALE_LEAD_MINUTES of opening hours; unset means the STAFF_SMS_TO numbers, `[]` sends none.', optional=True, check=check_escalation_sms_to),
     S("STAFF_OPENING_HOURS", "texts", "python", None, 'Opening hours per weekday in STAFF_TIMEZONE, e.g. `{"mon-fri": "09:00-18:00", "sat": "10:00-14:00"}` (days not named are closed); unset means every day, all day. Escalations, the "Not called yet" flag and the speed report count only these hours.', optional=True, check=check_opening_hours),
+    # --- texting patients back (docs/texts.md)
+    S("PATIENT_TEXTS", "patient_texts", "bool", False, "Text patients back: a texting consent box on the callback form (unticked), an automatic first text to those who tick it, the thread on the lead page, and STOP/START/HELP through `POST /sms/inbound`. Needs the SMS account (SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, a sender), STAFF_BASE_URL, and outside development SMS_PRIVACY_URL and SMS_TERMS_URL."),
+    S("SMS_PRIVACY_URL", "patient_texts", "text", "", "The spa's privacy policy, linked from the texting consent (https://)."),
+    S("SMS_TERMS_URL", "patient_texts", "text", "", "The spa's SMS terms (who texts, how often, HELP and STOP), linked from the texting consent (https://)."),
+    S("PATIENT_TEXT_MAX_LENGTH", "patient_texts", "int", 640, "Longest staff reply, in characters (a text over 160 GSM characters is sent as several parts).", low=70, high=1600),
     # --- deployment and limits
     S("PROXY_FIX_HOPS", "deployment", "int", 0, "How many reverse proxies stand in front of the app (0: none). Never more than there are, or a client can forge its address.", low=0, high=5),
     S("TRUSTED_HOSTS", "deployment", "list", None, 'Host names the app answers to, e.g. `["quiz.myspa.com"]`. Required in production (any other Host header gets a 400); unset in development accepts any.', optional=True, check=check_trusted_hosts),

@@ -8,9 +8,15 @@ with the message resource (its `sid`), or an error body with `code`, `message`,
 and listens only once started ("the provider is down" is a refused connection).
 
 `answers` is used in turn for each request, then "ok" for ever:
-"ok" (201), "invalid_to" (400, code 21211), "error" (500), "throttled" (429,
-code 20429), "slow" (answers 201 only after `slow_seconds`: the sender has
-timed out by then, and Twilio would have sent that text).
+"ok" (201), "invalid_to" (400, code 21211), "landline" (400, code 21614),
+"stopped" (400, code 21610: the number replied STOP to the sender), "error"
+(500), "throttled" (429, code 20429), "slow" (answers 201 only after
+`slow_seconds`: the sender has timed out by then, and Twilio would have sent
+that text).
+
+The other direction too: `webhook` posts what Twilio posts to the app (an
+inbound text, a delivery status), signed with the account's auth token over
+the public address configured in its console, as Twilio signs it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from quiz.texts.signature import signature
 from tests.support.peers import PEER_TIMEOUT, bound_socket
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -104,6 +111,8 @@ class TwilioPeer:
                 if not status:
                     status, code = {
                         "invalid_to": (400, 21211),
+                        "landline": (400, 21614),
+                        "stopped": (400, 21610),
                         "error": (500, 20500),
                         "throttled": (429, 20429),
                     }.get(answer, (201, 0))
@@ -154,6 +163,8 @@ class TwilioPeer:
             return json.dumps(resource).encode()
         messages = {
             21211: f"The 'To' number {form.get('To', '')} is not a valid phone number.",
+            21614: f"'To' number {form.get('To', '')} is not a valid mobile number",
+            21610: "Attempt to send to unsubscribed recipient",
             20003: "Authenticate",
             20429: "Too Many Requests",
             20500: "An internal server error has occurred",
@@ -177,11 +188,51 @@ class TwilioPeer:
         else:
             self.sock.close()
 
+    def webhook(
+        self,
+        client: Any,
+        path: str,
+        fields: dict[str, str],
+        *,
+        public_url: str = "",
+        token: str = "",
+        **headers: str,
+    ) -> Any:
+        """POST `fields` to the app at `path` as Twilio does: form-encoded and signed.
+
+        Signed over `public_url` (default: PUBLIC_BASE + path), with `token`
+        (default: the account's auth token); `headers` are sent as well.
+        """
+        url = public_url or PUBLIC_BASE + path
+        signed = signature(token or self.auth_token, url, fields.items())
+        return client.post(path, data=fields, headers={"X-Twilio-Signature": signed, **headers})
+
+    def inbound(self, client: Any, sender: str, body: str, sid: str = "", **kw: Any) -> Any:
+        """A patient's text from `sender` to the spa's number, as Twilio's webhook."""
+        fields = {"MessageSid": sid or message_sid(), "AccountSid": self.account_sid,
+                  "From": sender, "To": SENDER, "Body": body, "NumMedia": "0"}  # fmt: skip
+        return self.webhook(client, "/sms/inbound", fields, **kw)
+
+    def status(self, client: Any, sid: str, status: str, error_code: str = "") -> Any:
+        """Twilio's delivery callback for the message `sid`."""
+        fields = {"MessageSid": sid, "MessageStatus": status, "AccountSid": self.account_sid,
+                  "To": "+13018105740", "From": SENDER}  # fmt: skip
+        if error_code:
+            fields["ErrorCode"] = error_code
+        return self.webhook(client, "/sms/status", fields)
+
+
+PUBLIC_BASE = "https://quiz.alazzo.example"  # STAFF_BASE_URL in sms_config
+
+
+def message_sid() -> str:
+    return "SM" + secrets.token_hex(16)
+
 
 def sms_config(peer: TwilioPeer, **extra: Any) -> dict[str, Any]:
     """Settings that text the staff numbers through `peer`."""
     return {
-        "STAFF_BASE_URL": "https://quiz.alazzo.example",
+        "STAFF_BASE_URL": PUBLIC_BASE,
         "STAFF_SMS_TO": list(STAFF_NUMBERS),
         "SMS_ACCOUNT_SID": peer.account_sid,
         "SMS_AUTH_TOKEN": peer.auth_token,
@@ -190,3 +241,15 @@ def sms_config(peer: TwilioPeer, **extra: Any) -> dict[str, Any]:
         "SMS_TIMEOUT_SECONDS": 3,
         **extra,
     }
+
+
+def texts_config(peer: TwilioPeer, **extra: Any) -> dict[str, Any]:
+    """Settings that text patients back through `peer` (and no staff numbers)."""
+    return sms_config(
+        peer,
+        STAFF_SMS_TO=[],
+        PATIENT_TEXTS=True,
+        SMS_PRIVACY_URL="https://alazzo.example/privacy",
+        SMS_TERMS_URL="https://alazzo.example/sms-terms",
+        **extra,
+    )

@@ -1,0 +1,66 @@
+"""POST /sms/inbound and POST /sms/status: Twilio's webhooks, signed, answered with empty TwiML.
+
+Each request is checked first against X-Twilio-Signature, computed over
+STAFF_BASE_URL + the path (the address set in Twilio's console; never the
+request's own Host, which a sender chooses and a proxy rewrites). Unsigned
+or forged: 403, nothing stored. Signed but not a message (no MessageSid, a
+From that is no number): 400, nothing stored. With texting off: 404.
+Oversized bodies get the app's 413 (MAX_CONTENT_LENGTH) before any of this.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from quiz.core.clock import utcnow
+from quiz.texts.incoming import BadRequest, parse_inbound, receive, record_status
+from quiz.texts.settings import INBOUND_PATH, STATUS_PATH, TextSettings, text_settings
+from quiz.texts.signature import is_signed
+
+bp = Blueprint("texts", __name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+
+def _signed(settings: TextSettings, url: str) -> dict[str, str]:
+    """The form, when Twilio signed this request for `url`; otherwise 403."""
+    params = [(name, value) for name, values in request.form.lists() for value in values]
+    sent = request.headers.get(SIGNATURE_HEADER, "")
+    if not is_signed(settings.sms.auth_token, url, params, sent):
+        current_app.logger.warning("texts: %s refused, signature missing or wrong", request.path)
+        abort(403, "This address takes only requests signed by the SMS provider.")
+    return {name: request.form[name] for name in request.form}
+
+
+def _twiml() -> Response:
+    return Response(EMPTY_TWIML, 200, {"Content-Type": "text/xml; charset=utf-8",
+                                       "Cache-Control": "no-store"})  # fmt: skip
+
+
+@bp.post(INBOUND_PATH)
+def inbound() -> Response:
+    settings = text_settings()
+    if settings is None:
+        abort(404)
+    form = _signed(settings, settings.inbound_url)
+    try:
+        message = parse_inbound(form)
+    except BadRequest as err:
+        abort(400, str(err))
+    if not receive(message, utcnow()):
+        current_app.logger.info("texts: message %s received before; kept once", message.sid)
+    return _twiml()
+
+
+@bp.post(STATUS_PATH)
+def status() -> Response:
+    settings = text_settings()
+    if settings is None:
+        abort(404)
+    form = _signed(settings, settings.status_url)
+    try:
+        record_status(form)
+    except BadRequest as err:
+        abort(400, str(err))
+    return _twiml()
