@@ -367,7 +367,7 @@ def test_stop_opts_the_number_out_at_once_with_one_confirmation(
     twilio.inbound(web, PATIENT, word)
     assert opted_out(app) is not None
     twilio.inbound(web, PATIENT, word)  # again: nothing more is sent
-    confirmations = [t for t in thread(app) if t.kind == "keyword"]
+    confirmations = [t for t in thread(app) if t.kind == "keyword" and t.direction == "out"]
     assert len(confirmations) == 1 and "will not get any more texts" in confirmations[0].body
     report = deliver(app, now=datetime.now(UTC) + timedelta(days=1))
     assert (report.delivered, report.cancelled) == (1, 1)  # the confirmation; the first text not
@@ -382,7 +382,7 @@ def test_stop_in_spanish_is_confirmed_in_the_leads_language(
     query = "concern=expression&area=between_brows&goal=prevent&lang=es"
     web.post("/quiz/callback?lang=es", data=valid_callback(web, query, name="Ana López"))
     twilio.inbound(web, PATIENT, "ALTO")
-    [confirmation] = [t for t in thread(app) if t.kind == "keyword"]
+    [confirmation] = [t for t in thread(app) if t.kind == "keyword" and t.direction == "out"]
     assert confirmation.body.startswith("Alazzo Med Spa: no recibirá más mensajes")
 
 
@@ -391,10 +391,10 @@ def test_a_later_lead_from_an_opted_out_number_gets_no_text_until_start(
 ) -> None:
     twilio.inbound(web, PATIENT, "STOP")  # before any lead: still honoured
     submit(app, sms_consent="yes")
-    assert [t.kind for t in thread(app)] == ["patient", "keyword"]  # no first text queued
+    assert [t.kind for t in thread(app)] == ["keyword", "keyword"]  # no first text queued
     twilio.inbound(web, PATIENT, "START")
     assert opted_out(app) is None
-    start = [t for t in thread(app) if t.kind == "keyword"][-1]
+    start = [t for t in thread(app) if t.kind == "keyword" and t.direction == "out"][-1]
     assert "get our texts again" in start.body
     submit(app, sms_consent="yes")
     assert [t.kind for t in thread(app)][-1] == "first_text"
@@ -405,7 +405,7 @@ def test_help_answers_with_the_spas_name_and_phone(
 ) -> None:
     submit(app)
     twilio.inbound(web, PATIENT, "help")
-    [answer] = [t for t in thread(app) if t.kind == "keyword"]
+    [answer] = [t for t in thread(app) if t.kind == "keyword" and t.direction == "out"]
     assert answer.body.startswith("Alazzo Med Spa: for help, call us on (301) 810-5740.")
 
 

@@ -253,7 +253,8 @@ class TextMessage(db.Model):
         ForeignKey("lead.id", ondelete="CASCADE"), nullable=True
     )
     direction: Mapped[str] = mapped_column(String(3))  # in | out
-    # in: "patient"; out: "first_text" (automatic), "reply" (staff), "keyword" (STOP/START/HELP)
+    # in: "patient", or "keyword" (STOP, START, HELP: answered automatically);
+    # out: "first_text" (automatic), "reply" (staff), "keyword" (the automatic answer)
     kind: Mapped[str] = mapped_column(String(20))
     number: Mapped[str] = mapped_column(String(20), index=True)  # the patient's, E.164
     body: Mapped[str] = mapped_column(Text, default="")

@@ -62,6 +62,16 @@ class LeadFilter:
             query = query.where(or_(*conditions))
         return query
 
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The filter's days as [start, end) instants (open ends: the widest dates)."""
+        start = _day_start(self.since, self.tz) if self.since else datetime.min.replace(tzinfo=UTC)
+        end = (
+            _day_start(self.until + timedelta(days=1), self.tz)
+            if self.until
+            else datetime.max.replace(tzinfo=UTC)
+        )
+        return start, end
+
     def describe(self) -> dict[str, Any]:
         """The filter for the audit log: no search text, which may name a patient."""
         found: dict[str, Any] = {}

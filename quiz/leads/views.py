@@ -40,6 +40,7 @@ from quiz.staff import (
     read_filter,
     safe_next,
 )
+from quiz.texts import REPLYING, mark_read, thread_context, unread_leads
 
 MAX_PAGE = 1_000_000
 
@@ -76,6 +77,7 @@ def leads() -> Response:
         here=request.full_path.rstrip("?"),
         status_form=StatusForm(formdata=None),
         note_form=NoteForm(formdata=None),
+        unread=unread_leads(lead.id for lead in rows),
     )
     return make_response(html, 400 if has_errors(form) else 200)
 
@@ -101,10 +103,15 @@ def lead(lead_id: int) -> str:
         .where(LeadEvent.lead_id == lead_id)
         .order_by(LeadEvent.at.desc(), LeadEvent.id.desc())
     ).all()
+    staff = current_staff()
+    texts = thread_context(found, can_reply=staff is not None and staff.role in REPLYING)
+    if texts is not None:
+        mark_read(found.id, utcnow())  # the page shows them: read
     return render_template(
         "staff/lead.html",
         title=f"Lead #{found.id}",
         lead=found,
+        texts=texts,
         history=history,
         now=utcnow(),
         answers=_answers_in_words(found),

@@ -11,6 +11,13 @@ from its arrival to `first_contacted_at`: a request at 3 a.m. called at 9:04
 when the spa opens at 9:00 waited 4 minutes. The figures themselves are
 `quiz.speed.figures.figures`; weeks run Monday to Sunday in the spa's time zone,
 and a lead belongs to the period (and the week) of the day it arrived.
+
+First contact is human: the automatic first text to a patient never sets it;
+a text typed by staff does (quiz/texts). Apart from it, `text_replies`
+measures the first reply to a patient's text: from a text that waited for an
+answer (the first since the last staff reply) to the next staff reply, in
+opening hours, over texts that arrived in the period. STOP, START and HELP
+are answered automatically and not counted.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from sqlalchemy import select
 
 from quiz.core.opening_hours import OpeningHours, open_time
 from quiz.db.engine import db
-from quiz.db.models import Lead
+from quiz.db.models import Lead, TextMessage
 from quiz.leads import LeadFilter
 from quiz.speed.figures import SpeedFigures, figures
 
@@ -39,6 +46,7 @@ class SpeedReport:
     until: date
     overall: SpeedFigures
     weeks: tuple[Week, ...]
+    text_replies: SpeedFigures  # a patient's text to staff's first reply
 
 
 def speed_report(since: date, until: date, hours: OpeningHours, tz: tzinfo) -> SpeedReport:
@@ -59,7 +67,32 @@ def speed_report(since: date, until: date, hours: OpeningHours, tz: tzinfo) -> S
     while monday <= until:  # every week of the period, an empty one too
         weeks.append(Week(monday, figures(by_week.get(monday, []))))
         monday += timedelta(days=7)
-    return SpeedReport(since, until, figures(waits), tuple(weeks))
+    return SpeedReport(since, until, figures(waits), tuple(weeks),
+                       figures(_reply_waits(where, hours, tz)))  # fmt: skip
+
+
+def _reply_waits(where: LeadFilter, hours: OpeningHours, tz: tzinfo) -> list[timedelta | None]:
+    """Each patient text that waited for an answer: how long until staff replied (None: not yet)."""
+    start, end = where.bounds()
+    rows = db.session.execute(
+        select(TextMessage.lead_id, TextMessage.direction, TextMessage.created_at)
+        .where(
+            TextMessage.lead_id.is_not(None),
+            TextMessage.kind.in_(("patient", "reply")),
+            TextMessage.created_at >= start,
+        )
+        .order_by(TextMessage.lead_id, TextMessage.id)
+    )
+    waits: list[timedelta | None] = []
+    waiting: dict[int, datetime] = {}  # lead id → its unanswered text's arrival
+    for lead_id, direction, at in rows:
+        if direction == "in":
+            if lead_id not in waiting and at < end:
+                waiting[lead_id] = at
+        elif lead_id in waiting:
+            waits.append(open_time(hours, tz, waiting.pop(lead_id), at))
+    waits += [None] * len(waiting)
+    return waits
 
 
 def change_status(lead: Lead, new_status: str, at: datetime) -> None:

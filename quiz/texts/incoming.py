@@ -88,6 +88,8 @@ def _store(session: Session, message: Inbound, now: datetime) -> None:
     ).first()
     lead_id = lead.id if lead else None
     locale = lead.locale if lead else "en"
+    word = keyword(message.body)
+    # A keyword is answered automatically: kind "keyword", apart from what staff answer.
     text_id = (
         session.connection()
         .execute(
@@ -96,17 +98,16 @@ def _store(session: Session, message: Inbound, now: datetime) -> None:
                 created_at=now,
                 lead_id=lead_id,
                 direction="in",
-                kind="patient",
+                kind="keyword" if word else "patient",
                 number=message.number,
                 body=message.body,
                 provider_sid=message.sid,
                 status="received",
                 error="",
-            ),  # fmt: skip
+            ),
         )
         .scalar_one()
     )
-    word = keyword(message.body)
     if word == "stop":
         if set_opted_out(session, message.number, now, out=True):  # one confirmation, once
             _answer(session, lead_id, message.number, "stop_text", locale, now)
