@@ -14,7 +14,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from quiz import create_app
+from quiz.content.consent_bump import bump_consent_versions, consent_of
+from quiz.content.document import load_toml, read_document
+from quiz.content.fields import screens
+from quiz.content.file import DEFAULT_CONTENT
 from quiz.db.engine import db
 from quiz.db.models import Lead, OutboxMessage, TextMessage, TextOptOut
 from quiz.settings import ConfigError
@@ -169,8 +174,6 @@ def test_production_refuses_to_text_patients_without_what_it_needs(
 def test_without_patient_texts_there_is_no_box_and_no_webhook(
     database_uri: str, twilio: TwilioPeer
 ) -> None:
-    from quiz import create_app
-
     app = create_app(base_config(database_uri))
     client = app.test_client(use_cookies=False)
     assert 'name="sms_consent"' not in callback_page(client)
@@ -452,3 +455,28 @@ def test_leads_are_stored_whole_with_the_rest_of_their_rows(app: Flask) -> None:
         lead = db.session.scalars(select(Lead)).one()
         kinds = sorted(m.channel for m in db.session.scalars(select(OutboxMessage)))
     assert lead.sms_consent and kinds == ["text"]
+
+
+def test_a_changed_texting_sentence_gets_a_new_version_at_publish() -> None:
+    shipped = read_document(DEFAULT_CONTENT)
+    english = shipped.text("en").replace("may also text me", "may text me")
+    edited = type(shipped)(
+        tuple((k, english if k == "en" else t) for k, t in shipped.texts), shipped.sources
+    )
+    bumped = bump_consent_versions(edited, shipped, 12, date(2026, 12, 7))
+    assert consent_of(bumped.text("en"), ("sms_consent_text", "sms_consent_version"))[1] == (
+        "2026-12-07-v12"
+    )
+    assert consent_of(bumped.text("en"))[1] == "2026-11-25"  # the call consent did not change
+    assert bumped.text("es") == shipped.text("es")
+
+
+def test_the_editor_shows_the_texts_to_patients() -> None:
+    from quiz.content.document import read_document
+    from quiz.content.file import DEFAULT_CONTENT
+
+    raw = load_toml(read_document(DEFAULT_CONTENT).text("en"), "quiz.toml")
+    [texts] = [s for s in screens(raw) if s.id == "texts"]
+    assert [f.key for f in texts.fields] == [
+        "copy.sms_consent_text", "copy.first_text", "copy.help_text", "copy.stop_text",
+        "copy.start_text"]  # fmt: skip

@@ -10,6 +10,9 @@ would share one version; publishing rewrites it instead. The new value is
 for example "2026-12-03-v7" and "2026-12-03-v7-es": unique, since version
 numbers are. Only that one value changes; tomlkit keeps the file's comments and
 layout, so the stored text is the editor's text with one line changed.
+
+The texting consent (`sms_consent_text`, `sms_consent_version`) is bumped the
+same way, on its own: a file without it (stored before it existed) is left alone.
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ import tomlkit
 
 from quiz.content.document import BASE_LOCALE, ContentDocument, load_toml
 
+CALL = ("consent_text", "consent_version")
+TEXTING = ("sms_consent_text", "sms_consent_version")
 
-def consent_of(text: str) -> tuple[str, str]:
-    """(consent_text, consent_version) of one language's TOML, stripped as the app reads them."""
+
+def consent_of(text: str, keys: tuple[str, str] = CALL) -> tuple[str, str]:
+    """(sentence, version) of one language's TOML, stripped as the app reads them."""
     copy: Any = load_toml(text, "").get("copy", {})
     if not isinstance(copy, dict):
         return "", ""
-    return _text(copy.get("consent_text")), _text(copy.get("consent_version"))
+    return _text(copy.get(keys[0])), _text(copy.get(keys[1]))
 
 
 def consent_versions(document: ContentDocument) -> dict[str, str]:
@@ -53,24 +59,25 @@ def bump_consent_versions(
     if old is None:
         return new
     texts = dict(new.texts)
-    for locale, text in new.texts:
+    for locale in new.locales:
         if locale not in old.locales:
             continue
-        was_text, was_version = consent_of(old.text(locale))
-        now_text, now_version = consent_of(text)
-        if now_text != was_text and now_version == was_version:
-            texts[locale] = _set_consent_version(
-                text, new_consent_version(locale, version_number, today)
-            )
+        for keys in (CALL, TEXTING):
+            was_text, was_version = consent_of(old.text(locale), keys)
+            now_text, now_version = consent_of(texts[locale], keys)
+            if now_text != was_text and now_version == was_version and now_version:
+                texts[locale] = _set_consent_version(
+                    texts[locale], new_consent_version(locale, version_number, today), keys[1]
+                )
     if texts == dict(new.texts):
         return new
     return ContentDocument(tuple((locale, texts[locale]) for locale in new.locales), new.sources)
 
 
-def _set_consent_version(text: str, value: str) -> str:
+def _set_consent_version(text: str, value: str, key: str = CALL[1]) -> str:
     document = tomlkit.parse(text)
     copy: Any = document["copy"]
-    copy["consent_version"] = value
+    copy[key] = value
     return tomlkit.dumps(document)
 
 

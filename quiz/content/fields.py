@@ -30,10 +30,13 @@ COPY_SCREENS = {
         "list_and",
     ),
     "callback": ("callback_title", "callback_intro", "consent_text", "thanks_title", "thanks_text"),
+    "texts": ("sms_consent_text", "first_text", "help_text", "stop_text", "start_text"),
 }
-NOT_FIELDS = {"consent_version"}  # publishing bumps it when the consent sentence changes
+# Publishing bumps these when their consent sentence changes.
+NOT_FIELDS = {"consent_version", "sms_consent_version"}
 LONG_TEXTS = {"why", "what", "how", "where", "summary", "intro_text", "consent_text", "onset"}
 LONG_TEXTS |= {"lasts", "effects", "wait", "note", "consult_expect"}
+LONG_TEXTS |= {"sms_consent_text", "first_text", "help_text"}
 NICE_NAMES = {
     "intro_title": "Title",
     "intro_text": "Text",
@@ -46,6 +49,11 @@ NICE_NAMES = {
     "consent_text": "Consent sentence ({spa_name} is the spa's name)",
     "thanks_title": "Thank-you title",
     "thanks_text": "Thank-you text ({spa_name}, {window}, {best_time})",
+    "sms_consent_text": "Texting consent ({spa_name}); keep the rates, HELP and STOP wording",
+    "first_text": "Automatic first text ({first_name}, {spa_name})",
+    "help_text": "Answer to HELP ({spa_name}, {spa_phone})",
+    "stop_text": "Confirmation of STOP ({spa_name}); the last text the number gets",
+    "start_text": "Confirmation of START ({spa_name})",
     "why": "Why (shown on the result)",
     "lead_relax": "When relaxing leads",
     "lead_fill": "When filling leads",
@@ -102,6 +110,8 @@ def screens(raw: dict[str, Any]) -> tuple[Screen, ...]:
     result.append(
         Screen("callback", "Callback form and thank-you", (_copy_group("callback", "", copy),))
     )
+    if any(k in copy for k in COPY_SCREENS["texts"]):
+        result.append(Screen("texts", "Texts to patients", (_copy_group("texts", "", copy),)))
     other = [k for k in copy if k not in listed | NOT_FIELDS and isinstance(copy[k], str)]
     if other:
         fields = tuple(_text(f"copy.{k}", k) for k in other)
