@@ -108,6 +108,13 @@ def test_the_form_is_sent_without_the_texting_consent_and_no_text_goes(app: Flas
     assert text_rows(app) == [] and thread(app) == []
 
 
+@pytest.mark.parametrize("value", ["no", "0", "false", ""])
+def test_only_a_ticked_box_counts_as_texting_consent(app: Flask, value: str) -> None:
+    submit(app, sms_consent=value)
+    [lead] = leads(app)
+    assert lead.sms_consent is False and text_rows(app) == []
+
+
 def test_the_texting_consent_is_recorded_like_the_call_consent(app: Flask) -> None:
     submit(app, sms_consent="yes")
     [lead] = leads(app)

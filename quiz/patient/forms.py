@@ -158,6 +158,11 @@ class CallbackForm(TextForm):
         if str(raw).strip().lower() not in CONSENT_VALUES:
             raise ValidationError(gettext("Please tick the box so that we may call you."))
 
+    def validate_sms_consent(self, field: BooleanField) -> None:
+        # Optional, so never an error: anything but a ticked box's value is "not given".
+        raw = (field.raw_data or [""])[0]
+        field.data = str(raw).strip().lower() in CONSENT_VALUES
+
     def validate_best_time(self, field: StringField) -> None:
         value = (field.data or "").strip().lower()[:20]
         if value in ("", "any"):
