@@ -105,7 +105,7 @@ def lead(lead_id: int) -> str:
     ).all()
     staff = current_staff()
     texts = thread_context(found, can_reply=staff is not None and staff.role in REPLYING)
-    if texts is not None:
+    if texts is not None and any(t.unread for t in texts["thread"].entries):  # type: ignore[attr-defined]
         mark_read(found.id, utcnow())  # the page shows them: read
     return render_template(
         "staff/lead.html",

@@ -27,7 +27,8 @@ def lead_texts(lead_id: int) -> Response:
     context = thread_context(lead, can_reply=_can_reply())
     if context is None:
         abort(404)
-    mark_read(lead_id, utcnow())
+    if any(t.unread for t in context["thread"].entries):  # type: ignore[attr-defined]
+        mark_read(lead_id, utcnow())  # shown now: read (no write when nothing is new)
     response = make_response(render_template("staff/_texts_thread.html", **context))
     response.headers["Cache-Control"] = "no-store"
     return response
