@@ -34,6 +34,7 @@ from quiz.notifications import settings as notification_settings
 from quiz.notifications import views as _outbox_views  # noqa: F401
 from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
+from quiz.spas import cli as spas_cli
 from quiz.speed import views as _speed_views  # noqa: F401
 from quiz.staff import register as register_staff
 from quiz.texts import staff_views as _text_views  # noqa: F401
@@ -80,6 +81,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     health.register(app, {"outbox": outbox.summary})  # /healthz
     leads_cli.register(app)
     outbox_cli.register(app)
+    spas_cli.register(app)  # `flask spas`
     app.after_request(apply_security_headers)
 
     @app.context_processor

@@ -31,7 +31,7 @@ import pytest
 QUIZ = Path(__file__).resolve().parent.parent / "quiz"
 LAYERS = {"core": 0, "settings": 1, "db": 2, "web": 3}
 FEATURES = {"content", "leads", "speed", "notifications", "funnel", "patient", "embed", "staff",
-            "texts"}  # fmt: skip
+            "texts", "spas"}  # fmt: skip
 ASSEMBLY = {"quiz", "quiz.stack"}
 PURE_MODULES = {
     "quiz.content.consent_bump",
@@ -46,6 +46,7 @@ PURE_MODULES = {
     "quiz.leads.export",
     "quiz.patient.face_map",
     "quiz.speed.figures",
+    "quiz.spas.slugs",
     "quiz.texts.keywords",
     "quiz.texts.quiet_hours",
     "quiz.texts.signature",

@@ -288,3 +288,24 @@ class TextOptOut(db.Model):
     number: Mapped[str] = mapped_column(String(20), primary_key=True)
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Spa(db.Model):
+    """A spa served by this install besides the default one (issue 25: one install, many spas).
+
+    An install that never creates one serves exactly as before: the default spa
+    is the install's own settings and content. `settings` is the spa's own
+    settings as JSON (name, phone, hours, theme… as they are added); `origins`
+    the pages allowed to embed its quiz, as a JSON list.
+    """
+
+    __tablename__ = "spa"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    origins: Mapped[str] = mapped_column(Text, default="[]")
+    settings: Mapped[str] = mapped_column(Text, default="{}")
+    copied_from: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -1,0 +1,103 @@
+"""The spas an install serves: create (optionally from another's snapshot), list, disable.
+
+A spa created with `copy_from` starts with that spa's settings, the way an
+agency's snapshot starts a client: no leads, no staff. (Each spa's content,
+theme and notification settings move into `settings` as issue 25 goes on;
+what exists is copied.) Nothing is ever half-created: the checks run first,
+and the row goes in one write transaction, so a second `create` of the same
+slug at the same moment is refused by the unique slug, not stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from quiz.core.clock import utcnow
+from quiz.db.engine import db, write_transaction
+from quiz.db.models import Spa
+from quiz.settings import ConfigError
+from quiz.settings.checks import check_origins
+from quiz.spas.slugs import check_slug
+
+MAX_NAME = 120
+
+
+class SpaError(ValueError):
+    """A spa that can't be created or changed; the message says why."""
+
+
+@dataclass(frozen=True)
+class SpaInfo:
+    slug: str
+    name: str
+    origins: tuple[str, ...]
+    created_at: datetime
+    disabled_at: datetime | None
+    copied_from: str
+
+    @property
+    def live(self) -> bool:
+        return self.disabled_at is None
+
+
+def create_spa(slug: str, name: str, origins: list[str], copy_from: str = "") -> SpaInfo:
+    """Check everything, then store the spa; SpaError (nothing stored) when it can't be."""
+    try:
+        check_slug(slug)
+    except ValueError as err:
+        raise SpaError(str(err)) from None
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME:
+        raise SpaError(f"--name must be the spa's name, 1 to {MAX_NAME} characters")
+    if not origins:
+        raise SpaError("give at least one --origin: the site that embeds this spa's quiz")
+    try:
+        checked = check_origins(list(origins))
+    except ConfigError as err:
+        raise SpaError(str(err).replace("EMBED_ORIGINS entry", "--origin")) from None
+    settings = "{}"
+    if copy_from:
+        source = db.session.execute(select(Spa).where(Spa.slug == copy_from)).scalar_one_or_none()
+        if source is None:
+            raise SpaError(f"--copy-from {copy_from!r}: there is no spa with that slug")
+        settings = source.settings
+    db.session.rollback()  # end the reads: the write starts its own transaction
+    try:
+        with write_transaction() as session:
+            spa = Spa(slug=slug, name=name, origins=json.dumps(checked), settings=settings,
+                      copied_from=copy_from, created_at=utcnow())  # fmt: skip
+            session.add(spa)
+    except IntegrityError:
+        raise SpaError(f"a spa with the slug {slug!r} exists already") from None
+    return _info(spa)
+
+
+def list_spas() -> list[SpaInfo]:
+    return [_info(spa) for spa in db.session.scalars(select(Spa).order_by(Spa.slug))]
+
+
+def disable_spa(slug: str) -> SpaInfo:
+    """Stop serving the spa (its addresses will answer 404); its data stays."""
+    with write_transaction() as session:
+        spa = session.execute(select(Spa).where(Spa.slug == slug)).scalar_one_or_none()
+        if spa is None:
+            raise SpaError(f"there is no spa with the slug {slug!r}")
+        if spa.disabled_at is None:
+            spa.disabled_at = utcnow()
+    return _info(spa)
+
+
+def _info(spa: Spa) -> SpaInfo:
+    return SpaInfo(
+        slug=spa.slug,
+        name=spa.name,
+        origins=tuple(json.loads(spa.origins or "[]")),
+        created_at=spa.created_at,
+        disabled_at=spa.disabled_at,
+        copied_from=spa.copied_from,
+    )
