@@ -37,7 +37,7 @@ def test_start_and_help(body: str) -> None:
 
 
 @pytest.mark.parametrize("body", ["stop by tomorrow?", "Can you stop the 3pm call", "helpful!",
-                                  "", "🙂", "no", "ok thanks"])  # fmt: skip
+                                  "", "🙂", "no", "ok thanks", "Yes", "Sí", "si!"])  # fmt: skip
 def test_a_sentence_is_a_message_not_a_keyword(body: str) -> None:
     assert keyword(body) is None
 

@@ -18,7 +18,9 @@ STOP_WORDS = frozenset(
     {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "opt out", "optout"}
     | {"alto", "parar", "no mas", "cancelar", "baja"}
 )
-START_WORDS = frozenset({"start", "unstop", "yes", "subscribe"} | {"comenzar", "si", "alta"})
+# Not "yes" or "sí": patients answer staff's questions with them, and a keyword is
+# answered automatically and never shown to staff as new.
+START_WORDS = frozenset({"start", "unstop", "subscribe"} | {"comenzar", "alta"})
 HELP_WORDS = frozenset({"help", "info"} | {"ayuda"})
 
 _NOT_LETTERS = re.compile(r"[^a-z]+")
