@@ -7,6 +7,7 @@ new text on the list, and is told plainly when a text may not go.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -264,3 +265,21 @@ def test_the_speed_report_measures_the_first_reply_to_a_patients_text(
     flat = re.sub(r"<[^>]+>|\s+", " ", summary)
     assert "2 texts waited for an answer, 1 answered" in re.sub(r" +", " ", flat)
     assert "not answered yet: 1" in re.sub(r" +", " ", flat)
+
+
+def test_a_text_the_outbox_gave_up_on_says_so(
+    app: Flask, twilio: TwilioPeer, desk: FlaskClient
+) -> None:
+    [lead_id] = submit(app)
+    reply(desk, lead_id, "Are you free Friday?")
+    twilio.answers = ["error"] * 3  # the provider answers 500 each time
+    now = LATER
+    with app.app_context():
+        app.extensions["quiz_outbox"] = dataclasses.replace(
+            app.extensions["quiz_outbox"], max_attempts=2
+        )
+    for _ in range(2):
+        deliver(app, now=now)
+        now += timedelta(hours=2)  # past the backoff
+    page = desk.get(f"/staff/leads/{lead_id}").get_data(as_text=True)
+    assert "retries used up" in page and "waiting to send" not in page

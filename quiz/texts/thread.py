@@ -59,19 +59,24 @@ class Thread:
 def thread_for(lead_id: int, number: str) -> Thread:
     """The lead's texts, oldest first, with the number's opt-out."""
     rows = db.session.execute(
-        select(TextMessage, StaffUser.email, OutboxMessage.next_attempt_at)
+        select(TextMessage, StaffUser.email, OutboxMessage.next_attempt_at, OutboxMessage.status)
         .outerjoin(StaffUser, StaffUser.id == TextMessage.staff_id)
         .outerjoin(OutboxMessage, OutboxMessage.id == TextMessage.outbox_id)
         .where(TextMessage.lead_id == lead_id)
         .order_by(TextMessage.id)
     ).all()
-    entries = tuple(_entry(text, email, due) for text, email, due in rows)
+    entries = tuple(_entry(text, email, due, queued) for text, email, due, queued in rows)
     newest = entries[-1].id if entries else 0
     return Thread(entries, opted_out_at(db.session, number), newest)
 
 
-def _entry(text: TextMessage, email: str | None, due: datetime | None) -> ThreadEntry:
+def _entry(
+    text: TextMessage, email: str | None, due: datetime | None, queued: str | None
+) -> ThreadEntry:
     incoming = text.direction == "in"
+    status = STATUS_LABELS.get(text.status, text.status)
+    if text.status == "waiting" and queued == "failed":  # the outbox gave up retrying
+        status, due = "not sent: the provider could not be reached, retries used up", None
     if incoming:
         label = "Patient"
     elif text.kind == "reply":
@@ -84,7 +89,7 @@ def _entry(text: TextMessage, email: str | None, due: datetime | None) -> Thread
         incoming=incoming,
         body=text.body,
         label=label,
-        status=STATUS_LABELS.get(text.status, text.status),
+        status=status,
         error=text.error,
         due=due if text.status == "waiting" else None,
         unread=incoming and text.read_at is None,
