@@ -9,6 +9,7 @@ outbox`), views.py (Deliveries).
 from quiz.notifications.channels import DeliveryError
 from quiz.notifications.dispatch import NotNeeded, NotYet, register_sender
 from quiz.notifications.outbox import (
+    queue_message,
     queue_notifications,
     queue_staff_alert,
     queue_unanswered_alert,
@@ -20,6 +21,7 @@ __all__ = [
     "DeliveryError",
     "NotNeeded",
     "NotYet",
+    "queue_message",
     "queue_notifications",
     "queue_staff_alert",
     "queue_unanswered_alert",

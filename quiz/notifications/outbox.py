@@ -60,18 +60,40 @@ def queue_notifications(session: Session, lead: Lead) -> None:
             rows += _texts(lead, common, config)
             continue
         payload = json.dumps({"key": uuid.uuid4().hex, **common})
-        rows.append(_row(lead, channel, payload, lead.created_at))
+        rows.append(_row(lead.id, channel, payload, lead.created_at, lead.created_at))
     session.connection().execute(insert(OutboxMessage.__table__), rows)
 
 
-def _row(lead: Lead, channel: str, payload: str, due: datetime) -> dict[str, Any]:
+def _row(
+    lead_id: int | None, channel: str, payload: str, due: datetime, created_at: datetime
+) -> dict[str, Any]:
+    # The other columns take their defaults: pending, no attempt, unclaimed.
     return {
-        "lead_id": lead.id,
+        "lead_id": lead_id,
         "channel": channel,
         "payload": payload,
         "next_attempt_at": due,
-        "created_at": lead.created_at,
+        "created_at": created_at,
     }
+
+
+def queue_message(
+    session: Session,
+    *,
+    lead_id: int | None,
+    channel: str,
+    payload: dict[str, Any],
+    due: datetime,
+    created_at: datetime,
+) -> int:
+    """One row for another feature's channel (quiz.texts), in the caller's transaction; its id.
+
+    The payload gets its idempotency key here, as every outbox message does.
+    """
+    body = json.dumps({"key": uuid.uuid4().hex, **payload})
+    statement = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)
+    row = _row(lead_id, channel, body, due, created_at)
+    return int(session.connection().execute(statement, row).scalar_one())
 
 
 def _texts(lead: Lead, common: dict[str, Any], config: OutboxSettings) -> list[dict[str, Any]]:
@@ -85,7 +107,7 @@ def _texts(lead: Lead, common: dict[str, Any], config: OutboxSettings) -> list[d
     for number, kind, when in texts:
         # The staff number is in the payload; the patient's name and phone never are.
         payload = {"key": uuid.uuid4().hex, **common, "kind": kind, "to": number}
-        rows.append(_row(lead, "sms", json.dumps(payload), when))
+        rows.append(_row(lead.id, "sms", json.dumps(payload), when, lead.created_at))
     return rows
 
 
@@ -109,8 +131,7 @@ def queue_unanswered_alert(
     for number in config.sms.escalation_to:
         payload = {"key": uuid.uuid4().hex, **common, "kind": UNANSWERED_KIND, "to": number,
                    "text_id": text_id}  # fmt: skip
-        rows.append({"lead_id": lead_id, "channel": "sms", "payload": json.dumps(payload),
-                     "next_attempt_at": due, "created_at": received_at})  # fmt: skip
+        rows.append(_row(lead_id, "sms", json.dumps(payload), due, received_at))
     if rows:
         session.connection().execute(insert(OutboxMessage.__table__), rows)
     return len(rows)

@@ -17,8 +17,6 @@ refuses (a landline, Twilio's 21614; an invalid number, 21211) is marked
 
 from __future__ import annotations
 
-import json
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +24,15 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from quiz.db.engine import write_transaction
-from quiz.db.models import OutboxMessage, TextMessage
-from quiz.notifications import DeliveryError, NotNeeded, NotYet, Rejected, send_sms
+from quiz.db.models import TextMessage
+from quiz.notifications import (
+    DeliveryError,
+    NotNeeded,
+    NotYet,
+    Rejected,
+    queue_message,
+    send_sms,
+)
 from quiz.texts.opt_out import opted_out_at, set_opted_out
 from quiz.texts.quiet_hours import next_allowed
 from quiz.texts.settings import text_settings
@@ -75,23 +80,11 @@ def queue_text(
             status="waiting",
             error="",
             staff_id=staff_id,
-        ),  # fmt: skip
+        ),
     ).scalar_one()
-    payload = json.dumps({"key": uuid.uuid4().hex, "text_id": text_id, "kind": kind})
-    outbox_id = connection.execute(
-        insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id),
-        dict(
-            lead_id=lead_id,
-            channel=CHANNEL,
-            payload=payload,
-            status="pending",
-            attempts=0,
-            next_attempt_at=due,
-            claimed_by="",
-            last_error="",
-            created_at=now,
-        ),  # fmt: skip
-    ).scalar_one()
+    outbox_id = queue_message(session, lead_id=lead_id, channel=CHANNEL,
+                              payload={"text_id": text_id, "kind": kind}, due=due,
+                              created_at=now)  # fmt: skip
     connection.execute(
         update(TextMessage.__table__)
         .where(TextMessage.__table__.c.id == text_id)

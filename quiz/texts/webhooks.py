@@ -10,6 +10,8 @@ Oversized bodies get the app's 413 (MAX_CONTENT_LENGTH) before any of this.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort, current_app, request
 
 from quiz.core.clock import utcnow
@@ -38,29 +40,32 @@ def _twiml() -> Response:
                                        "Cache-Control": "no-store"})  # fmt: skip
 
 
-@bp.post(INBOUND_PATH)
-def inbound() -> Response:
+def _webhook(
+    url_of: Callable[[TextSettings], str], handle: Callable[[dict[str, str]], object]
+) -> Response:
+    """What both webhooks do: 404 with texting off, 403 unsigned, 400 no message, else TwiML."""
     settings = text_settings()
     if settings is None:
         abort(404)
-    form = _signed(settings, settings.inbound_url)
+    form = _signed(settings, url_of(settings))
     try:
-        message = parse_inbound(form)
+        handle(form)
     except BadRequest as err:
         abort(400, str(err))
+    return _twiml()
+
+
+def _receive(form: dict[str, str]) -> None:
+    message = parse_inbound(form)
     if not receive(message, utcnow()):
         current_app.logger.info("texts: message %s received before; kept once", message.sid)
-    return _twiml()
+
+
+@bp.post(INBOUND_PATH)
+def inbound() -> Response:
+    return _webhook(lambda settings: settings.inbound_url, _receive)
 
 
 @bp.post(STATUS_PATH)
 def status() -> Response:
-    settings = text_settings()
-    if settings is None:
-        abort(404)
-    form = _signed(settings, settings.status_url)
-    try:
-        record_status(form)
-    except BadRequest as err:
-        abort(400, str(err))
-    return _twiml()
+    return _webhook(lambda settings: settings.status_url, record_status)

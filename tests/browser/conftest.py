@@ -13,14 +13,19 @@ must never pass by silently skipping its browser tests.
 from __future__ import annotations
 
 import importlib.util
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.support.browser import BROWSER_TESTS, CHROMIUM, DEFAULT_TIMEOUT_MS, LiveServer
+from tests.support.browser import (
+    BROWSER_TESTS,
+    CHROMIUM,
+    DEFAULT_TIMEOUT_MS,
+    LiveServer,
+    serving,
+)
 from tests.support.environment import IN_CI
 
 if TYPE_CHECKING:
@@ -87,8 +92,6 @@ def _migrate_schema(app: Flask) -> None:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from werkzeug.serving import make_server
-
     from quiz import create_app
     from quiz.db.engine import db
 
@@ -103,15 +106,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         }
     )
     _migrate_schema(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="quiz-live-server", daemon=True)
-    thread.start()
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+        with serving(app) as server:
+            yield server
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
         with app.app_context():
             db.engine.dispose()
 

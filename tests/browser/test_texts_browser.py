@@ -10,19 +10,17 @@ delivery run. The app runs on its own live server with texting on.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from werkzeug.serving import make_server
 
 from quiz import create_app
 from quiz.notifications.delivery import deliver_due
 from tests.support.app import stop_background
-from tests.support.browser import LiveServer
+from tests.support.browser import LiveServer, serving
 from tests.support.outbox import submit
 from tests.support.sms_peer import TwilioPeer, texts_config
 from tests.support.staff import EMAIL, PASSWORD, STAFF_CONFIG, create_staff
@@ -60,15 +58,10 @@ def texting_server(
         **texts_config(twilio),
         **STAFF_CONFIG,
     })  # fmt: skip
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+        with serving(app) as server:
+            yield server
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
         stop_background(app)
 
 

@@ -5,11 +5,15 @@ The fixtures themselves (the live server, pages) are in tests/browser/conftest.p
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.serving import make_server
 
 from quiz.db.engine import db
 from quiz.db.models import Lead
@@ -56,3 +60,17 @@ def wait_for_htmx(target: Any) -> None:
     (`script-src 'self'`) refuses whenever the first check finds htmx not loaded yet.
     """
     wait_until(lambda: target.evaluate("window.htmx !== undefined"), "htmx to load")
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[LiveServer]:
+    """`app` on a real werkzeug server (a free loopback port, threaded), stopped afterwards."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="quiz-live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
