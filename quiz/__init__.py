@@ -35,6 +35,7 @@ from quiz.notifications import views as _outbox_views  # noqa: F401
 from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
 from quiz.spas import cli as spas_cli
+from quiz.spas import current_details
 from quiz.speed import views as _speed_views  # noqa: F401
 from quiz.staff import register as register_staff
 from quiz.texts import staff_views as _text_views  # noqa: F401
@@ -87,6 +88,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     @app.context_processor
     def inject_spa() -> dict[str, Any]:
         content = live_content.localized_content()
-        return {"spa": app.extensions["quiz_spa"], "content": content, "copy": content.copy}
+        return {"spa": current_details(app), "content": content, "copy": content.copy}
 
     return app

@@ -4,14 +4,17 @@ A request meets them in this order, and each relies on the ones before it:
 
 1. proxy: ProxyFix (PROXY_FIX_HOPS), so every layer below sees the client's
    address, scheme and host, not the proxy's.
-2. busy sign-in: while this worker's password-check gate and its line are
+2. spa: /s/<slug>/… becomes that spa's /quiz/… (the prefix moves into
+   SCRIPT_NAME), and every request runs scoped to its spa (quiz/spas/paths.py):
+   everything below, the render cache's funnel counts included, sees it.
+3. busy sign-in: while this worker's password-check gate and its line are
    full, a sign-in POST gets the fast 429 here; it never reaches Flask.
-3. live content: takes this request's content version into the environ
+4. live content: takes this request's content version into the environ
    (quiz.web.CONTENT_BUNDLE), so everything below renders one version.
-4. preview: /staff/preview/<token>/quiz/…: replaces that bundle with the
+5. preview: /staff/preview/<token>/quiz/…: replaces that bundle with the
    staff member's draft and marks the request uncached and uncounted, so
    the render cache below never keeps or serves a draft.
-5. render cache: a patient page rendered once is served again without Flask,
+6. render cache: a patient page rendered once is served again without Flask,
    keyed by the version the live content layer (or the preview) chose.
 
 `build` wraps the app once, innermost first, and records the names in
@@ -31,6 +34,7 @@ from quiz.content import live as live_content
 from quiz.content import preview
 from quiz.content.document import ContentBundle, ContentDocument
 from quiz.funnel.counter import recorder
+from quiz.spas import SpaPaths
 from quiz.staff.signin import BusySignIn
 from quiz.web import languages
 from quiz.web.render_cache import RenderCache
@@ -60,6 +64,7 @@ def layers(files: ContentDocument, bundle: ContentBundle) -> tuple[tuple[str, La
     """The layers, outermost first (`files` and `bundle`: what the live switch starts with)."""
     return (
         ("proxy", _proxy),
+        ("spa", SpaPaths),
         ("busy sign-in", BusySignIn),
         ("live content", lambda app, inner: live_content.LiveContent(app, inner, files, bundle)),
         ("preview", preview.Preview),

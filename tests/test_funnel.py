@@ -160,7 +160,7 @@ def test_only_anonymous_daily_counts_are_stored(app: Flask) -> None:
     with app.app_context():
         rows = list(db.session.execute(select(FunnelCount)).scalars())
     assert rows and {r.event for r in rows} <= set(EVENTS)
-    assert set(FunnelCount.__table__.columns.keys()) == {"day", "event", "count"}
+    assert set(FunnelCount.__table__.columns.keys()) == {"spa_id", "day", "event", "count"}
 
 
 def test_a_counting_failure_never_breaks_a_patient_page(

@@ -22,6 +22,7 @@ from quiz.content.document import ContentDocument
 from quiz.content.file import DEFAULT_CONTENT
 from quiz.db.engine import db
 from quiz.db.models import ContentDraft, ContentVersion, StaffUser
+from quiz.db.scope import DEFAULT_SPA_ID
 from tests.support.staff import ADMIN_EMAIL, csrf_token
 
 ENGLISH = DEFAULT_CONTENT.read_text(encoding="utf-8")
@@ -43,7 +44,7 @@ EDITOR_PAGES = ["/staff/content", "/staff/content/preview", "/staff/content/revi
 
 def draft_text(app: Flask) -> str | None:
     with app.app_context():
-        row = db.session.get(ContentDraft, staff_id(app))
+        row = db.session.get(ContentDraft, (DEFAULT_SPA_ID, staff_id(app)))
         return None if row is None else ContentDocument.from_json(row.document).text("en")
 
 

@@ -31,6 +31,7 @@ from quiz.content.fields import screens
 from quiz.content.file import DEFAULT_CONTENT
 from quiz.db.engine import db
 from quiz.db.models import Lead, OutboxMessage, TextMessage, TextOptOut
+from quiz.db.scope import DEFAULT_SPA_ID
 from quiz.settings import ConfigError
 from quiz.texts.incoming import MAX_BODY
 from quiz.texts.settings import settings_from_config
@@ -80,7 +81,7 @@ def text_rows(app: Flask) -> list[OutboxMessage]:
 
 def opted_out(app: Flask, number: str = PATIENT) -> datetime | None:
     with app.app_context():
-        row = db.session.get(TextOptOut, number)
+        row = db.session.get(TextOptOut, (DEFAULT_SPA_ID, number))
         return row.opted_out_at if row else None
 
 

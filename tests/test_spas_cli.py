@@ -19,12 +19,14 @@ from hypothesis import strategies as st
 
 from quiz.db.engine import db
 from quiz.db.models import Spa
+from quiz.db.scope import DEFAULT_SPA_ID
 from quiz.spas.slugs import RESERVED, SlugError, check_slug
 
 
 def spas(app: Flask) -> list[Spa]:
     with app.app_context():
-        rows = list(db.session.scalars(db.select(Spa).order_by(Spa.slug)))
+        query = db.select(Spa).where(Spa.id != DEFAULT_SPA_ID).order_by(Spa.slug)
+        rows = list(db.session.scalars(query))
         db.session.expunge_all()
         return rows
 

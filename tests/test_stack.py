@@ -18,13 +18,14 @@ from quiz.content.live import LiveContent
 from quiz.content.preview import Preview, preview_token
 from quiz.db.engine import db
 from quiz.db.models import StaffUser
+from quiz.spas import SpaPaths
 from quiz.staff import signin
 from quiz.staff.signin import BusySignIn
 from quiz.web.render_cache import RenderCache
 from tests.support.app import base_config
 from tests.support.staff import ADMIN_EMAIL, ADMIN_PASSWORD, create_staff, signed_in_client
 
-ORDER = ("proxy", "busy sign-in", "live content", "preview", "render cache")
+ORDER = ("proxy", "spa", "busy sign-in", "live content", "preview", "render cache")
 RESULT = "/quiz/result?concern=expression&area=forehead&goal=prevent"
 
 
@@ -51,10 +52,10 @@ def flask_requests(app: Flask) -> list[str]:
 def test_the_layers_wrap_the_app_in_their_order(database_uri: str) -> None:
     app = make(database_uri, PROXY_FIX_HOPS=1)
     assert app.extensions["quiz_stack"] == ORDER
-    assert chain(app) == [ProxyFix, BusySignIn, LiveContent, Preview, RenderCache]
+    assert chain(app) == [ProxyFix, SpaPaths, BusySignIn, LiveContent, Preview, RenderCache]
     # Without a proxy in front, ProxyFix is left out and the rest keep their order.
     bare = make(database_uri)
-    assert chain(bare) == [BusySignIn, LiveContent, Preview, RenderCache]
+    assert chain(bare) == [SpaPaths, BusySignIn, LiveContent, Preview, RenderCache]
 
 
 def test_a_busy_sign_in_never_reaches_flask_and_sees_the_proxys_scheme(

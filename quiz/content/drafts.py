@@ -12,17 +12,18 @@ from sqlalchemy.orm import Session
 from quiz.content.document import ContentDocument
 from quiz.core.clock import utcnow
 from quiz.db.models import ContentDraft
+from quiz.db.scope import spa_for_insert
 
 
 def get(session: Session, staff_id: int) -> ContentDraft | None:
-    return session.get(ContentDraft, staff_id)
+    return session.get(ContentDraft, (spa_for_insert(), staff_id))
 
 
 def save(
     session: Session, staff_id: int, document: ContentDocument, based_on: int | None
 ) -> ContentDraft:
     """Store `document` as the staff member's draft (in the caller's write transaction)."""
-    row = session.get(ContentDraft, staff_id)
+    row = get(session, staff_id)
     if row is None:
         row = ContentDraft(staff_id=staff_id)
         session.add(row)

@@ -20,6 +20,7 @@ from quiz.content.medical import medical_hash
 from quiz.core.clock import iso, utcnow
 from quiz.db.engine import write_transaction
 from quiz.db.models import ContentApproval, ContentVersion
+from quiz.db.scope import spa_for_insert
 
 FILE_AUTHOR = "file"  # the first version, stored from the content files
 NOTE_LENGTH = 500
@@ -66,7 +67,10 @@ def latest_id(session: Session) -> int | None:
 
 def live_id(session: Session) -> int | None:
     """The newest version patients may see: it needed no approval, or it has one."""
-    approved = exists().where(ContentApproval.version_id == ContentVersion.id)
+    approved = exists().where(
+        ContentApproval.version_id == ContentVersion.id,
+        ContentApproval.spa_id == ContentVersion.spa_id,
+    )
     query = select(func.max(ContentVersion.id)).where(
         or_(ContentVersion.needs_approval.is_(False), approved)
     )
@@ -90,7 +94,7 @@ def approvals(session: Session) -> list[ContentApproval]:
 
 
 def get(session: Session, version_id: int) -> ContentVersion | None:
-    return session.get(ContentVersion, version_id)
+    return session.get(ContentVersion, (spa_for_insert(), version_id))
 
 
 def latest(session: Session) -> ContentVersion | None:

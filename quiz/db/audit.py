@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from quiz.core.clock import utcnow
 from quiz.db.engine import write_transaction
 from quiz.db.models import AuditLog, StaffUser
+from quiz.db.scope import spa_for_insert
 
 CLI_ACTOR = "cli"
 
@@ -27,9 +28,12 @@ def record(
     actor: str | None = None,
     detail: dict[str, Any] | None = None,
     row_count: int | None = None,
+    spa_id: int | None = None,
 ) -> AuditLog:
     """Add an audit entry to the session's transaction (the caller commits)."""
     entry = AuditLog(
+        # A staff member's entries are their spa's log (a sign-in happens before any scope).
+        spa_id=spa_id or (staff.spa_id if staff is not None else None) or spa_for_insert(),
         at=utcnow(),
         staff_id=staff.id if staff is not None else None,
         actor=(actor if actor is not None else (staff.email if staff else ""))[:254],

@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
+from quiz.db.scope import ALL_SPAS, spa_scope
 from quiz.db.writer_queue import queue_for
 
 # Named constraints so migrations can alter them on SQLite (batch mode) and PostgreSQL.
@@ -149,11 +150,20 @@ def write_transaction() -> Iterator[Session]:
 
 
 class DatabaseGroup(AppGroup):
-    """Commands that use the database: say what to do when it is missing or unreachable."""
+    """Commands that use the database: say what to do when it is missing or unreachable.
+
+    They work on the default spa (quiz/db/scope.py) unless the group is
+    `install_wide` (`flask staff`: an email names one account, whichever spa).
+    """
+
+    def __init__(self, *args: Any, install_wide: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.install_wide = install_wide
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with spa_scope(ALL_SPAS) if self.install_wide else nullcontext():
+                return super().invoke(ctx)
         except (OperationalError, ProgrammingError) as exc:
             # The class only: the driver's message may quote data.
             raise click.ClickException(

@@ -4,14 +4,36 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from quiz.core.clock import utcnow
 from quiz.db.engine import UtcDateTime, db
+from quiz.db.scope import SPA_OWNED, spa_for_insert
 
 LEAD_STATUSES = ("new", "contacted", "booked", "closed", "do_not_contact")
 STAFF_ROLES = ("desk", "admin", "clinical")
+
+
+def spa_column(*, primary_key: bool = False, nullable: bool = False) -> Mapped[int]:
+    """The spa a row belongs to (quiz/db/scope.py): the current scope's unless given."""
+    return mapped_column(
+        ForeignKey("spa.id"),
+        primary_key=primary_key,
+        nullable=nullable,
+        default=spa_for_insert,
+        server_default="1",  # rows from before 0011 belong to the default spa
+    )
 
 
 class Lead(db.Model):
@@ -20,6 +42,7 @@ class Lead(db.Model):
     __tablename__ = "lead"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    spa_id: Mapped[int] = spa_column()
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="new")
@@ -67,7 +90,10 @@ class Lead(db.Model):
     # finds the lead it already made instead of storing a duplicate.
     form_nonce: Mapped[str] = mapped_column(String(64), unique=True)
 
-    __table_args__ = (Index("ix_lead_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_lead_created_at", "created_at"),
+        Index("ix_lead_spa_id_created_at", "spa_id", "created_at"),
+    )
 
     @property
     def area_list(self) -> list[str]:
@@ -80,6 +106,7 @@ class LeadEvent(db.Model):
     __tablename__ = "lead_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    spa_id: Mapped[int] = spa_column()
     # None for a message about no lead (an alert to staff, e.g. a sign-in attack).
     lead_id: Mapped[int | None] = mapped_column(
         ForeignKey("lead.id", ondelete="CASCADE"), index=True, nullable=True
@@ -100,6 +127,8 @@ class StaffUser(db.Model):
     __tablename__ = "staff_user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # None for an agency account: it works every spa, one at a time (quiz.spas).
+    spa_id: Mapped[int | None] = spa_column(nullable=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -121,6 +150,7 @@ class AuditLog(db.Model):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    spa_id: Mapped[int] = spa_column()
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="SET NULL"), nullable=True
@@ -137,6 +167,7 @@ class OutboxMessage(db.Model):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    spa_id: Mapped[int] = spa_column()
     # None for a message about no lead (an alert to staff, e.g. a sign-in attack).
     lead_id: Mapped[int | None] = mapped_column(
         ForeignKey("lead.id", ondelete="CASCADE"), index=True, nullable=True
@@ -161,6 +192,7 @@ class FunnelCount(db.Model):
 
     __tablename__ = "funnel_count"
 
+    spa_id: Mapped[int] = spa_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     event: Mapped[str] = mapped_column(String(40), primary_key=True)  # e.g. view:concern
     count: Mapped[int] = mapped_column(Integer, default=0)
@@ -177,6 +209,7 @@ class ContentVersion(db.Model):
 
     __tablename__ = "content_version"
 
+    spa_id: Mapped[int] = spa_column(primary_key=True)  # each spa numbers its own versions
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     published_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     author: Mapped[str] = mapped_column(String(254))  # a staff email, "file" or "cli"
@@ -204,7 +237,8 @@ class ContentApproval(db.Model):
     __tablename__ = "content_approval"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("content_version.id"), index=True)
+    spa_id: Mapped[int] = spa_column()
+    version_id: Mapped[int] = mapped_column(Integer, index=True)
     medical_hash: Mapped[str] = mapped_column(String(64), index=True)
     approved_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     staff_id: Mapped[int | None] = mapped_column(
@@ -214,6 +248,14 @@ class ContentApproval(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     credential: Mapped[str] = mapped_column(String(120))
     via: Mapped[str] = mapped_column(String(10), default="editor")  # "editor" or "cli"
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["spa_id", "version_id"],
+            ["content_version.spa_id", "content_version.id"],
+            name="fk_content_approval_version",
+        ),
+    )
 
 
 class ContentDraft(db.Model):
@@ -227,6 +269,8 @@ class ContentDraft(db.Model):
 
     __tablename__ = "content_draft"
 
+    # An agency account keeps one draft per spa it edits.
+    spa_id: Mapped[int] = spa_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(
         ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
@@ -248,6 +292,7 @@ class TextMessage(db.Model):
     __tablename__ = "text_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    spa_id: Mapped[int] = spa_column()
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     lead_id: Mapped[int | None] = mapped_column(
         ForeignKey("lead.id", ondelete="CASCADE"), nullable=True
@@ -285,6 +330,8 @@ class TextOptOut(db.Model):
 
     __tablename__ = "text_opt_out"
 
+    # STOP reaches the spa whose number the patient texted, not every spa.
+    spa_id: Mapped[int] = spa_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), primary_key=True)
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -309,3 +356,9 @@ class Spa(db.Model):
     copied_from: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+SPA_OWNED.extend(
+    [Lead, LeadEvent, StaffUser, AuditLog, OutboxMessage, FunnelCount, ContentVersion,
+     ContentApproval, ContentDraft, TextMessage, TextOptOut]
+)  # fmt: skip

@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from quiz.core import BASE_LOCALE, N_
 from quiz.core.colour import mix_with_white, read_accent
 from quiz.embed.served import Served, versioned_response
+from quiz.web import SPA_ORIGINS
 from quiz.web.render_cache import render_cache
 from quiz.web.urls import fixed_url
 
@@ -142,7 +143,10 @@ def register(app: Flask) -> None:
         accent = requested_accent() if request.blueprint == "patient" else None
         return {
             "stylesheet_url": stylesheet_url(accent),
-            "embed_origins": " ".join(app.config["EMBED_ORIGINS"]),
+            # A spa's pages (/s/<slug>/…) talk to that spa's own sites only.
+            "embed_origins": " ".join(
+                request.environ.get(SPA_ORIGINS) or app.config["EMBED_ORIGINS"]
+            ),
         }
 
 

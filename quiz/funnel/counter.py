@@ -36,6 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from quiz.core.model import OUTCOMES
 from quiz.db.engine import write_transaction
 from quiz.db.models import FunnelCount
+from quiz.db.scope import ALL_SPAS, spa_for_insert, spa_scope
 from quiz.web import FUNNEL_EVENTS, UNCOUNTED
 
 STEPS = ("intro", "concern", "area", "goal", "result", "form")
@@ -51,7 +52,7 @@ class FunnelRecorder:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self._lock = threading.Lock()
-        self._counts: Counter[tuple[date, str]] = Counter()
+        self._counts: Counter[tuple[int, date, str]] = Counter()  # (spa, day, event)
         self._pid: int | None = None
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -61,7 +62,8 @@ class FunnelRecorder:
     def record(self, event: str, *, today: date | None = None) -> None:
         """Count one event for today. Never raises for a known event."""
         # Days in the spa's time zone, so "today" on the staff page means the spa's today.
-        key = (today or datetime.now(self.app.extensions.get("staff_tz", UTC)).date(), event)
+        day = today or datetime.now(self.app.extensions.get("staff_tz", UTC)).date()
+        key = (spa_for_insert(), day, event)  # the spa whose page was served
         with self._lock:
             self._counts[key] += 1
             start = self.background and self._pid != os.getpid()
@@ -71,10 +73,11 @@ class FunnelRecorder:
         if start:
             self._start_thread()
 
-    def pending(self) -> dict[tuple[date, str], int]:
-        """The counts not yet written (for tests and the staff page)."""
+    def pending(self, spa_id: int | None = None) -> dict[tuple[date, str], int]:
+        """One spa's counts not yet written (the current scope's unless named): for tests."""
+        spa = spa_for_insert() if spa_id is None else spa_id
         with self._lock:
-            return dict(self._counts)
+            return {(d, e): n for (s, d, e), n in self._counts.items() if s == spa}
 
     def flush(self) -> int:
         """Write the buffered counts in one transaction; return how many keys were written."""
@@ -83,7 +86,7 @@ class FunnelRecorder:
         if not counts:
             return 0
         try:
-            with self.app.app_context():
+            with self.app.app_context(), spa_scope(ALL_SPAS):  # every spa's counts at once
                 _upsert(counts)
         except Exception:
             # Keep the counts for the next try; the patient never sees this.
@@ -120,14 +123,15 @@ class FunnelRecorder:
             self.flush()
 
 
-def _upsert(counts: Counter[tuple[date, str]]) -> None:
+def _upsert(counts: Counter[tuple[int, date, str]]) -> None:
     with write_transaction() as session:
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        rows = [{"day": d, "event": e, "count": n} for (d, e), n in sorted(counts.items())]
+        rows = [{"spa_id": s, "day": d, "event": e, "count": n}
+                for (s, d, e), n in sorted(counts.items())]  # fmt: skip
         stmt = insert(FunnelCount).values(rows)
         stmt = stmt.on_conflict_do_update(
-            index_elements=[FunnelCount.day, FunnelCount.event],
+            index_elements=[FunnelCount.spa_id, FunnelCount.day, FunnelCount.event],
             set_={"count": FunnelCount.count + stmt.excluded["count"]},
         )
         session.execute(stmt)

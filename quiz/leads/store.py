@@ -12,6 +12,7 @@ from quiz.core.clock import utcnow
 from quiz.core.scoring import Result
 from quiz.db.engine import db, write_transaction
 from quiz.db.models import Lead
+from quiz.db.scope import spa_for_insert
 from quiz.notifications import queue_notifications
 from quiz.texts import SmsConsent, queue_first_text
 
@@ -62,6 +63,7 @@ def store_lead(
     now = utcnow()
     sms = consent.sms
     values = dict(
+        spa_id=spa_for_insert(),  # the spa whose quiz the patient used (quiz/db/scope.py)
         created_at=now,
         updated_at=now,
         status="new",

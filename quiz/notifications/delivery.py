@@ -41,6 +41,7 @@ from sqlalchemy.exc import OperationalError
 from quiz.core.clock import iso
 from quiz.db.engine import write_transaction
 from quiz.db.models import OutboxMessage
+from quiz.db.scope import ALL_SPAS, spa_scope
 from quiz.notifications.channels import DeliveryError, PartialDelivery
 from quiz.notifications.dispatch import NotNeeded, NotYet, lead_for, send
 from quiz.notifications.settings import settings
@@ -80,7 +81,16 @@ def deliver_due(
     """Claim and send every due message (or up to max_messages); return what happened.
 
     `now` fixes the clock (tests); otherwise the wall clock is read at each step.
+    Every spa's messages, oldest first: the run is install-wide, and each
+    message is sent in its own spa's scope (deliver_one).
     """
+    with spa_scope(ALL_SPAS):
+        return _deliver_due(worker=worker, now=now, max_messages=max_messages)
+
+
+def _deliver_due(
+    *, worker: str | None, now: datetime | None, max_messages: int | None
+) -> DeliveryReport:
     config = settings()
     worker = worker or worker_name()
     clock: Callable[[], datetime] = (lambda: now) if now else (lambda: datetime.now(UTC))
@@ -170,6 +180,13 @@ def deliver_one(message_id: int, worker: str, clock: Callable[[], datetime]) -> 
     if job is None:
         return "skipped"  # another deliverer took it over, or it is done already
     message, lead = job
+    with spa_scope(message.spa_id):  # what the sending reads and writes is that spa's
+        return _send_and_record(message_id, message, lead, clock)
+
+
+def _send_and_record(
+    message_id: int, message: Row[Any], lead: Row[Any] | None, clock: Callable[[], datetime]
+) -> str:
     attempts = message.attempts + 1  # this one included
     payload = json.loads(message.payload)
     try:
@@ -226,6 +243,7 @@ def _renew_and_load(
                 OutboxMessage.payload,
                 OutboxMessage.attempts,
                 OutboxMessage.lead_id,
+                OutboxMessage.spa_id,
             ).where(OutboxMessage.id == message_id)
         ).one()
         lead = lead_for(session, message.channel, message.lead_id)

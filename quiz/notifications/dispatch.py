@@ -29,6 +29,7 @@ from quiz.notifications.channels import (
 )
 from quiz.notifications.settings import settings
 from quiz.notifications.sms import ESCALATION_KIND, UNANSWERED_KIND, send_sms, text_body
+from quiz.spas import current_details
 
 # Lead fields a webhook may carry when WEBHOOK_INCLUDE_LEAD_FIELDS is on.
 LEAD_FIELDS = (
@@ -85,7 +86,7 @@ def send(
     if channel in SENDERS:
         SENDERS[channel](payload, now or utcnow())
     elif channel == "email" and config.email:
-        spa_name = current_app.extensions["quiz_spa"].name
+        spa_name = current_details(current_app).name
         send_email(config.email, email_for(config.email, payload, spa_name))
     elif channel == "webhook" and config.webhook and payload.get("kind") != ALERT_KIND:
         fields = None

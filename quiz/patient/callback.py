@@ -48,6 +48,7 @@ from quiz.patient.tokens import (
     token_for_this_showing,
     token_to_show_again,
 )
+from quiz.spas import current_details
 from quiz.texts import SmsConsent, sms_consent, text_settings
 from quiz.web.extensions import limiter
 from quiz.web.languages import current_language
@@ -113,7 +114,7 @@ def _render_form(
 
 def consent_text() -> str:
     """The consent sentence exactly as shown, with the spa's name filled in."""
-    spa = current_app.extensions["quiz_spa"]
+    spa = current_details(current_app)
     return localized_content().copy["consent_text"].format(spa_name=spa.name)
 
 
@@ -222,7 +223,7 @@ def database_unavailable(err: SQLAlchemyError) -> Response:
     db.session.rollback()
     # The class only: the exception's text holds the SQL parameters (the patient's details).
     current_app.logger.error("callback not stored: database error %s", type(err).__name__)
-    spa = current_app.extensions["quiz_spa"]
+    spa = current_details(current_app)
     params = quiz_params(request.values)
     try:
         res = scored(params)
@@ -250,7 +251,7 @@ def _foreign_referrer() -> str:
 
 def callback_window() -> str:
     """The spa's promise in the page's language: SPA_CALLBACK_WINDOWS, else the catalog's."""
-    spa = current_app.extensions["quiz_spa"]
+    spa = current_details(current_app)
     windows = current_app.config["SPA_CALLBACK_WINDOWS"]
     # The default window is in the catalog; a spa's own wording is translated in settings.
     return windows.get(current_language()) or gettext(spa.callback_window)
@@ -287,7 +288,7 @@ def _thanks(best_time: str, res: Result) -> Response:
 
 
 def _render_thanks(best_time: str, res: Result) -> str:
-    spa = current_app.extensions["quiz_spa"]
+    spa = current_details(current_app)
     text = (
         localized_content()
         .copy["thanks_text"]

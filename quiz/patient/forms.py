@@ -16,6 +16,7 @@ from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from quiz.core.callback import BEST_TIMES
+from quiz.spas import current_details
 from quiz.web.forms import TextForm, single_line, strip
 
 # What a ticked checkbox sends (ours sends "yes"; "on" is the browser default).
@@ -63,7 +64,7 @@ def uncallable(number: phonenumbers.PhoneNumber, allowed_regions: list[str]) -> 
 
 def phone_hint() -> str:
     """The phone field's format hint, with the spa's own number as the example."""
-    example = current_app.extensions["quiz_spa"].phone_display
+    example = current_details(current_app).phone_display
     return gettext("With the area code, for example %(example)s.", example=example)
 
 
@@ -126,7 +127,7 @@ class CallbackForm(TextForm):
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_valid_number(number):
-            example = current_app.extensions["quiz_spa"].phone_display
+            example = current_details(current_app).phone_display
             raise ValidationError(
                 gettext(
                     "Please enter a phone number we can call, with the area code, "

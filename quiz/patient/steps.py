@@ -12,6 +12,7 @@ from quiz.patient import bp
 from quiz.patient.face_map import face_map
 from quiz.patient.params import QuizParams
 from quiz.patient.rendering import problem, quiz_params, render_step, scored, step_url
+from quiz.spas import current_details
 from quiz.web.urls import fixed_url
 
 STEPS = ("concern", "area", "goal")
@@ -108,7 +109,7 @@ def result() -> Response:
             return _render_question("goal", params, error=gettext(str(err)), status=400)
         return problem(str(err), params)
     record_event(f"outcome:{res.outcome}")
-    spa = current_app.extensions["quiz_spa"]
+    spa = current_details(current_app)
     reviewed = current_bundle().reviewed  # the live version's clinician, None before any
     return render_step(
         "patient/_result.html",

@@ -83,6 +83,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("RENDER_CACHE_BYTES", "quiz", "int", 32_000_000, "The most memory (bytes) each worker's render cache may hold.", low=0, high=4_000_000_000),
     S("CALLBACK_RATE_LIMIT", "quiz", "text", "30 per minute; 300 per day", "Per IP, on `POST /quiz/callback` (Flask-Limiter syntax)."),
     S("CONTENT_CHECK_SECONDS", "quiz", "number", 5, "How often each worker's thread asks the database for a newly published content version (one indexed query); 0 asks in every request instead. See content.md.", low=0, high=3600),
+    S("SPA_CHECK_SECONDS", "quiz", "number", 2, "How often each worker reads the list of spas again (`flask spas create` and `disable` reach it within this time); 0 reads it in every request to /s/…. See operations.md.", low=0, high=3600),
     S("CONTENT_PREVIEW_SECONDS", "quiz", "int", 900, "How long a link to preview a content draft works (staff only, never cached). See content.md.", low=60, high=86400),
     S("FUNNEL_FLUSH_SECONDS", "quiz", "number", 10, "How often each worker writes its funnel counts; 0 turns the thread off (counts reach the database when the staff funnel page is opened in that process).", low=0, high=3600),
     S("DEFAULT_LANGUAGE", "quiz", "text", "en", "The patient's language when the URL has no `lang` and the browser prefers none the quiz has, or when `lang` names one it hasn't (`en`, `es`, or any language with a content file and a catalog; see content.md).", check=check_language),

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from quiz.core.clock import utcnow
 from quiz.db.engine import db, write_transaction
 from quiz.db.models import Spa
+from quiz.db.scope import DEFAULT_SPA_ID
 from quiz.settings import ConfigError
 from quiz.settings.checks import check_origins
 from quiz.spas.slugs import check_slug
@@ -78,7 +79,8 @@ def create_spa(slug: str, name: str, origins: list[str], copy_from: str = "") ->
 
 
 def list_spas() -> list[SpaInfo]:
-    return [_info(spa) for spa in db.session.scalars(select(Spa).order_by(Spa.slug))]
+    query = select(Spa).where(Spa.id != DEFAULT_SPA_ID).order_by(Spa.slug)
+    return [_info(spa) for spa in db.session.scalars(query)]
 
 
 def disable_spa(slug: str) -> SpaInfo:
@@ -87,6 +89,8 @@ def disable_spa(slug: str) -> SpaInfo:
         spa = session.execute(select(Spa).where(Spa.slug == slug)).scalar_one_or_none()
         if spa is None:
             raise SpaError(f"there is no spa with the slug {slug!r}")
+        if spa.id == DEFAULT_SPA_ID:
+            raise SpaError("the default spa is the install's own (/quiz/); it cannot be disabled")
         if spa.disabled_at is None:
             spa.disabled_at = utcnow()
     return _info(spa)

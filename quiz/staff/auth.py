@@ -57,7 +57,7 @@ from flask import (
 from sqlalchemy import func, select
 
 from quiz.core.clock import utcnow
-from quiz.db import audit
+from quiz.db import audit, scope
 from quiz.db.engine import db, write_transaction
 from quiz.db.models import StaffUser
 from quiz.staff import bp, passwords, signin
@@ -94,7 +94,8 @@ def _session_staff() -> tuple[StaffUser | None, str]:
         return None, "idle"
     if now - float(session.get("since", 0)) > config["STAFF_SESSION_MAX_HOURS"] * 3600:
         return None, "expired"
-    staff = db.session.get(StaffUser, staff_id)
+    with scope.spa_scope(scope.ALL_SPAS):  # the account first, whichever spa it works for
+        staff = db.session.get(StaffUser, staff_id)
     if staff is None or not staff.active or staff.session_version != session.get("v"):
         return None, "revoked"
     return staff, ""
@@ -111,6 +112,9 @@ def require_staff() -> Response | None:
         if request.endpoint in PUBLIC_ENDPOINTS:
             return None
         return _to_login(why)
+    # Everything this request reads or writes is the account's spa's, and only
+    # that (quiz/db/scope.py); the spa layer (quiz/spas/paths.py) ends it.
+    scope.enter(staff.spa_id or scope.DEFAULT_SPA_ID)
     now = time.time()
     if now - float(session.get("seen", 0)) > TOUCH_EVERY_SECONDS:
         session["seen"] = int(now)
@@ -183,8 +187,14 @@ def _check_credentials(email: str, password: str) -> StaffUser | None:
     """The account if the password is right and it is active; None after a failure.
 
     Raises signin.Refused, before any hash, when the gate is full, a limit is
-    used up or the limit store is unreachable.
+    used up or the limit store is unreachable. Install-wide: an email names
+    one account, whichever spa it works for (its audit entries are its spa's).
     """
+    with scope.spa_scope(scope.ALL_SPAS):
+        return _checked(email, password)
+
+
+def _checked(email: str, password: str) -> StaffUser | None:
     email = email.strip().lower()
     gate = signin.gate(current_app)
     with gate.slot():

@@ -31,11 +31,14 @@ from sqlalchemy import func, select
 from quiz.core.clock import iso, utcnow
 from quiz.db import audit
 from quiz.db.engine import DatabaseGroup, db, write_transaction
-from quiz.db.models import STAFF_ROLES, StaffUser
+from quiz.db.models import STAFF_ROLES, Spa, StaffUser
+from quiz.db.scope import DEFAULT_SPA_ID
 from quiz.staff.passwords import PasswordRejected, check_password, hash_password
 
 staff_cli = DatabaseGroup(
-    "staff", help="Manage staff accounts and their roles (there is no default account)."
+    "staff",
+    help="Manage staff accounts and their roles (there is no default account).",
+    install_wide=True,  # an email names one account, whichever spa it works for
 )
 ROLE_HELP = (
     "desk: the lead list and lead pages, status and notes. "
@@ -125,7 +128,15 @@ def _find(email: str) -> StaffUser:
 )
 @NAME
 @CREDENTIAL
-def create_command(email: str, role: str, name: str | None, credential: str | None) -> None:
+@click.option(
+    "--spa",
+    "spa_slug",
+    default="",
+    help="The spa the account works for (`flask spas list`); without it, the default spa.",
+)
+def create_command(
+    email: str, role: str, name: str | None, credential: str | None, spa_slug: str
+) -> None:
     """Create a staff account; the password is asked for (or read from stdin).
 
     A desk account unless `--role admin`: give admin only to those who export and erase.
@@ -134,6 +145,7 @@ def create_command(email: str, role: str, name: str | None, credential: str | No
     """
     email = _email(email)
     words = _clinician_words(role, name, credential)
+    spa_id = _spa_id(spa_slug)
     exists = db.session.execute(
         select(StaffUser.id).where(func.lower(StaffUser.email) == email)
     ).first()
@@ -149,6 +161,7 @@ def create_command(email: str, role: str, name: str | None, credential: str | No
             active=True,
             created_at=utcnow(),
             role=role,
+            spa_id=spa_id,
             **words,
         )
         tx.add(staff)
@@ -156,8 +169,26 @@ def create_command(email: str, role: str, name: str | None, credential: str | No
         detail: dict[str, Any] = {"staff_id": staff.id, "role": role}
         if role == "clinical":
             detail |= words
-        audit.record(tx, "staff_create", actor=audit.CLI_ACTOR, detail=detail)
-    click.echo(f"Created staff account {email} ({_ROLE_WORDS[role]}). Sign in at /staff/login.")
+        audit.record(tx, "staff_create", actor=audit.CLI_ACTOR, detail=detail, spa_id=spa_id)
+    works_for = f" for the spa {spa_slug}" if spa_slug else ""
+    click.echo(
+        f"Created staff account {email}{works_for} ({_ROLE_WORDS[role]}). Sign in at /staff/login."
+    )
+
+
+def _spa_id(slug: str) -> int:
+    """The id of the live spa `slug` ("": the default spa); a message for any other."""
+    if not slug:
+        return DEFAULT_SPA_ID
+    spa = db.session.execute(select(Spa).where(Spa.slug == slug)).scalar_one_or_none()
+    if spa is None or spa.id == DEFAULT_SPA_ID:
+        raise click.ClickException(
+            f"--spa {slug!r}: there is no spa with that slug (`flask spas list` shows them). "
+            "Nothing was created."
+        )
+    if spa.disabled_at is not None:
+        raise click.ClickException(f"--spa {slug!r} is disabled. Nothing was created.")
+    return spa.id
 
 
 @staff_cli.command("set-password")
@@ -241,13 +272,14 @@ def _change(
         if end_sessions:
             staff.session_version += 1
         entry = {"staff_id": staff.id, **(detail or {})}
-        audit.record(tx, action, actor=audit.CLI_ACTOR, detail=entry)
+        audit.record(tx, action, actor=audit.CLI_ACTOR, detail=entry, spa_id=staff.spa_id)
 
 
 @staff_cli.command("list")
 def list_command() -> None:
     """List staff accounts: email, role, state, created, last sign-in (UTC)."""
     rows = db.session.execute(select(StaffUser).order_by(StaffUser.email)).scalars().all()
+    slugs = {spa_id: slug for spa_id, slug in db.session.execute(select(Spa.id, Spa.slug))}
     if not rows:
         click.echo(
             "No staff accounts yet. Create one with `flask staff create EMAIL --role admin`."
@@ -261,6 +293,7 @@ def list_command() -> None:
             f"{staff.email:<{width}}  {staff.role:<8}  {state:<8}  "
             f"created {_when(staff.created_at)}  {last}"
             + (f"  ({staff.name}, {staff.credential})" if staff.role == "clinical" else "")
+            + (f"  spa {slugs.get(staff.spa_id)}" if staff.spa_id != DEFAULT_SPA_ID else "")
         )
 
 

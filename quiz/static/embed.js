@@ -1,6 +1,8 @@
 // Relax or Fill loader. The snippet a webmaster pastes:
 //   <div data-relax-or-fill></div>
 //   <script src="https://QUIZ-HOST/embed.js" async></script>
+// On an install serving several spas, data-spa="SLUG" on the script tag
+// embeds that spa's quiz (/s/SLUG/quiz/); without it, the install's own.
 // For each such container it inserts the widget's iframe, forwards the page's
 // URL and utm_* tags (they reach the lead), follows the widget's height, and
 // re-dispatches its anonymous events ("relax-or-fill:step", ":result",
@@ -12,7 +14,9 @@
   var me = document.currentScript;
   if (!me || !window.URL || !window.URLSearchParams) return;
   // The widget lives next to this script, wherever the app is mounted.
-  var home = new URL("quiz/", me.src);
+  var spa = me.getAttribute("data-spa") || "";
+  if (spa && !/^[a-z0-9-]{3,40}$/.test(spa)) return;
+  var home = new URL((spa ? "s/" + spa + "/" : "") + "quiz/", me.src);
   var origin = home.origin;
   var P = "relax-or-fill";
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"];

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quiz.db.models import TextOptOut
+from quiz.db.scope import spa_for_insert
 
 
 def opted_out_at(session: Session, number: str) -> datetime | None:
@@ -19,7 +20,7 @@ def opted_out_at(session: Session, number: str) -> datetime | None:
 
 def set_opted_out(session: Session, number: str, now: datetime, out: bool) -> bool:
     """Record STOP (out) or START; return True when that changed anything."""
-    row = session.get(TextOptOut, number)
+    row = session.get(TextOptOut, (spa_for_insert(), number))
     if row is None:
         if not out:
             return False

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from quiz.content import current_bundle, shipped_contents
+from quiz.spas import current_details
 from quiz.texts.settings import TextSettings
 
 KEYS = ("sms_consent_text", "sms_consent_version", "first_text", "help_text", "stop_text",
@@ -36,7 +37,7 @@ def copy_text(key: str, locale: str) -> str:
 
 
 def spa_fields() -> dict[str, str]:
-    spa = current_app.extensions["quiz_spa"]
+    spa = current_details(current_app)
     return {"spa_name": spa.name, "spa_phone": spa.phone_display}
 
 

@@ -10,3 +10,4 @@ FRESH_MARKERS = "quiz.render_cache.fresh"  # name -> marker for values made anew
 FUNNEL_EVENTS = "quiz.funnel.events"  # where the render cache collects a page's events
 UNCOUNTED = "quiz.funnel.uncounted"  # a staff preview: not a patient, not counted
 PREVIEW_STAFF = "quiz.preview.staff"  # whose draft a preview shows
+SPA_ORIGINS = "quiz.spa.origins"  # /s/<slug>/…: the origins that may frame that spa's quiz

@@ -6,7 +6,11 @@ Widget pages (the patient blueprint, and any view that marks itself with
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Flask, Response, current_app, request
+
+from quiz.web import SPA_ORIGINS
 
 _BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -21,12 +25,14 @@ PERMISSIONS_POLICY = (
 )
 
 
-def frame_ancestors(app: Flask) -> str:
-    """The widget's frame-ancestors source list: this app itself and EMBED_ORIGINS."""
-    return " ".join(["'self'", *app.config["EMBED_ORIGINS"]])
+def frame_ancestors(app: Flask, origins: Iterable[str] | None = None) -> str:
+    """The widget's frame-ancestors: this app itself and EMBED_ORIGINS (or a spa's own)."""
+    return " ".join(["'self'", *(app.config["EMBED_ORIGINS"] if origins is None else origins)])
 
 
-def security_headers(app: Flask, *, widget: bool, secure: bool) -> dict[str, str]:
+def security_headers(
+    app: Flask, *, widget: bool, secure: bool, origins: Iterable[str] | None = None
+) -> dict[str, str]:
     """The headers every response carries; widget pages may be framed by EMBED_ORIGINS."""
     headers = {
         "X-Content-Type-Options": "nosniff",
@@ -38,7 +44,7 @@ def security_headers(app: Flask, *, widget: bool, secure: bool) -> dict[str, str
     hsts = app.config["HSTS_SECONDS"]
     if hsts and secure and app.config["ENV"] == "production":
         headers["Strict-Transport-Security"] = f"max-age={hsts}"
-    ancestors = frame_ancestors(app) if widget else "'none'"
+    ancestors = frame_ancestors(app, origins) if widget else "'none'"
     if not widget:
         headers["X-Frame-Options"] = "DENY"
     headers["Content-Security-Policy"] = f"{_BASE_CSP}; frame-ancestors {ancestors}"
@@ -55,8 +61,10 @@ def apply_security_headers(response: Response) -> Response:
     headers = response.headers
     if widget:
         headers.pop("X-Frame-Options", None)
+    # A spa's pages (/s/<slug>/…) may be framed by that spa's origins only.
+    origins = request.environ.get(SPA_ORIGINS)
     for name, value in security_headers(
-        current_app, widget=widget, secure=request.is_secure
+        current_app, widget=widget, secure=request.is_secure, origins=origins
     ).items():
         if name in _FORCED:
             headers[name] = value

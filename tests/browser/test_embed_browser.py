@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Frame, Locator, Page, Playwright
 
 BOX = "#quiz-box"
+SPA = "glow-downtown"  # the install's second spa (the `sites` fixture)
 IFRAME = "#quiz-box iframe"
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
@@ -122,7 +123,7 @@ class HostSite:
         else:
             attrs = f' data-accent="{one["accent"]}"' if "accent" in one else ""
             load = one.get("load", "after")
-            loader = self.loader_tag() if load == "after" else ""
+            loader = self.loader_tag(one.get("spa", "")) if load == "after" else ""
             # Pasted above the container and without async: it runs before the div exists.
             early = f'<script src="{self.widget}/embed.js"></script>' if load == "before" else ""
             extra = ""
@@ -140,8 +141,9 @@ class HostSite:
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
         return [body.encode()]
 
-    def loader_tag(self) -> str:
-        return f'<script src="{self.widget}/embed.js" async></script>'
+    def loader_tag(self, spa: str = "") -> str:
+        chosen = f' data-spa="{spa}"' if spa else ""
+        return f'<script src="{self.widget}/embed.js"{chosen} async></script>'
 
 
 @dataclass
@@ -204,10 +206,16 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
             "RATELIMIT_ENABLED": False,
             "SECRET_KEY": "embed-browser-test-secret-key-0123456789",
             "EMBED_ORIGINS": [allowed],
+            "SPA_CHECK_SECONDS": 0,
         }
     )
     with app.app_context():
         flask_migrate.upgrade()
+    # A second spa on the install, embedded by the "foreign" site only.
+    made = app.test_cli_runner().invoke(
+        args=["spas", "create", SPA, "--name", "Glow Downtown", "--origin", foreign]
+    )
+    assert made.exit_code == 0, made.output
     log = RequestLog(app.wsgi_app)
     app.wsgi_app = log  # type: ignore[method-assign]
     widget_server, widget_thread = _serve(app, "widget-site")
@@ -251,7 +259,6 @@ def blocked_profile(
 @pytest.fixture
 def new_tab(blocked_profile: BrowserContext, sites: Sites) -> Iterator[Callable[..., Page]]:
     """Open a tab in the blocked profile at a viewport size; leads and cookies start empty."""
-    sites.widget.clear_leads()
     sites.log.posts.clear()
     sites.log.cookies.clear()
     blocked_profile.clear_cookies()
@@ -528,6 +535,42 @@ def test_host_page_not_in_embed_origins_cannot_show_the_widget(
     assert any(urlsplit(url).path == "/quiz/" for url in refused), refused
     starts = "|".join(map(str, START_HEIGHTS))
     expect(page.locator(IFRAME)).to_have_attribute("style", re.compile(f"height: ({starts})px"))
+
+
+def test_data_spa_embeds_that_spas_quiz_on_its_own_site_and_nowhere_else(
+    new_tab: Callable[..., Page], sites: Sites
+) -> None:
+    from quiz.db.engine import db
+    from quiz.db.models import Lead, Spa
+    from quiz.db.scope import ALL_SPAS, spa_scope
+
+    page = new_tab()
+    page.goto(f"{sites.foreign}/blog?spa={SPA}")
+    frame = widget_frame(page)
+    assert urlsplit(page.locator(IFRAME).get_attribute("src") or "").path == f"/s/{SPA}/quiz/"
+    answer_quiz(frame)
+    expect(frame.locator("#result")).to_contain_text("Glow Downtown")
+    open_callback(frame)
+    fill_callback(frame)
+    frame.get_by_role("button", name="Request a call back").click()
+    expect(frame.locator("#thanks")).to_be_visible()
+    # The widget talked to the spa's page (its origin is that spa's): the events arrived.
+    wait_until(lambda: any(e["name"] == "callback" for e in page.evaluate("quizEvents")),
+               "the callback event on the spa's page")  # fmt: skip
+    with sites.widget.app.app_context(), spa_scope(ALL_SPAS):
+        stored = (
+            db.session.execute(
+                db.select(Spa.slug).join(Lead, Lead.spa_id == Spa.id).order_by(Lead.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+        db.session.remove()
+    assert stored == SPA
+    # The install's own site may not show that spa's quiz.
+    other = new_tab()
+    other.goto(f"{sites.allowed}/blog?spa={SPA}")
+    wait_until(lambda: frame_blocked(other, IFRAME), "Chromium refuses the spa's frame")
 
 
 def test_staff_area_and_other_app_pages_cannot_be_framed(

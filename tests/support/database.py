@@ -78,7 +78,11 @@ def fresh_postgres_database(prefix: str, *, migrated: bool = True) -> Iterator[s
 
 
 def empty_postgres(url: str) -> None:
-    """Empty every table but alembic_version (the schema stays migrated)."""
+    """Empty every table but alembic_version (the schema stays migrated).
+
+    The default spa's row goes back in, as migration 0011 made it: the
+    install's own rows belong to it.
+    """
     import psycopg
 
     with psycopg.connect(_dsn(url)) as conn:
@@ -92,6 +96,12 @@ def empty_postgres(url: str) -> None:
         if tables:
             names = ", ".join(f'"{t}"' for t in tables)
             conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        if "spa" in tables:
+            conn.execute(
+                "INSERT INTO spa (id, slug, name, origins, settings, copied_from, created_at) "
+                "VALUES (1, 'default', 'The install''s own spa', '[]', '{}', '', now())"
+            )
+            conn.execute("SELECT setval(pg_get_serial_sequence('spa', 'id'), 1)")
 
 
 def unreachable_uri(directory: Path) -> str:

@@ -31,21 +31,28 @@ def callback_link(html: str) -> str:
     return found.group(1).replace("&amp;", "&")
 
 
-def callback_page(client: FlaskClient, query: str = RESULT_QUERY, **headers: str) -> str:
-    """The callback form as a patient reaches it: the result, then "Request a call back"."""
-    result = client.get(f"/quiz/result?{query}")
+def callback_page(
+    client: FlaskClient, query: str = RESULT_QUERY, *, prefix: str = "", **headers: str
+) -> str:
+    """The callback form as a patient reaches it: the result, then "Request a call back".
+
+    `prefix`: a spa's addresses (/s/<slug>); the default spa's without it.
+    """
+    result = client.get(f"{prefix}/quiz/result?{query}")
     assert result.status_code == 200
     page = client.get(callback_link(result.get_data(as_text=True)), headers=headers)
     assert page.status_code == 200
     return page.get_data(as_text=True)
 
 
-def valid_callback(client: FlaskClient, query: str = RESULT_QUERY, **fields: Any) -> dict[str, Any]:
+def valid_callback(
+    client: FlaskClient, query: str = RESULT_QUERY, *, prefix: str = "", **fields: Any
+) -> dict[str, Any]:
     """A complete, valid callback submission from a real form, reached from the result.
 
     A field given as None is left out of the submission.
     """
-    data: dict[str, Any] = dict(callback_fields(callback_page(client, query)))
+    data: dict[str, Any] = dict(callback_fields(callback_page(client, query, prefix=prefix)))
     data.update(
         name="Jane Patient",
         phone="(301) 810-5740",
