@@ -154,7 +154,7 @@ def _migrate(uri: str) -> None:
         db.engine.dispose()
 
 
-def server_env(uri: str, limits: str | None = None) -> dict[str, str]:
+def server_env(uri: str, limits: str | None = None, secret: str | None = None) -> dict[str, str]:
     """The app's settings for the run: production mode, load-test switches, notifications on.
 
     `limits`: a Redis URL to keep the rate limits on, counted there (the callback
@@ -165,7 +165,8 @@ def server_env(uri: str, limits: str | None = None) -> dict[str, str]:
     closed = closed_port()
     env.update(
         QUIZ_ENV="production",
-        QUIZ_SECRET_KEY=secrets.token_urlsafe(32),
+        # Nodes of one install share it (bench/nodes.py); a lone server gets its own.
+        QUIZ_SECRET_KEY=secret or secrets.token_urlsafe(32),
         QUIZ_TRUSTED_HOSTS='["127.0.0.1"]',
         QUIZ_SQLALCHEMY_DATABASE_URI=uri,
         QUIZ_MIN_FILL_SECONDS="0",
@@ -215,7 +216,12 @@ class Server:
 
 @contextmanager
 def gunicorn(
-    uri: str, workers: int, log_dir: Path, limits: str | None = None, threads: int = 1
+    uri: str,
+    workers: int,
+    log_dir: Path,
+    limits: str | None = None,
+    threads: int = 1,
+    secret: str | None = None,
 ) -> Iterator[Server]:
     """gunicorn -c gunicorn.conf.py on a socket bound here (port 0), stopped afterwards."""
     listener = socket.socket()
@@ -230,7 +236,7 @@ def gunicorn(
                "--threads", str(threads)]  # fmt: skip
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=server_env(uri, limits), pass_fds=(fd,),
+            command, cwd=ROOT, env=server_env(uri, limits, secret), pass_fds=(fd,),
             stdout=log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
     listener.close()  # gunicorn holds its own copy

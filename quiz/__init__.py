@@ -36,6 +36,7 @@ from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
 from quiz.spas import cli as spas_cli
 from quiz.spas import current_details
+from quiz.spas import views as _spa_views  # noqa: F401
 from quiz.speed import views as _speed_views  # noqa: F401
 from quiz.staff import register as register_staff
 from quiz.texts import staff_views as _text_views  # noqa: F401

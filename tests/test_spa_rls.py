@@ -95,8 +95,12 @@ def test_a_query_without_the_filter_still_sees_only_its_spa(rls_app: Flask) -> N
         with spa_scope(glow):
             assert db.session.execute(forgot).scalars().all() == ["Gina Glow"]
         db.session.rollback()
-        with db.engine.connect() as raw:  # no scope set at all: nothing
-            assert raw.execute(text("SELECT count(*) FROM lead")).scalar() == 0
+        with spa_scope(glow), db.engine.connect() as raw:  # Core on a bare connection too
+            assert raw.execute(text("SELECT name FROM lead")).scalars().all() == ["Gina Glow"]
+        # A client that sets no spa at all (not the app): no rows.
+        dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(dsn) as bare:
+            assert bare.execute("SELECT count(*) FROM lead").fetchone() == (0,)
 
 
 def test_a_row_for_another_spa_cannot_be_written(rls_app: Flask) -> None:

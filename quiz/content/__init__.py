@@ -20,9 +20,11 @@ from quiz.content.approval import live_id, signoff_banner
 from quiz.content.live import bundle_of, current_bundle, localized_content
 from quiz.content.locales import shipped_contents
 from quiz.content.medical import is_medical
+from quiz.content.versions import copy_live
 
 __all__ = [
     "bundle_of",
+    "copy_live",
     "current_bundle",
     "is_medical",
     "live_id",

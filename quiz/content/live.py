@@ -7,7 +7,9 @@ once). Then a background thread per worker process asks every
 CONTENT_CHECK_SECONDS for the newest live version's number (the newest that
 needed no clinician's approval or has one) and the newest approval's, two
 small queries;
-the patient's request itself never touches the database. Under gunicorn the
+the patient's request itself never touches the database (but for the first
+request to another spa in a worker, which loads that spa's version: see
+LiveContent; each spa has its own versions). Under gunicorn the
 thread starts as the worker boots (gunicorn.conf.py's post_worker_init calls
 start()), so a worker that gets no request still switches; under any other
 server, or a preloaded app forked later, a process's first request starts it.
@@ -27,11 +29,13 @@ request instead of a thread; tests (TESTING) get no thread and call check().
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
@@ -43,18 +47,40 @@ from quiz.content import versions as content_versions
 from quiz.content.document import ContentBundle, ContentDocument
 from quiz.content.locales import parse_document
 from quiz.core.model import Content, ContentError
+from quiz.db import scope
 from quiz.db.engine import db
+from quiz.db.scope import DEFAULT_SPA_ID
 from quiz.web import CONTENT_BUNDLE
 from quiz.web.languages import current_language
 
 ENVIRON_KEY = CONTENT_BUNDLE  # quiz.web: the bundle this request took
+PARSED_KEPT = 256  # distinct parsed documents each worker keeps (spas share them)
 EXTENSION = "quiz_content_bundle"
 StartResponse = Callable[..., Any]
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Slot:
+    """One spa's served content and what the switch remembers about it."""
+
+    bundle: ContentBundle
+    refused: int | None = None  # a stored version that failed the checks (logged once)
+    stamp: int | None = None  # the newest approval seen (the reviewed line's source)
+    own: bool = True  # False while the install's content stands in for a spa's first load
+
+
 class LiveContent:
-    """Keeps app.extensions[EXTENSION] on the newest published version."""
+    """Keeps each spa on its newest published version (the default spa's in
+    app.extensions[EXTENSION]).
+
+    Every spa has its own versions (quiz/db/scope.py keeps each spa's queries
+    to its rows): a publish reaches only its spa. Spas other than the default
+    are loaded at their first request in a worker and then polled with the
+    default, in one query for all of them; spas whose versions hold the same
+    document share one parsed copy, so 500 spas copied from one snapshot cost
+    about one spa's memory.
+    """
 
     def __init__(
         self,
@@ -74,8 +100,8 @@ class LiveContent:
         self.background = not app.testing and self.interval > 0
         self.lock = threading.Lock()
         self.failing = False  # the database problem was logged; say so again only once fixed
-        self.refused: int | None = None  # a stored version that failed the checks (logged once)
-        self.stamp: int | None = None  # the newest approval seen (the reviewed line's source)
+        self.slots: dict[int, _Slot] = {DEFAULT_SPA_ID: _Slot(bundle)}
+        self._parsed: OrderedDict[str, Mapping[str, Content]] = OrderedDict()
         self._pid: int | None = None
         self._starting = threading.Lock()  # not `lock`: a request never waits for a check
         self._wake = threading.Event()
@@ -86,8 +112,26 @@ class LiveContent:
             self.check()
         elif self.background and self._pid != os.getpid():
             self.start()
-        environ[ENVIRON_KEY] = self.app.extensions[EXTENSION]
+        environ[ENVIRON_KEY] = self.bundle_for(scope.current_spa())
         return self.wsgi_app(environ, start_response)
+
+    def bundle_for(self, spa_id: int) -> ContentBundle:
+        """The spa's served content; a spa this worker has not served yet is loaded now."""
+        if spa_id in (DEFAULT_SPA_ID, scope.ALL_SPAS):
+            return self.app.extensions[EXTENSION]
+        slot = self.slots.get(spa_id)
+        if slot is None:
+            with self.lock:  # blocking: this request needs it (once per spa and worker)
+                if spa_id not in self.slots:
+                    # Until its first version loads, the install's content stands in.
+                    self.slots[spa_id] = _Slot(self.app.extensions[EXTENSION], own=False)
+                    self._guarded(lambda: self._refresh_one(spa_id))
+            slot = self.slots[spa_id]
+        return slot.bundle
+
+    @property
+    def refused(self) -> int | None:
+        return self.slots[DEFAULT_SPA_ID].refused
 
     def stop(self) -> None:
         """End the background thread and wait for it (a daemon thread ends with its process)."""
@@ -115,12 +159,19 @@ class LiveContent:
                 log.exception("content versions: the check failed")
 
     def check(self) -> None:
-        """Ask for the newest version's number; load it if it is not the one served."""
+        """Ask for each served spa's newest version; load the ones that changed."""
         if not self.lock.acquire(blocking=False):
             return  # another thread is checking: serve what there is
         try:
+            self._guarded(self._refresh_all)
+        finally:
+            self.lock.release()
+
+    def _guarded(self, refresh: Callable[[], None]) -> None:
+        """Run a refresh; a database or content problem is logged, the content in use stays."""
+        try:
             with self.app.app_context():
-                self._refresh()
+                refresh()
             if self.failing:
                 log.warning("content versions: the database answers again")
             self.failing = False
@@ -135,45 +186,87 @@ class LiveContent:
             self.failing = True
         except ContentError as exc:  # a stored version the app cannot serve: keep the current
             log.error("content versions: the latest version is not served: %s", exc)
-        finally:
-            self.lock.release()
 
-    def _refresh(self) -> None:
+    def _refresh_all(self) -> None:
+        with scope.spa_scope(DEFAULT_SPA_ID):
+            self._refresh(DEFAULT_SPA_ID)
+        others = [spa for spa in self.slots if spa != DEFAULT_SPA_ID]
+        if not others:
+            return
+        db.session.commit()  # end the default spa's reads before the install-wide ones
+        with scope.spa_scope(scope.ALL_SPAS):
+            newest = content_versions.live_ids_by_spa(db.session)
+            stamps = content_versions.approval_stamps_by_spa(db.session)
+        db.session.commit()
+        for spa in others:
+            slot = self.slots[spa]
+            changed = newest.get(spa) != slot.bundle.version_id or stamps.get(spa) != slot.stamp
+            if changed or not slot.own:
+                try:
+                    self._refresh_one(spa)
+                except ContentError as exc:  # this spa keeps what it serves; the others go on
+                    log.error("content versions: spa %s's latest version is not served: %s",
+                              spa, exc)  # fmt: skip
+
+    def _refresh_one(self, spa: int) -> None:
+        with scope.spa_scope(spa):
+            self._refresh(spa)
+        db.session.commit()
+
+    def _refresh(self, spa: int) -> None:
+        """Bring one spa's slot to its newest live version (run in that spa's scope)."""
         session = db.session
+        slot = self.slots[spa]
         newest = content_versions.live_id(session)
         if newest is None and content_versions.latest_id(session) is None:
             content_versions.store_first(self.files)
             newest = content_versions.live_id(session)
         stamp = content_versions.approval_stamp(session)
-        served = self.app.extensions[EXTENSION]
-        if newest in (None, self.refused):
+        served = slot.bundle
+        if newest in (None, slot.refused):
             return
-        if newest == served.version_id:
-            if stamp != self.stamp:  # an approval: the reviewed line may have changed
+        if slot.own and newest == served.version_id:
+            if stamp != slot.stamp:  # an approval: the reviewed line may have changed
                 row = content_versions.get(session, newest)
                 assert row is not None
                 reviewed = content_approval.reviewed(session, row)
-                self.stamp = stamp
+                slot.stamp = stamp
                 if reviewed != served.reviewed:
-                    self.app.extensions[EXTENSION] = replace(served, reviewed=reviewed)
-                    log.info(
-                        "content version %s reviewed line updated in worker %s", newest, os.getpid()
-                    )
+                    self._serve(spa, replace(served, reviewed=reviewed))
+                    log.info("content version %s reviewed line updated in worker %s (spa %s)",
+                             newest, os.getpid(), spa)  # fmt: skip
             return
         row = content_versions.get(session, newest)
         assert row is not None  # versions are never deleted
         # Until it parses: a broken version (even one that is not JSON) is logged once.
-        self.refused = row.id
-        document = content_publishing.stored(row)  # its languages named "version N (file)"
-        contents = parse_document(document)
+        slot.refused = row.id
+        contents = self._contents(row)
         if set(contents) != set(self.app.extensions["quiz_languages"]):
             raise ContentError(f"version {row.id} does not have the languages the quiz serves")
-        self.refused = None
-        self.stamp = stamp
+        slot.refused = None
+        slot.stamp = stamp
         reviewed = content_approval.reviewed(session, row)
-        bundle = ContentBundle.of(contents, row.id, reviewed)
-        self.app.extensions[EXTENSION] = bundle  # the one switch
-        log.info("content version %s served by worker %s", row.id, os.getpid())
+        self._serve(spa, ContentBundle.of(contents, row.id, reviewed))  # the one switch
+        log.info("content version %s served by worker %s (spa %s)", row.id, os.getpid(), spa)
+
+    def _serve(self, spa: int, bundle: ContentBundle) -> None:
+        self.slots[spa].bundle = bundle
+        self.slots[spa].own = True
+        if spa == DEFAULT_SPA_ID:
+            self.app.extensions[EXTENSION] = bundle
+
+    def _contents(self, row: Any) -> Mapping[str, Content]:
+        """The version's parsed languages; one copy per distinct document across spas."""
+        key = f"{row.content_hash}:{hashlib.sha256(row.document.encode()).hexdigest()}"
+        contents = self._parsed.get(key)
+        if contents is None:
+            contents = parse_document(content_publishing.stored(row))
+            self._parsed[key] = contents
+            while len(self._parsed) > PARSED_KEPT:
+                self._parsed.popitem(last=False)
+        else:
+            self._parsed.move_to_end(key)
+        return contents
 
 
 def live_content(app: Flask) -> LiveContent:
@@ -187,8 +280,8 @@ def bundle_of(environ: dict[str, Any], app: Flask) -> ContentBundle:
 
 def current_bundle() -> ContentBundle:
     """This request's content version: the same for everything one response shows."""
-    if not has_request_context():
-        return current_app.extensions[EXTENSION]
+    if not has_request_context():  # a delivery run or a command: the current spa's
+        return live_content(current_app).bundle_for(scope.spa_for_insert())
     if "quiz_bundle" not in g:
         g.quiz_bundle = bundle_of(request.environ, current_app)
     return g.quiz_bundle

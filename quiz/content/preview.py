@@ -32,6 +32,7 @@ from quiz.content import editing as content_editing
 from quiz.content.document import ContentBundle
 from quiz.content.locales import parse_document
 from quiz.core.model import ContentError
+from quiz.db import scope
 from quiz.web import CONTENT_BUNDLE, PREVIEW_STAFF, UNCACHED, UNCOUNTED
 
 PREFIX = "/staff/preview/"
@@ -43,17 +44,21 @@ StartResponse = Callable[..., Any]
 
 
 def preview_token(app: Flask, staff_id: int) -> str:
-    return _serializer(app).dumps({"s": staff_id})
+    """A preview link's token: the staff member, and the spa whose draft it shows."""
+    return _serializer(app).dumps({"s": staff_id, "p": scope.spa_for_insert()})
 
 
-def read_token(app: Flask, token: str) -> int | None:
-    """The staff id a valid, unexpired token names; None otherwise."""
+def read_token(app: Flask, token: str) -> tuple[int, int] | None:
+    """(staff id, spa id) of a valid, unexpired token; None otherwise."""
     try:
         data = _serializer(app).loads(token, max_age=app.config["CONTENT_PREVIEW_SECONDS"])
     except BadSignature:
         return None
     staff_id = data.get("s") if isinstance(data, dict) else None
-    return staff_id if isinstance(staff_id, int) else None
+    spa_id = data.get("p", scope.DEFAULT_SPA_ID) if isinstance(data, dict) else None
+    if not isinstance(staff_id, int) or not isinstance(spa_id, int):
+        return None
+    return staff_id, spa_id
 
 
 class Preview:
@@ -70,9 +75,12 @@ class Preview:
         if not path.startswith(PREFIX) or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return self.wsgi_app(environ, start_response)
         token, _, rest = path[len(PREFIX) :].partition("/")
-        staff_id = read_token(self.app, token)
-        if staff_id is None or not (rest == "quiz" or rest.startswith("quiz/")):
+        read = read_token(self.app, token)
+        if read is None or not (rest == "quiz" or rest.startswith("quiz/")):
             return self.wsgi_app(environ, start_response)
+        staff_id, spa_id = read
+        # The draft's spa: its draft, its name on the pages (the spa layer ends the scope).
+        scope.enter(spa_id)
         bundle = self._bundle(staff_id)
         if bundle is None:
             return self.wsgi_app(environ, start_response)

@@ -10,6 +10,8 @@ quiz/content/publishing.py; serving the latest in quiz/content/live.py.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,7 +22,7 @@ from quiz.content.medical import medical_hash
 from quiz.core.clock import iso, utcnow
 from quiz.db.engine import write_transaction
 from quiz.db.models import ContentApproval, ContentVersion
-from quiz.db.scope import spa_for_insert
+from quiz.db.scope import spa_for_insert, spa_scope
 
 FILE_AUTHOR = "file"  # the first version, stored from the content files
 NOTE_LENGTH = 500
@@ -65,21 +67,35 @@ def latest_id(session: Session) -> int | None:
     return session.scalar(select(func.max(ContentVersion.id)))
 
 
-def live_id(session: Session) -> int | None:
-    """The newest version patients may see: it needed no approval, or it has one."""
+def _patients_may_see() -> Any:
+    """A version patients may see: it needed no approval, or it has one."""
     approved = exists().where(
         ContentApproval.version_id == ContentVersion.id,
         ContentApproval.spa_id == ContentVersion.spa_id,
     )
-    query = select(func.max(ContentVersion.id)).where(
-        or_(ContentVersion.needs_approval.is_(False), approved)
-    )
-    return session.scalar(query)
+    return or_(ContentVersion.needs_approval.is_(False), approved)
+
+
+def live_id(session: Session) -> int | None:
+    """The newest version patients may see (the current spa's)."""
+    return session.scalar(select(func.max(ContentVersion.id)).where(_patients_may_see()))
 
 
 def approval_stamp(session: Session) -> int | None:
     """The newest approval's id (cheap to poll: a new one may change the reviewed line)."""
     return session.scalar(select(func.max(ContentApproval.id)))
+
+
+def live_ids_by_spa(session: Session) -> dict[int, int]:
+    """Each spa's live_id in one query (run install-wide: the live switch polls every spa)."""
+    query = select(ContentVersion.spa_id, func.max(ContentVersion.id)).where(_patients_may_see())
+    return {spa: newest for spa, newest in session.execute(query.group_by(ContentVersion.spa_id))}
+
+
+def approval_stamps_by_spa(session: Session) -> dict[int, int]:
+    """Each spa's approval_stamp in one query."""
+    query = select(ContentApproval.spa_id, func.max(ContentApproval.id))
+    return {spa: stamp for spa, stamp in session.execute(query.group_by(ContentApproval.spa_id))}
 
 
 def approval_for(session: Session, medical_hash: str) -> ContentApproval | None:
@@ -167,3 +183,26 @@ def store_first(document: ContentDocument) -> None:
                 )
     except StaleVersion:
         pass  # another worker stored it first: the same files, or a newer version
+
+
+def copy_live(session: Session, source_spa: int, target_spa: int, note: str) -> bool:
+    """Give a new spa the source spa's live content as its version 1 (a snapshot's copy).
+
+    In the caller's write transaction. Live at once, like the files stored at
+    first start: it is text another spa serves. Its clinical approvals are not
+    copied: the new spa's own clinician signs before "Reviewed by" shows.
+    False when the source has no version yet (the spa starts from the files).
+    """
+    with spa_scope(source_spa):
+        newest = live_id(session)
+        row = None if newest is None else get(session, newest)
+    if row is None:
+        return False
+    with spa_scope(target_spa):
+        session.add(ContentVersion(
+            spa_id=target_spa, id=1, published_at=utcnow(), author=FILE_AUTHOR,
+            note=note[:NOTE_LENGTH], based_on=None, content_hash=row.content_hash,
+            document=row.document, medical_hash=row.medical_hash, needs_approval=False,
+        ))  # fmt: skip
+        session.flush()
+    return True

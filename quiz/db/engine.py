@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
+from quiz.db import scope
 from quiz.db.scope import ALL_SPAS, spa_scope
 from quiz.db.writer_queue import queue_for
 
@@ -82,6 +83,7 @@ def configure_engine(app: Flask) -> None:
     """Install the SQLite connection settings on the app's engine, and its writers' queue."""
     with app.app_context():
         engine = db.engine
+    scope.watch(engine)  # PostgreSQL: each transaction's spa for row-level security
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)

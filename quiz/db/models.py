@@ -22,7 +22,7 @@ from quiz.db.engine import UtcDateTime, db
 from quiz.db.scope import SPA_OWNED, spa_for_insert
 
 LEAD_STATUSES = ("new", "contacted", "booked", "closed", "do_not_contact")
-STAFF_ROLES = ("desk", "admin", "clinical")
+STAFF_ROLES = ("desk", "admin", "clinical", "agency")
 
 
 def spa_column(*, primary_key: bool = False, nullable: bool = False) -> Mapped[int]:

@@ -20,8 +20,9 @@ from the patient's address (/s/<slug>/…) or the staff account.
 
 On PostgreSQL the database backs this up: row-level security policies
 (migration 0011) show a transaction only the rows of the spa in the setting
-`quiz.spa`, set with set_config(…, true) (SET LOCAL) at the start of each
-transaction and again whenever the scope changes inside one. A query that
+`quiz.spa`, set with set_config(…, true) (SET LOCAL) before the first
+statement of each transaction and again whenever the scope changes inside
+one (watch()). A query that
 leaves the filter out on purpose (`unscoped()`) still sees no other spa's
 rows there. Superusers and BYPASSRLS roles skip policies: the app's database
 user must be neither (docs/operations.md).
@@ -34,14 +35,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 DEFAULT_SPA_ID = 1  # the install's own spa: made by migration 0011, served at /quiz/
 ALL_SPAS = 0  # the install-wide scope (no spa has id 0)
 SETTING = "quiz.spa"  # PostgreSQL: the row-level security policies read it
 _UNSCOPED = "quiz_unscoped"  # execution option: leave the filter out (tests, the agency)
-_SET_FOR = "quiz_spa_set_for"  # Session.info: the scope this transaction's setting holds
+_SET_FOR = "quiz_spa_set_for"  # Connection.info: the scope this transaction's setting holds
 
 _current: ContextVar[int] = ContextVar("quiz_spa", default=DEFAULT_SPA_ID)
 # Filled by models.py: the spa-owned mapped classes (each has a spa_id column).
@@ -90,7 +91,6 @@ def setting_value(spa_id: int) -> str:
 @event.listens_for(Session, "do_orm_execute")
 def _scope_statement(state: ORMExecuteState) -> None:
     spa = _current.get()
-    _sync_setting(state.session, spa)
     if spa == ALL_SPAS or not (state.is_select or state.is_update or state.is_delete):
         return
     if state.execution_options.get(_UNSCOPED) or state.is_column_load or state.is_relationship_load:
@@ -113,30 +113,32 @@ def _criteria(spa: int) -> tuple[Any, ...]:
     return options
 
 
-@event.listens_for(Session, "after_begin")
-def _set_on_begin(session: Session, _transaction: Any, connection: Any) -> None:
-    session.info.pop(_SET_FOR, None)
-    if connection.dialect.name == "postgresql":
-        _apply(session, connection, _current.get())
+def watch(engine: Engine) -> None:
+    """PostgreSQL: before each statement, make `quiz.spa` this scope's (configure_engine).
+
+    At the connection, not the session: every statement counts, ORM or Core,
+    a flush's INSERTs included, and a scope changed inside a transaction is
+    set again before its next statement. The value is remembered per
+    connection until the transaction ends (SET LOCAL ends with it).
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    event.listen(engine, "before_cursor_execute", _before_statement)
+    for name in ("commit", "rollback"):
+        event.listen(engine, name, _transaction_ended)
+    event.listen(engine.pool, "checkout", _checked_out)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_setting(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:
-        session.info.pop(_SET_FOR, None)
+def _before_statement(conn: Any, cursor: Any, *_args: Any) -> None:
+    spa = _current.get()
+    if conn.info.get(_SET_FOR) != spa:
+        cursor.execute("SELECT set_config(%s, %s, true)", (SETTING, setting_value(spa)))
+        conn.info[_SET_FOR] = spa
 
 
-def _sync_setting(session: Session, spa: int) -> None:
-    """The scope changed inside a PostgreSQL transaction: set `quiz.spa` again."""
-    held = session.info.get(_SET_FOR)
-    if held is None or held == spa:
-        return  # not PostgreSQL, no transaction yet (after_begin sets it), or already right
-    _apply(session, session.connection(), spa)
+def _transaction_ended(conn: Any) -> None:
+    conn.info.pop(_SET_FOR, None)
 
 
-def _apply(session: Session, connection: Any, spa: int) -> None:
-    connection.exec_driver_sql(
-        "SELECT set_config(%(name)s, %(value)s, true)",
-        {"name": SETTING, "value": setting_value(spa)},
-    )
-    session.info[_SET_FOR] = spa
+def _checked_out(_dbapi: Any, record: Any, _proxy: Any) -> None:
+    record.info.pop(_SET_FOR, None)  # a connection returned without commit or rollback

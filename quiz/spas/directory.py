@@ -63,6 +63,11 @@ class SpaDirectory:
         self._fresh()
         return self._by_slug.get(slug)
 
+    def live(self) -> list[ServedSpa]:
+        """Every live spa besides the default one."""
+        self._fresh()
+        return list(self._by_id.values())
+
     def by_id(self, spa_id: int) -> ServedSpa | None:
         self._fresh()
         return self._by_id.get(spa_id)

@@ -1,11 +1,11 @@
 """The spas an install serves: create (optionally from another's snapshot), list, disable.
 
-A spa created with `copy_from` starts with that spa's settings, the way an
-agency's snapshot starts a client: no leads, no staff. (Each spa's content,
-theme and notification settings move into `settings` as issue 25 goes on;
-what exists is copied.) Nothing is ever half-created: the checks run first,
-and the row goes in one write transaction, so a second `create` of the same
-slug at the same moment is refused by the unique slug, not stored twice.
+A spa created with `copy_from` starts with that spa's settings and its live
+content (as its version 1), the way an agency's snapshot starts a client: no
+leads, no staff, no clinical approvals. Without it, the default spa's content.
+Nothing is ever half-created: the checks run first, and the row and its
+content go in one write transaction, so a second `create` of the same slug
+at the same moment is refused by the unique slug, not stored twice.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from quiz.content import copy_live
 from quiz.core.clock import utcnow
 from quiz.db.engine import db, write_transaction
 from quiz.db.models import Spa
@@ -62,17 +63,23 @@ def create_spa(slug: str, name: str, origins: list[str], copy_from: str = "") ->
     except ConfigError as err:
         raise SpaError(str(err).replace("EMBED_ORIGINS entry", "--origin")) from None
     settings = "{}"
+    source_id = DEFAULT_SPA_ID
     if copy_from:
         source = db.session.execute(select(Spa).where(Spa.slug == copy_from)).scalar_one_or_none()
         if source is None:
             raise SpaError(f"--copy-from {copy_from!r}: there is no spa with that slug")
         settings = source.settings
+        source_id = source.id
     db.session.rollback()  # end the reads: the write starts its own transaction
     try:
         with write_transaction() as session:
             spa = Spa(slug=slug, name=name, origins=json.dumps(checked), settings=settings,
                       copied_from=copy_from, created_at=utcnow())  # fmt: skip
             session.add(spa)
+            session.flush()
+            # Its content starts as the source's live version (the default spa's
+            # unless --copy-from): its own from then on.
+            copy_live(session, source_id, spa.id, f"copied from {copy_from or 'the default spa'}")
     except IntegrityError:
         raise SpaError(f"a spa with the slug {slug!r} exists already") from None
     return _info(spa)

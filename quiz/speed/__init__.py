@@ -5,7 +5,7 @@ records first contact, and the figures for a period), views.py (/staff/speed).
 Opening hours themselves are a pure helper in quiz/core/opening_hours.py.
 """
 
-from quiz.speed.figures import spoken
-from quiz.speed.report import change_status
+from quiz.speed.figures import SpeedFigures, spoken
+from quiz.speed.report import change_status, speed_report
 
-__all__ = ["change_status", "spoken"]
+__all__ = ["SpeedFigures", "change_status", "speed_report", "spoken"]

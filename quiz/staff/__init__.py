@@ -31,7 +31,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 # The shell's own views register themselves on bp; the features' views (quiz/__init__.py
 # imports them) do too, with what they need from here.
 from quiz.staff import auth, helpers  # noqa: E402,F401
-from quiz.staff.auth import current_staff, safe_next, signed_in_staff  # noqa: E402
+from quiz.staff.auth import AGENCY_SPA, current_staff, safe_next, signed_in_staff  # noqa: E402
 from quiz.staff.cli import staff_cli  # noqa: E402
 from quiz.staff.forms import (  # noqa: E402
     OUTCOME_LABELS,
@@ -51,17 +51,21 @@ from quiz.staff.helpers import (  # noqa: E402
 )
 from quiz.staff.roles import (  # noqa: E402
     ADMIN,
+    AGENCY,
     APPROVE_CONTENT,
     CLINICAL,
     EDIT_CONTENT,
     READ_CONTENT,
     admin_required,
     is_admin,
+    is_agency,
     role_required,
 )
 
 __all__ = [
     "ADMIN",
+    "AGENCY",
+    "AGENCY_SPA",
     "APPROVE_CONTENT",
     "CLINICAL",
     "EDIT_CONTENT",
@@ -79,6 +83,7 @@ __all__ = [
     "error_page",
     "has_errors",
     "is_admin",
+    "is_agency",
     "opening_hours",
     "read_filter",
     "register",

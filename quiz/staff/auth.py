@@ -114,11 +114,20 @@ def require_staff() -> Response | None:
         return _to_login(why)
     # Everything this request reads or writes is the account's spa's, and only
     # that (quiz/db/scope.py); the spa layer (quiz/spas/paths.py) ends it.
-    scope.enter(staff.spa_id or scope.DEFAULT_SPA_ID)
+    scope.enter(staff.spa_id or _agency_spa())
     now = time.time()
     if now - float(session.get("seen", 0)) > TOUCH_EVERY_SECONDS:
         session["seen"] = int(now)
     return None
+
+
+AGENCY_SPA = "spa"  # the session key: the spa an agency account works on now
+
+
+def _agency_spa() -> int:
+    """The spa an agency account chose with the switcher (quiz.spas); the default spa at first."""
+    chosen = session.get(AGENCY_SPA)
+    return chosen if isinstance(chosen, int) and chosen > 0 else scope.DEFAULT_SPA_ID
 
 
 def _to_login(why: str) -> Response:

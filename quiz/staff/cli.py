@@ -26,7 +26,7 @@ from typing import Any
 import click
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select
 
 from quiz.core.clock import iso, utcnow
 from quiz.db import audit
@@ -44,13 +44,15 @@ ROLE_HELP = (
     "desk: the lead list and lead pages, status and notes. "
     "admin: also exports, erasure, deliveries and the funnel. "
     "clinical: works leads as desk does and approves the quiz's medical content "
-    "(needs --name and --credential)."
+    "(needs --name and --credential). "
+    "agency: belongs to no spa; an admin in every spa, one at a time, with the cross-spa report."
 )
 ROLE = click.Choice(STAFF_ROLES, case_sensitive=False)
 _ROLE_WORDS = {
     "desk": "desk: works leads; `flask staff set-role EMAIL admin` to let it export and erase",
     "admin": "admin: can also export, erase, and see deliveries and the funnel",
     "clinical": "clinical: works leads and approves the quiz's medical content",
+    "agency": "agency: an admin in every spa, with the spa switcher and the cross-spa report",
 }
 NAME_LENGTH = 120  # StaffUser.name and .credential
 NAME = click.option(
@@ -145,7 +147,10 @@ def create_command(
     """
     email = _email(email)
     words = _clinician_words(role, name, credential)
-    spa_id = _spa_id(spa_slug)
+    if role == "agency" and spa_slug:
+        raise click.BadParameter("an agency account works every spa; leave --spa out",
+                                 param_hint="--spa")  # fmt: skip
+    spa_id = None if role == "agency" else _spa_id(spa_slug)
     exists = db.session.execute(
         select(StaffUser.id).where(func.lower(StaffUser.email) == email)
     ).first()
@@ -161,7 +166,8 @@ def create_command(
             active=True,
             created_at=utcnow(),
             role=role,
-            spa_id=spa_id,
+            # null(), not None: None would let the column's default put it in a spa.
+            spa_id=null() if spa_id is None else spa_id,
             **words,
         )
         tx.add(staff)
@@ -232,6 +238,13 @@ def set_role_command(email: str, role: str) -> None:
     if staff.role == role:
         click.echo(f"{staff.email} is already {role}; nothing changed.")
         return
+    if "agency" in (role, staff.role):
+        # An agency account belongs to no spa, the others to one: not a role's change.
+        raise click.ClickException(
+            "set-role does not move an account between one spa and every spa: create an "
+            "agency account with `flask staff create EMAIL --role agency`, and disable this one"
+            " if it should go. Nothing changed."
+        )
     _change(staff, "staff_role", detail={"role": role, "was": staff.role}, role=role)
     click.echo(f"{staff.email} is now {_ROLE_WORDS[role]}. It applies at its next request.")
     if role == "clinical" and not (staff.name and staff.credential):
@@ -293,8 +306,19 @@ def list_command() -> None:
             f"{staff.email:<{width}}  {staff.role:<8}  {state:<8}  "
             f"created {_when(staff.created_at)}  {last}"
             + (f"  ({staff.name}, {staff.credential})" if staff.role == "clinical" else "")
-            + (f"  spa {slugs.get(staff.spa_id)}" if staff.spa_id != DEFAULT_SPA_ID else "")
+            + (
+                f"  spa {slugs.get(staff.spa_id)}"
+                if staff.spa_id not in (None, DEFAULT_SPA_ID)
+                else ""
+            )
         )
+
+
+def _works_for(staff: StaffUser, slugs: dict[int, str]) -> str:
+    """A spa's account says which spa; the default spa's and agency accounts say nothing more."""
+    if staff.spa_id in (None, DEFAULT_SPA_ID):
+        return ""
+    return f"  spa {slugs.get(staff.spa_id, staff.spa_id)}"
 
 
 def _when(moment: datetime | None) -> str:

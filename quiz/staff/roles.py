@@ -6,6 +6,9 @@
 - "clinical" works leads as desk does, reads the content's history and
   approves the medical content (quiz/content/approval.py); it does not
   edit: the person who signs is not the person who wrote.
+- "agency" belongs to no spa: it is an admin in every spa, one at a time
+  (the switcher, quiz/spas/views.py), and sees the cross-spa report. Every
+  other account belongs to one spa and sees only it.
 
 The role lives in `StaffUser.role` and is read from the database on every
 request (`auth.require_staff` loads `g.staff` afresh), so `flask staff set-role`
@@ -29,7 +32,7 @@ from quiz.db.models import StaffUser
 from quiz.staff import bp
 from quiz.staff.helpers import error_page
 
-DESK, ADMIN, CLINICAL = "desk", "admin", "clinical"  # quiz.db.models.STAFF_ROLES
+DESK, ADMIN, CLINICAL, AGENCY = "desk", "admin", "clinical", "agency"  # models.STAFF_ROLES
 EDIT_CONTENT = "edit the quiz's content"  # the editor's pages, for admins only
 READ_CONTENT = "see the content's history"  # admins and clinicians
 APPROVE_CONTENT = "approve medical content"  # clinicians only
@@ -37,9 +40,18 @@ APPROVE_CONTENT = "approve medical content"  # clinicians only
 View = TypeVar("View", bound=Callable[..., Any])
 
 
+def acting_role(staff: StaffUser) -> str:
+    """The role the account acts in within the spa it works on: an agency is its admin."""
+    return ADMIN if staff.role == AGENCY else staff.role
+
+
 def is_admin(staff: StaffUser | None) -> bool:
-    """True for a signed-in admin account; a desk account, or nobody, is not."""
-    return staff is not None and staff.role == ADMIN
+    """True for a signed-in admin (or agency) account; a desk account, or nobody, is not."""
+    return staff is not None and acting_role(staff) == ADMIN
+
+
+def is_agency(staff: StaffUser | None) -> bool:
+    return staff is not None and staff.role == AGENCY
 
 
 def is_clinical(staff: StaffUser | None) -> bool:
@@ -48,6 +60,7 @@ def is_clinical(staff: StaffUser | None) -> bool:
 
 bp.add_app_template_global(is_admin, "staff_is_admin")
 bp.add_app_template_global(is_clinical, "staff_is_clinical")
+bp.add_app_template_global(is_agency, "staff_is_agency")
 
 
 def admin_required(action: str) -> Callable[[View], View]:
@@ -66,7 +79,7 @@ def role_required(action: str, roles: tuple[str, ...], ask: str) -> Callable[[Vi
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             staff = g.get("staff")
-            if staff is None or staff.role not in roles:
+            if staff is None or not {staff.role, acting_role(staff)} & set(roles):
                 return error_page(403, f"Your account can't {action}; {ask}.")
             return view(*args, **kwargs)
 

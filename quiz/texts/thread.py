@@ -139,7 +139,7 @@ def inbox(limit: int = 200) -> list[TextMessage]:
     )
 
 
-REPLYING = ("desk", "admin")  # the roles that text patients (clinical accounts read)
+REPLYING = ("desk", "admin", "agency")  # the roles that text patients (clinical accounts read)
 POLL_SECONDS = 5
 
 

@@ -259,6 +259,7 @@ def blocked_profile(
 @pytest.fixture
 def new_tab(blocked_profile: BrowserContext, sites: Sites) -> Iterator[Callable[..., Page]]:
     """Open a tab in the blocked profile at a viewport size; leads and cookies start empty."""
+    sites.widget.clear_leads()
     sites.log.posts.clear()
     sites.log.cookies.clear()
     blocked_profile.clear_cookies()

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from quiz.db.engine import db
 from quiz.db.models import Lead
+from quiz.db.scope import ALL_SPAS, spa_scope
 from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +45,8 @@ class LiveServer:
                 db.session.remove()
 
     def clear_leads(self) -> None:
-        with self.app.app_context():
+        """Every spa's leads."""
+        with self.app.app_context(), spa_scope(ALL_SPAS):
             try:
                 db.session.execute(db.delete(Lead))
                 db.session.commit()
