@@ -90,7 +90,7 @@ def fill(uri: str, spas: int, leads: int) -> None:
             "FROM spa s CROSS JOIN generate_series(1, %s) AS g",
             (leads,),
         )
-        conn.execute("ANALYZE")
+        conn.execute("VACUUM ANALYZE")  # what autovacuum keeps up on a running install
 
 
 def app_role(uri: str) -> str:
@@ -198,7 +198,7 @@ def patient_steps(server, tmp: Path, args: argparse.Namespace) -> None:  # type:
     alone = rss_mb(server.worker_pids())
     scripts = {name: rotation(tmp, args.spas, page) for name, page in pages.items()}
     for name, script in scripts.items():  # every worker loads every spa, once
-        wrk(port, pages[name], max(3.0, args.spas / 150), script)
+        wrk(port, pages[name], max(3, round(args.spas / 150)), script)
     print(f"wrk -t2 -c16 -d{args.seconds:g}s; gunicorn 2 sync workers; medians of "
           f"{args.rounds} rounds, alternating")  # fmt: skip
     for name, page in pages.items():

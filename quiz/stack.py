@@ -36,7 +36,7 @@ from quiz.content.document import ContentBundle, ContentDocument
 from quiz.funnel.counter import recorder
 from quiz.spas import SpaPaths
 from quiz.staff.signin import BusySignIn
-from quiz.web import languages
+from quiz.web import SPA_STAMP, languages
 from quiz.web.render_cache import RenderCache
 
 WsgiApp = Callable[..., Iterable[bytes]]
@@ -54,7 +54,10 @@ def _render_cache(app: Flask, inner: WsgiApp) -> WsgiApp:
     return RenderCache(
         app,
         inner,
-        version=lambda environ: live_content.bundle_of(environ, app).version,
+        # The content version, and a spa's details (its phone, booking links…) with it.
+        version=lambda environ: (
+            live_content.bundle_of(environ, app).version + environ.get(SPA_STAMP, "")
+        ),
         variant=languages.environ_language(app),
         count=lambda event: recorder(app).record(event),
     )

@@ -292,3 +292,21 @@ def test_every_select_update_and_delete_in_a_scope_reaches_its_spa_only(
             rest = db.session.execute(select(Lead.id, Lead.notes)).all()
     assert rest == [(dana, "")]  # neither changed nor deleted by the other spa's work
     assert gina not in [lead_id for lead_id, _ in rest]
+
+
+def test_a_spas_details_are_set_checked_and_shown_at_once(
+    app: Flask, client: FlaskClient, glow: int
+) -> None:
+    result = f"{GLOW}/quiz/result?{RESULT_QUERY}"
+    assert "tel:+13018105740" in text(client.get(result))  # the install's line, cached now
+    refused = cli(app, "spas", "set", "glow-downtown", "--phone", "12345")
+    assert refused.exit_code == 1 and "not a valid phone number" in refused.output
+    assert "Nothing was changed" in refused.output
+    changed = cli(app, "spas", "set", "glow-downtown", "--phone", "+1 617 253 1000",
+                  "--booking-url", "https://glow.example/book")  # fmt: skip
+    assert changed.exit_code == 0, changed.output
+    page = text(client.get(result))
+    assert "tel:+16172531000" in page and "tel:+13018105740" not in page
+    assert "https://glow.example/book?utm_source=relax-or-fill" in page
+    assert "tel:+13018105740" in text(client.get(f"/quiz/result?{RESULT_QUERY}"))  # default kept
+    assert cli(app, "spas", "set", "default", "--phone", "+1 617 253 1000").exit_code == 1

@@ -93,6 +93,7 @@ class Lead(db.Model):
     __table_args__ = (
         Index("ix_lead_created_at", "created_at"),
         Index("ix_lead_spa_id_created_at", "spa_id", "created_at"),
+        Index("ix_lead_spa_id_status", "spa_id", "status", "created_at"),
     )
 
     @property

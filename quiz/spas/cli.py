@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from quiz.core.clock import iso
 from quiz.db.engine import DatabaseGroup
-from quiz.spas.registry import SpaError, create_spa, disable_spa, list_spas
+from quiz.spas.registry import SpaError, create_spa, disable_spa, list_spas, update_spa
 
 spas_cli = DatabaseGroup("spas", help="The spas this install serves besides its default one.")
 
@@ -25,6 +25,39 @@ def create(slug: str, name: str, origins: tuple[str, ...], copy_from: str) -> No
         raise click.ClickException(f"{err}. Nothing was created.") from None
     copied = f", settings copied from {spa.copied_from}" if spa.copied_from else ""
     click.echo(f"created spa {spa.slug} ({spa.name}), embedded by {', '.join(spa.origins)}{copied}")
+
+
+@spas_cli.command("set")
+@click.argument("slug")
+@click.option("--name", default=None, help="Its name, as patients read it.")
+@click.option("--origin", "origins", multiple=True, help="Replace its sites (repeat).")
+@click.option("--phone", default=None, help="Its phone number (else the install's SPA_PHONE).")
+@click.option("--callback-window", default=None, help='Its promise: "within one business day".')
+@click.option("--booking-url", default=None, help='Its "Book online" page (https://…).')
+def set_command(
+    slug: str,
+    name: str | None,
+    origins: tuple[str, ...],
+    phone: str | None,
+    callback_window: str | None,
+    booking_url: str | None,
+) -> None:
+    """Change the spa SLUG's details; each is checked as start-up checks the install's."""
+    settings = {key: value for key, value in (("SPA_PHONE", phone),
+                ("SPA_CALLBACK_WINDOW", callback_window), ("SPA_BOOKING_URL", booking_url))
+                if value is not None}  # fmt: skip
+    if name is None and not origins and not settings:
+        raise click.UsageError("say what to change: --name, --origin, --phone, "
+                               "--callback-window or --booking-url")  # fmt: skip
+    try:
+        spa = update_spa(slug, name=name, origins=list(origins), settings=settings,
+                         base=current_app.config)  # fmt: skip
+    except SpaError as err:
+        raise click.ClickException(f"{err}. Nothing was changed.") from None
+    changed = ", ".join([*(["name"] if name else []), *(["origins"] if origins else []),
+                         *(k.removeprefix("SPA_").lower() for k in settings)])  # fmt: skip
+    click.echo(f"spa {spa.slug}: {changed} changed; every worker shows it within "
+               f"{current_app.config['SPA_CHECK_SECONDS']:g} s")  # fmt: skip
 
 
 @spas_cli.command("list")

@@ -16,6 +16,7 @@ locations often share one line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -45,6 +46,7 @@ class ServedSpa:
     slug: str
     origins: tuple[str, ...]
     details: Spa
+    stamp: str  # changes whenever its name, origins or settings do (the render cache's key)
 
 
 class SpaDirectory:
@@ -94,18 +96,31 @@ class SpaDirectory:
 
     def _served(self, row: SpaRow) -> ServedSpa | None:
         own: Mapping[str, Any] = json.loads(row.settings or "{}")
-        config = {**self.app.config, **own, "SPA_NAME": row.name}
         try:
-            details = spa_from_config(config)
+            details = spa_from_config(spa_config(self.app.config, own, row.name))
         except ConfigError as err:  # checked when stored; a hand-edited row is not served
             log.error("spa %s is not served: %s", row.slug, err)
             return None
+        stamp = hashlib.sha256(f"{row.name}\n{row.origins}\n{row.settings}".encode()).hexdigest()
         return ServedSpa(
             id=row.id,
             slug=row.slug,
             origins=tuple(json.loads(row.origins or "[]")),
             details=details,
+            stamp="." + stamp[:12],
         )
+
+
+def spa_config(base: Mapping[str, Any], own: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The settings a spa's details are built from: the install's, the spa's own on top.
+
+    A spa with its own booking page does not inherit the install's per-outcome
+    booking pages (they are another spa's services).
+    """
+    config = {**base, **own, "SPA_NAME": name}
+    if "SPA_BOOKING_URL" in own and "SPA_BOOKING_URLS" not in own:
+        config["SPA_BOOKING_URLS"] = {}
+    return config
 
 
 def directory(app: Flask) -> SpaDirectory:

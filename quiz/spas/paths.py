@@ -29,7 +29,7 @@ from flask import Flask
 
 from quiz.db import scope
 from quiz.spas.directory import directory
-from quiz.web import SPA_ORIGINS
+from quiz.web import SPA_ORIGINS, SPA_STAMP
 
 PREFIX = "/s/"
 SERVED_UNDER = ("quiz", "static")  # the patient's pages and their files; nothing else
@@ -51,6 +51,7 @@ class SpaPaths:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + PREFIX + slug
                 environ["PATH_INFO"] = "/" + rest
                 environ[SPA_ORIGINS] = served.origins
+                environ[SPA_STAMP] = served.stamp
                 spa_id = served.id
         token = scope.enter(spa_id)
         try:

@@ -11,8 +11,10 @@ at the same moment is refused by the unique slug, not stored twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +26,8 @@ from quiz.db.models import Spa
 from quiz.db.scope import DEFAULT_SPA_ID
 from quiz.settings import ConfigError
 from quiz.settings.checks import check_origins
+from quiz.settings.spa import spa_from_config
+from quiz.spas.directory import spa_config
 from quiz.spas.slugs import check_slug
 
 MAX_NAME = 120
@@ -53,9 +57,7 @@ def create_spa(slug: str, name: str, origins: list[str], copy_from: str = "") ->
         check_slug(slug)
     except ValueError as err:
         raise SpaError(str(err)) from None
-    name = " ".join(name.split())
-    if not name or len(name) > MAX_NAME:
-        raise SpaError(f"--name must be the spa's name, 1 to {MAX_NAME} characters")
+    name = _checked_name(name)
     if not origins:
         raise SpaError("give at least one --origin: the site that embeds this spa's quiz")
     try:
@@ -83,6 +85,50 @@ def create_spa(slug: str, name: str, origins: list[str], copy_from: str = "") ->
     except IntegrityError:
         raise SpaError(f"a spa with the slug {slug!r} exists already") from None
     return _info(spa)
+
+
+def update_spa(
+    slug: str,
+    *,
+    name: str | None = None,
+    origins: list[str] | None = None,
+    settings: dict[str, str] | None = None,
+    base: Mapping[str, Any] | None = None,
+) -> SpaInfo:
+    """Change a spa's name, origins or settings; SpaError (nothing changed) when one is wrong.
+
+    `base` is the install's configuration the settings go on top of (their check
+    builds the spa's details from both, as patients will see them).
+    """
+    with write_transaction() as session:
+        spa = session.execute(select(Spa).where(Spa.slug == slug)).scalar_one_or_none()
+        if spa is None or spa.id == DEFAULT_SPA_ID:
+            raise SpaError(
+                f"there is no spa with the slug {slug!r} (the default spa's settings are the "
+                "install's configuration)"
+            )
+        if name is not None:
+            spa.name = _checked_name(name)
+        if origins:
+            try:
+                spa.origins = json.dumps(check_origins(list(origins)))
+            except ConfigError as err:
+                raise SpaError(str(err).replace("EMBED_ORIGINS entry", "--origin")) from None
+        if settings:
+            own = {**json.loads(spa.settings or "{}"), **settings}
+            try:
+                spa_from_config(spa_config(base or {}, own, spa.name))
+            except ConfigError as err:
+                raise SpaError(str(err)) from None
+            spa.settings = json.dumps(own, sort_keys=True)
+    return _info(spa)
+
+
+def _checked_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME:
+        raise SpaError(f"--name must be the spa's name, 1 to {MAX_NAME} characters")
+    return name
 
 
 def list_spas() -> list[SpaInfo]:

@@ -11,3 +11,4 @@ FUNNEL_EVENTS = "quiz.funnel.events"  # where the render cache collects a page's
 UNCOUNTED = "quiz.funnel.uncounted"  # a staff preview: not a patient, not counted
 PREVIEW_STAFF = "quiz.preview.staff"  # whose draft a preview shows
 SPA_ORIGINS = "quiz.spa.origins"  # /s/<slug>/…: the origins that may frame that spa's quiz
+SPA_STAMP = "quiz.spa.stamp"  # /s/<slug>/…: changes with the spa's details (render cache key)
