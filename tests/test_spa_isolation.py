@@ -22,10 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
+from quiz import create_app
 from quiz.db.engine import db
 from quiz.db.models import AuditLog, Lead, OutboxMessage, Spa, StaffUser
 from quiz.db.scope import ALL_SPAS, DEFAULT_SPA_ID, spa_scope
 from quiz.notifications import delivery
+from tests.support.app import base_config
 from tests.support.outbox import notify_config
 from tests.support.patient import RESULT_QUERY, valid_callback
 from tests.support.peers import SmtpPeer
@@ -310,3 +312,12 @@ def test_a_spas_details_are_set_checked_and_shown_at_once(
     assert "https://glow.example/book?utm_source=relax-or-fill" in page
     assert "tel:+13018105740" in text(client.get(f"/quiz/result?{RESULT_QUERY}"))  # default kept
     assert cli(app, "spas", "set", "default", "--phone", "+1 617 253 1000").exit_code == 1
+
+
+def test_a_spas_address_answers_calmly_while_the_database_is_down(
+    app: Flask, client: FlaskClient, glow: int, unreachable_database_uri: str
+) -> None:
+    assert client.get(GLOW + "/quiz/").status_code == 200
+    broken = create_app(base_config(unreachable_database_uri, SPA_CHECK_SECONDS=0))
+    page = broken.test_client().get(GLOW + "/quiz/")
+    assert page.status_code == 404 and "We couldn't find that page." in text(page)

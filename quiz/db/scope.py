@@ -1,6 +1,7 @@
 """Which spa's rows a piece of work sees: the one place every query is scoped (issue 25).
 
-Every spa-owned table has a `spa_id` (models.SpaOwned). Work runs in a scope:
+Every spa-owned table has a `spa_id` (models.spa_column; the models are listed
+in SPA_OWNED). Work runs in a scope:
 
 - `spa_scope(spa_id)`: one spa. Every ORM SELECT, UPDATE and DELETE through
   any Session gets `spa_id = <that spa>` added to each spa-owned table it

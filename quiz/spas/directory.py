@@ -27,6 +27,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from quiz.db.engine import db
 from quiz.db.models import Spa as SpaRow
@@ -59,6 +60,7 @@ class SpaDirectory:
         self._by_slug: dict[str, ServedSpa] = {}
         self._by_id: dict[int, ServedSpa] = {}
         self._loaded_at = float("-inf")
+        self.failing = False  # the database problem was logged; say so again only once fixed
 
     def by_slug(self, slug: str) -> ServedSpa | None:
         """The live spa with this slug; None for an unknown or disabled one."""
@@ -85,11 +87,24 @@ class SpaDirectory:
         with self._lock:
             if time.monotonic() - self._loaded_at < self.interval:
                 return  # another thread just read it
-            with self.app.app_context():
-                rows = db.session.execute(
-                    select(SpaRow).where(SpaRow.disabled_at.is_(None), SpaRow.id != DEFAULT_SPA_ID)
-                ).scalars()
-                served = [spa for spa in map(self._served, rows) if spa is not None]
+            try:
+                with self.app.app_context():
+                    rows = db.session.execute(
+                        select(SpaRow).where(
+                            SpaRow.disabled_at.is_(None), SpaRow.id != DEFAULT_SPA_ID
+                        )
+                    ).scalars()
+                    served = [spa for spa in map(self._served, rows) if spa is not None]
+            except SQLAlchemyError as exc:
+                # Keep serving the list read last (none yet: a spa's address answers
+                # the calm 404); the class only, the driver's message may quote data.
+                if not self.failing:
+                    log.warning("spas: the database is unreachable (%s); serving the list in use",
+                                type(exc).__name__)  # fmt: skip
+                self.failing = True
+                self._loaded_at = time.monotonic()
+                return
+            self.failing = False
             self._by_slug = {spa.slug: spa for spa in served}
             self._by_id = {spa.id: spa for spa in served}
             self._loaded_at = time.monotonic()
