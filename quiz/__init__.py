@@ -36,6 +36,7 @@ from quiz.settings.loading import load_config
 from quiz.settings.spa import spa_from_config
 from quiz.spas import cli as spas_cli
 from quiz.spas import current_details
+from quiz.spas import init_app as init_spas
 from quiz.spas import views as _spa_views  # noqa: F401
 from quiz.speed import views as _speed_views  # noqa: F401
 from quiz.staff import register as register_staff
@@ -56,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     files = read_document(app.config["QUIZ_CONTENT_FILE"] or DEFAULT_CONTENT)
     contents = parse_document(files)
     app.extensions["quiz_spa"] = spa_from_config(app.config)
+    init_spas(app)  # each spa's own settings, read by every feature (quiz.web.spa_settings)
     notification_settings.init_app(app)
     languages.init_app(app, contents)  # Flask-Babel; the page's language from `lang` or the browser
     # The WSGI layers in front of Flask, in their order: proxy, busy sign-in, live

@@ -184,6 +184,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "database: uses a database without the fixtures that say so (it makes its own); "
         "kept in the PostgreSQL pass",
     )
+    config.addinivalue_line("markers", "texts: the module's app texts patients (its app_config)")
+    config.addinivalue_line("markers", "limits: the module's app counts sign-ins (its app_config)")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

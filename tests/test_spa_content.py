@@ -89,6 +89,32 @@ def test_a_publish_reaches_only_its_own_spa(app: Flask, tmp_path: Path) -> None:
     assert "Lines when I smile" in glow_page and "Frown lines, mostly" not in glow_page
 
 
+def test_flask_content_spa_publishes_lists_and_rolls_back_that_spa_only(
+    app: Flask, tmp_path: Path
+) -> None:
+    make_spa(app, "glow-downtown")
+    runner = app.test_cli_runner()
+
+    def content(*args: str) -> str:
+        result = runner.invoke(args=["content", "--spa", "glow-downtown", *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert content("history").splitlines()[0].endswith("copied from the default spa")
+    files = str(changed_files(tmp_path, en="Lines when I smile", es="Líneas al sonreír"))
+    assert "published version 2" in content("publish", files, "--note", "glow's words")
+    live_content(app).check()
+    assert "Lines when I smile" in concern(app, GLOW) and LABEL_EN in concern(app)
+    assert [line.split("\t")[0] for line in content("history").splitlines()] == ["2", "1"]
+    default = runner.invoke(args=["content", "history"]).output.splitlines()
+    assert len(default) == 1 and "glow's words" not in default[0]  # the default spa's own list
+    content("rollback", "1", "--note", "back")
+    live_content(app).check()
+    assert LABEL_EN in concern(app, GLOW)
+    unknown = runner.invoke(args=["content", "--spa", "nope", "history"])
+    assert unknown.exit_code == 2 and "there is no spa with that slug" in unknown.output
+
+
 def test_copy_from_starts_from_that_spas_content(app: Flask, tmp_path: Path) -> None:
     glow = make_spa(app, "glow-downtown")
     publish(app, glow, tmp_path, "Lines when I smile")

@@ -37,7 +37,9 @@ from quiz.db.audit import CLI_ACTOR
 from quiz.db.engine import DatabaseGroup, db
 from quiz.db.models import ContentVersion, StaffUser
 
-content_cli = DatabaseGroup("content", help="Publish, list and roll back the quiz's content.")
+content_cli = DatabaseGroup(
+    "content", help="Publish, list and roll back the quiz's content.", spa_option=True
+)
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 NOTE = click.option("--note", default="", help=f"Why (up to {NOTE_LENGTH} characters).")
 AUTHOR = click.option("--as", "author", metavar="EMAIL", help="The admin responsible.")

@@ -18,9 +18,9 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Dialect, MetaData, event
+from sqlalchemy import DateTime, Dialect, MetaData, event, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -151,20 +151,46 @@ def write_transaction() -> Iterator[Session]:
             raise
 
 
+def _spa_id(ctx: click.Context, slug: str) -> int:
+    """The id of the spa `--spa` names; a UsageError when there is none."""
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        # Core, not the model: this module is below models.py. `spa` is no spa's own row.
+        found = db.session.execute(text("SELECT id FROM spa WHERE slug = :slug"), {"slug": slug})
+        spa_id = found.scalar_one_or_none()
+    if spa_id is None:
+        raise click.UsageError(f"--spa {slug!r}: there is no spa with that slug (flask spas list).")
+    return int(spa_id)
+
+
 class DatabaseGroup(AppGroup):
     """Commands that use the database: say what to do when it is missing or unreachable.
 
     They work on the default spa (quiz/db/scope.py) unless the group is
-    `install_wide` (`flask staff`: an email names one account, whichever spa).
+    `install_wide` (`flask staff`: an email names one account, whichever spa),
+    or has `spa_option` and is given `--spa SLUG` (`flask content --spa glow
+    publish …`): then every command in it works on that spa alone.
     """
 
-    def __init__(self, *args: Any, install_wide: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, install_wide: bool = False, spa_option: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.install_wide = install_wide
+        if spa_option:
+            self.params.append(click.Option(["--spa", "spa"], default="", metavar="SLUG",
+                               help="Work on this spa (default: the install's own)."))  # fmt: skip
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            with spa_scope(ALL_SPAS) if self.install_wide else nullcontext():
+            slug = ctx.params.get("spa") or ""
+            if self.install_wide:
+                chosen: Any = spa_scope(ALL_SPAS)
+            elif slug:
+                chosen = spa_scope(_spa_id(ctx, slug))
+            else:
+                chosen = nullcontext()
+            with chosen:
                 return super().invoke(ctx)
         except (OperationalError, ProgrammingError) as exc:
             # The class only: the driver's message may quote data.

@@ -8,11 +8,12 @@ carries no version, because webmasters paste it once: it is cached for an hour
 and revalidated with its ETag.
 
 `GET /quiz/style.css` is quiz/static/quiz.css followed by the theme from
-configuration (THEME_*) as CSS custom properties, and, with `?accent=rrggbb`,
-the container's own accent. Theming rides in the one stylesheet the page
-already links, so it costs no extra request, needs no inline
-`<style>` (the CSP stays `style-src 'self'`), and each page stays a pure
-function of its URL: the accent travels in the URL like the answers do.
+configuration (THEME_*; a spa's own at /s/<slug>/quiz/style.css) as CSS
+custom properties, and, with `?accent=rrggbb`, the container's own accent.
+Theming rides in the one stylesheet the page already links, so it costs no
+extra request, needs no inline `<style>` (the CSP stays `style-src 'self'`),
+and each page stays a pure function of its URL: the accent travels in the URL
+like the answers do.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from quiz.core.colour import mix_with_white, read_accent
 from quiz.embed.served import Served, versioned_response
 from quiz.web import SPA_ORIGINS
 from quiz.web.render_cache import render_cache
+from quiz.web.spa_settings import declare, for_spa
 from quiz.web.urls import fixed_url
 
 bp = Blueprint("embed", __name__)
@@ -106,7 +108,7 @@ def loader() -> Response:
 @bp.get("/quiz/style.css")
 def stylesheet() -> Response:
     """The widget's stylesheet with the configured theme (and an optional accent)."""
-    base: Served = current_app.extensions["quiz_stylesheet"]
+    base: Served = for_spa(current_app, "quiz_stylesheet")
     accent = read_accent(request.args.get("accent"))
     body = base.body + theme_rule(accent).encode() if accent else base.body
     return versioned_response(body, "text/css", base.version)
@@ -114,7 +116,7 @@ def stylesheet() -> Response:
 
 def stylesheet_url(accent: str | None = None) -> str:
     """URL of the themed stylesheet, versioned, with the accent when there is one."""
-    url = fixed_url("embed.stylesheet", v=current_app.extensions["quiz_stylesheet"].version)
+    url = fixed_url("embed.stylesheet", v=for_spa(current_app, "quiz_stylesheet").version)
     # The accent is a checked hex colour (read_accent): safe to append as it is.
     return f"{url}&accent={accent[1:]}" if accent else url
 
@@ -122,19 +124,17 @@ def stylesheet_url(accent: str | None = None) -> str:
 def register(app: Flask) -> None:
     """Build the loader and the stylesheet once, register the routes and template values."""
     app.extensions["quiz_loader"] = Served.of(loader_script(app).encode())
-    css = (
-        STYLESHEET_SOURCE.read_text(encoding="utf-8").rstrip()
-        + "\n"
-        + theme_rule(config=app.config)
-    )
-    app.extensions["quiz_stylesheet"] = Served.of(css.encode())
+    source = STYLESHEET_SOURCE.read_text(encoding="utf-8").rstrip() + "\n"
+    # Each spa's theme (THEME_* of its own) is its own stylesheet, at its own
+    # /s/<slug>/quiz/style.css, with its own version in the URL.
+    declare(app, "quiz_stylesheet", lambda config: Served.of(
+        (source + theme_rule(config=config)).encode()))  # fmt: skip
     app.register_blueprint(bp)
     cache = render_cache(app)
     cache.cache("embed.loader", lambda _args: None)
-    version = app.extensions["quiz_stylesheet"].version
-    cache.cache(
-        "embed.stylesheet", lambda args: (args.get("v") == version, read_accent(args.get("accent")))
-    )
+    cache.cache("embed.stylesheet", lambda args: (
+        args.get("v") == for_spa(app, "quiz_stylesheet").version,
+        read_accent(args.get("accent"))))  # fmt: skip
 
     @app.context_processor
     def embed_context() -> dict[str, Any]:

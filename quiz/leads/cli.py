@@ -11,12 +11,16 @@ from sqlalchemy import func, select
 from quiz.core.clock import FIRST_DAY, LAST_DAY, iso, utcnow
 from quiz.db.audit import CLI_ACTOR, record_export
 from quiz.db.engine import DatabaseGroup, db
-from quiz.db.models import Lead
+from quiz.db.models import Lead, Spa
+from quiz.db.scope import current_spa, spa_scope
 from quiz.leads.erasure import purge_older_than
 from quiz.leads.export import csv_lines, write_xlsx
 from quiz.leads.query import LeadFilter, export_snapshot, iter_leads
+from quiz.web.spa_settings import settings as spa_settings
 
-leads_cli = DatabaseGroup("leads", help="Work with stored callback requests (leads).")
+leads_cli = DatabaseGroup(
+    "leads", help="Work with stored callback requests (leads).", spa_option=True
+)
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -76,29 +80,53 @@ def export_command(since: date | None, until: date | None, fmt: str, output: str
     "days",
     type=click.IntRange(min=1),
     metavar="DAYS",
-    help="Erase leads received more than DAYS days ago (default: RETENTION_DAYS).",
+    help="Erase leads received more than DAYS days ago (default: each spa's RETENTION_DAYS).",
 )
 @click.option("--dry-run", is_flag=True, help="Only say how many leads would be erased.")
 def purge_command(days: int | None, dry_run: bool) -> None:
-    """Erase old leads with their history and queued notifications (retention)."""
-    if days is None:
-        days = current_app.config.get("RETENTION_DAYS")
-        if not days:
-            raise click.UsageError(
-                "Say how old: --older-than DAYS, or set RETENTION_DAYS "
-                "(e.g. QUIZ_RETENTION_DAYS=365)."
-            )
-        if not isinstance(days, int) or days < 1:
-            raise click.UsageError(f"RETENTION_DAYS must be a whole number of days, got {days!r}.")
-    if dry_run:
-        cutoff = utcnow() - timedelta(days=days)
-        count = db.session.execute(
-            select(func.count(Lead.id)).where(Lead.created_at < cutoff)
-        ).scalar_one()
-        click.echo(f"{count} leads were received before {iso(cutoff)} and would be erased.")
-        return
-    result = purge_older_than(days, actor=CLI_ACTOR)
-    click.echo(f"Erased {result.erased} leads received before {iso(result.cutoff)}.")
+    """Erase old leads with their history and queued notifications (retention).
+
+    Each spa keeps its leads for its own RETENTION_DAYS (the install's unless
+    it set one; `flask spas set SLUG --set RETENTION_DAYS=365`); a spa with
+    none keeps them. --older-than applies one period to every spa purged;
+    `flask leads --spa SLUG purge` purges that spa's alone.
+    """
+    spas = db.session.execute(select(Spa.id, Spa.slug).order_by(Spa.id)).all()
+    db.session.rollback()  # end the read: each purge writes in its own transactions
+    group = click.get_current_context().parent
+    if group is not None and group.params.get("spa"):
+        spas = [spa for spa in spas if spa.id == current_spa()]  # the group's --spa
+    periods = [(spa, days or _retention(spa.id)) for spa in spas]
+    if not any(period for _spa, period in periods):
+        raise click.UsageError(
+            "Say how old: --older-than DAYS, or set RETENTION_DAYS "
+            "(e.g. QUIZ_RETENTION_DAYS=365, or one spa's: "
+            "flask spas set SLUG --set RETENTION_DAYS=365)."
+        )
+    several = len(spas) > 1
+    for spa, period in periods:
+        said = f"spa {spa.slug}: " if several else ""  # an install of one spa reads as before
+        if not period:
+            click.echo(f"{said}no RETENTION_DAYS: its leads are kept.")
+            continue
+        with spa_scope(spa.id):
+            if dry_run:
+                cutoff = utcnow() - timedelta(days=period)
+                count = db.session.execute(
+                    select(func.count(Lead.id)).where(Lead.created_at < cutoff)
+                ).scalar_one()
+                db.session.rollback()
+                click.echo(f"{said}{count} leads were received before {iso(cutoff)} "
+                           "and would be erased.")  # fmt: skip
+                continue
+            result = purge_older_than(period, actor=CLI_ACTOR)
+        click.echo(f"{said}Erased {result.erased} leads received before {iso(result.cutoff)}.")
+
+
+def _retention(spa_id: int) -> int | None:
+    """The spa's RETENTION_DAYS (checked where it was set: a whole number from 1)."""
+    days = spa_settings(current_app, spa_id).get("RETENTION_DAYS")
+    return int(days) if days else None
 
 
 def register(app: Flask) -> None:

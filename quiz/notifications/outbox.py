@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from quiz.core.clock import iso, utcnow
 from quiz.db.engine import db, write_transaction
 from quiz.db.models import Lead, OutboxMessage
+from quiz.db.scope import spa_for_insert
 from quiz.notifications.channels import ALERT_KIND
 from quiz.notifications.settings import OutboxSettings, settings
 from quiz.notifications.sms import ESCALATION_KIND, LEAD_KIND, UNANSWERED_KIND
@@ -163,6 +164,7 @@ def queue_staff_alert(
     }
     session.add(
         OutboxMessage(
+            spa_id=spa_for_insert(),  # now: the flush may come after the caller's scope ends
             lead_id=None,
             channel="email",
             payload=json.dumps(payload),

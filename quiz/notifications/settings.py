@@ -20,7 +20,8 @@ from quiz.notifications.channels import SmtpSettings, WebhookSettings
 from quiz.notifications.sms import SmsSettings, sms_from_config
 from quiz.settings import ConfigError
 from quiz.settings.checks import is_loopback
-from quiz.settings.loading import is_development
+from quiz.settings.loading import in_development
+from quiz.web.spa_settings import declare, for_spa
 
 CHANNELS = ("email", "webhook", "sms")
 # OutboxSettings' fields read from the OUTBOX_* settings of the same name.
@@ -59,12 +60,17 @@ class OutboxSettings:
 
 
 def init_app(app: Flask) -> None:
-    """Check the notification settings once at start-up (a mistake stops the app)."""
-    app.extensions["quiz_outbox"] = settings_from_config(app.config, is_development(app))
+    """Check the notification settings once at start-up (a mistake stops the app).
+
+    Each spa's are built from its own settings (its recipients, webhook and
+    texting number) the first time its work asks for them.
+    """
+    declare(app, "quiz_outbox", lambda config: settings_from_config(config, in_development(config)))
 
 
 def settings() -> OutboxSettings:
-    return current_app.extensions["quiz_outbox"]
+    """The notification settings of the spa the current work is for."""
+    return for_spa(current_app, "quiz_outbox")
 
 
 def settings_from_config(config: Mapping[str, Any], development: bool) -> OutboxSettings:

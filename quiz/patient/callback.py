@@ -50,8 +50,10 @@ from quiz.patient.tokens import (
 )
 from quiz.spas import current_details
 from quiz.texts import SmsConsent, sms_consent, text_settings
+from quiz.web import SPA_STAMP
 from quiz.web.extensions import limiter
 from quiz.web.languages import current_language
+from quiz.web.spa_settings import settings as spa_settings
 
 TOKEN_MESSAGES = {
     "too_fast": _l("That was very quick! Please check your details and press the button again."),
@@ -252,7 +254,7 @@ def _foreign_referrer() -> str:
 def callback_window() -> str:
     """The spa's promise in the page's language: SPA_CALLBACK_WINDOWS, else the catalog's."""
     spa = current_details(current_app)
-    windows = current_app.config["SPA_CALLBACK_WINDOWS"]
+    windows = spa_settings(current_app)["SPA_CALLBACK_WINDOWS"]
     # The default window is in the catalog; a spa's own wording is translated in settings.
     return windows.get(current_language()) or gettext(spa.callback_window)
 
@@ -267,10 +269,13 @@ THANKS_KEPT = 256  # thanks pages kept per app: best times × outcomes × langua
 def _thanks(best_time: str, res: Result) -> Response:
     """The thanks page. It shows nothing of the patient's, so each one is rendered once.
 
-    Kept per app, under everything it shows (the content version, language,
-    fragment or page, accent, best time, outcome), and never sent as cacheable.
+    Kept per app, under everything it shows (the spa and its details, the
+    content version, language, fragment or page, accent, best time, outcome),
+    and never sent as cacheable.
     """
     key = (
+        request.script_root,  # /s/<slug>: spas with the same content show their own details
+        request.environ.get(SPA_STAMP, ""),
         current_bundle().version,
         current_language(),
         wants_fragment(),

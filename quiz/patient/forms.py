@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from quiz.core.callback import BEST_TIMES
 from quiz.spas import current_details
 from quiz.web.forms import TextForm, single_line, strip
+from quiz.web.spa_settings import settings as spa_settings
 
 # What a ticked checkbox sends (ours sends "yes"; "on" is the browser default).
 CONSENT_VALUES = {"yes", "on", "true", "1", "y"}
@@ -121,7 +122,8 @@ class CallbackForm(TextForm):
     email_normalized: str = ""
 
     def validate_phone(self, field: StringField) -> None:
-        region = current_app.config["PHONE_DEFAULT_REGION"]
+        own = spa_settings(current_app)  # the spa's regions (a chain's Canadian location)
+        region = own["PHONE_DEFAULT_REGION"]
         try:
             number = phonenumbers.parse(field.data, region)
         except phonenumbers.NumberParseException:
@@ -135,7 +137,7 @@ class CallbackForm(TextForm):
                     example=example,
                 )
             )
-        allowed = current_app.config["PHONE_ALLOWED_REGIONS"] or [region]
+        allowed = own["PHONE_ALLOWED_REGIONS"] or [region]
         problem = uncallable(number, allowed)
         if problem:
             raise ValidationError(problem)

@@ -129,6 +129,20 @@ def check_language(value: str) -> str:
     return code
 
 
+def check_languages(value: list[str]) -> list[str]:
+    """Language codes, none twice (which ones the quiz has is checked where they are served)."""
+    codes = []
+    for entry in value:
+        code = str(entry).strip().lower()
+        if not (2 <= len(code) <= 3 and code.isascii() and code.isalpha()):
+            raise ConfigError(f"LANGUAGES has {entry!r}; use language codes such as en, es.")
+        if code not in codes:
+            codes.append(code)
+    if not codes:
+        raise ConfigError("LANGUAGES is empty; leave it unset to offer every language.")
+    return codes
+
+
 def check_windows(value: dict[str, str]) -> dict[str, str]:
     """Per language, the callback window in that language's words."""
     if not isinstance(value, dict) or not all(

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from quiz.settings.schema import SECTIONS, SETTINGS, Setting
+from quiz.settings.schema import SECTIONS, SETTINGS, SPA_SETTINGS, Setting
 
 TARGET = Path(__file__).resolve().parent.parent.parent / "docs" / "configuration.md"
 
@@ -30,6 +30,11 @@ environment variables with the `QUIZ_` prefix (values are parsed as JSON when
 they can be: `QUIZ_MIN_FILL_SECONDS=0`, `QUIZ_EMBED_ORIGINS='["https://www.myspa.com"]'`),
 then the mapping a test passes to `create_app`. `make run` writes
 `instance/config.py` with `ENV = "development"` and a random `SECRET_KEY`.
+
+These are the install's settings, and its default spa's. A setting marked
+**per spa** may also be a spa's own, on top of the install's: `flask spas set
+SLUG --set NAME=VALUE` (the value as a `QUIZ_` variable would hold it) and
+`--unset NAME` (see operations.md).
 """
 
 
@@ -63,6 +68,8 @@ def _what(setting: Setting) -> str:
         text += " `true` or `false`."
     if setting.choices:
         text += " One of " + ", ".join(f"`{c}`" for c in setting.choices) + "."
+    if setting.name in SPA_SETTINGS:
+        text += " **Per spa**: a spa may have its own."
     return text.replace("|", "\\|")
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Flask
 
 from quiz.settings import ConfigError
-from quiz.settings.schema import SETTINGS, Setting
+from quiz.settings.schema import BY_NAME, SETTINGS, Setting
 
 # Values that people paste from examples; none of them is a secret.
 _PLACEHOLDER_KEYS = {"dev", "secret", "changeme", "change-me", "change_me", "your-secret-key", "x"}
@@ -48,9 +48,13 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     check_secret_key(app)
 
 
-def validate(config: dict[str, Any]) -> None:
-    """Check every declared setting by its kind, limits and check; store it normalised."""
-    for setting in SETTINGS:
+def validate(config: dict[str, Any], names: Iterable[str] | None = None) -> None:
+    """Check every declared setting (or those `names`) by its kind, limits and check.
+
+    Each is stored back normalised.
+    """
+    chosen = SETTINGS if names is None else [BY_NAME[name] for name in names]
+    for setting in chosen:
         value = config.get(setting.name)
         if value is None and setting.optional:
             continue
@@ -120,7 +124,12 @@ def is_development(app: Flask) -> bool:
 
     Only ENV decides: debug (QUIZ_DEBUG, FLASK_DEBUG) never relaxes a check.
     """
-    return app.config.get("ENV") in DEVELOPMENT
+    return in_development(app.config)
+
+
+def in_development(config: Mapping[str, Any]) -> bool:
+    """is_development, from the settings themselves (a spa's are the install's on top)."""
+    return config.get("ENV") in DEVELOPMENT
 
 
 def check_production(app: Flask) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from quiz.settings.checks import (
     check_language,
+    check_languages,
     check_origins,
     check_region,
     check_regions,
@@ -69,6 +70,7 @@ SETTINGS: tuple[Setting, ...] = (
     # --- the spa
     S("SPA_NAME", "spa", "text", "Alazzo Med Spa", "Shown on the result and thank-you screens and in the consent text."),
     S("SPA_PHONE", "spa", "text", "+13018105740", "The spa's number, shown in its national format; a number that is not valid stops start-up."),
+    S("SPA_ADDRESS", "spa", "text", "", "The spa's street address, one line, shown on the thank-you screen (unset: none shown); up to 200 characters."),
     S("SPA_BOOKING_URL", "spa", "text", "", '"Book online" appears only when this (or SPA_BOOKING_URLS) is set; an https:// address.'),
     S("SPA_BOOKING_URLS", "spa", "python", {}, "Per outcome (`relax`, `fill`, `both`, `consult`), the booking page for that service; an outcome not named uses SPA_BOOKING_URL. Every link gets `utm_source=relax-or-fill` and the outcome as `utm_content`."),
     S("SPA_CALLBACK_WINDOW", "spa", "text", "within one business day", 'The thank-you screen\'s promise ("… will call you within one business day, in the morning").'),
@@ -87,6 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("CONTENT_PREVIEW_SECONDS", "quiz", "int", 900, "How long a link to preview a content draft works (staff only, never cached). See content.md.", low=60, high=86400),
     S("FUNNEL_FLUSH_SECONDS", "quiz", "number", 10, "How often each worker writes its funnel counts; 0 turns the thread off (counts reach the database when the staff funnel page is opened in that process).", low=0, high=3600),
     S("DEFAULT_LANGUAGE", "quiz", "text", "en", "The patient's language when the URL has no `lang` and the browser prefers none the quiz has, or when `lang` names one it hasn't (`en`, `es`, or any language with a content file and a catalog; see content.md).", check=check_language),
+    S("LANGUAGES", "quiz", "list", None, 'The languages the quiz offers, e.g. `["en"]`: some of the install\'s (every language with a content file and a catalog); unset offers them all. Mostly a spa\'s own (`flask spas set SLUG --set LANGUAGES=\'["en"]\'`).', optional=True, check=check_languages),
     S("SPA_CALLBACK_WINDOWS", "quiz", "python", {}, 'Per language, SPA_CALLBACK_WINDOW in that language, e.g. `{"es": "dentro de un día hábil"}`; a language not named uses the catalog\'s translation of the default, or SPA_CALLBACK_WINDOW as written.', check=check_windows),
     # --- theme
     S("THEME_ACCENT", "theme", "python", "#7a3e6d", "Buttons, links, chosen answers: a hex colour that reads on white (contrast 4.5:1 or more).", check=check_accent),
@@ -168,3 +171,19 @@ SETTINGS: tuple[Setting, ...] = (
 )
 # fmt: on
 BY_NAME = {s.name: s for s in SETTINGS}
+
+# What a spa may have of its own (`flask spas set SLUG --set NAME=VALUE`, issue 25):
+# its details, theme, languages, hours, retention, notification recipients and
+# texting number. The rest (database, Redis, secret key, SMTP relay, SMS account,
+# limits, deployment) is the install's, whichever spa the work is for.
+SPA_SETTINGS: tuple[str, ...] = (
+    "SPA_PHONE", "SPA_ADDRESS", "SPA_BOOKING_URL", "SPA_BOOKING_URLS", "SPA_CALLBACK_WINDOW",
+    "SPA_CALLBACK_WINDOWS", "PHONE_DEFAULT_REGION", "PHONE_ALLOWED_REGIONS",
+    "THEME_ACCENT", "THEME_TEXT", "THEME_FONT", "THEME_RADIUS",
+    "LANGUAGES", "DEFAULT_LANGUAGE",
+    "STAFF_TIMEZONE", "STAFF_OPENING_HOURS", "STAFF_STALE_LEAD_MINUTES", "RETENTION_DAYS",
+    "NOTIFY_EMAIL_TO", "NOTIFY_EMAIL_FROM", "WEBHOOK_URL", "WEBHOOK_SECRET",
+    "WEBHOOK_INCLUDE_LEAD_FIELDS", "STAFF_SMS_TO", "STAFF_ESCALATION_SMS_TO",
+    "SMS_INCLUDE_CONTACT", "SMS_FROM", "SMS_MESSAGING_SERVICE_SID",
+    "PATIENT_TEXTS", "SMS_PRIVACY_URL", "SMS_TERMS_URL",
+)  # fmt: skip

@@ -14,6 +14,7 @@ from quiz.settings import ConfigError
 
 # What the "Book online" link tells the spa's booking system about where the patient came from.
 BOOKING_UTM_SOURCE = "relax-or-fill"
+MAX_ADDRESS = 200
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Spa:
     callback_window: str
     # Outcome -> the "Book online" link for it, with utm_source and utm_content; may be empty.
     booking_links: Mapping[str, str] = field(default_factory=dict)
+    address: str = ""  # one line, or "" for none
 
     @property
     def tel_href(self) -> str:
@@ -47,7 +49,11 @@ def spa_from_config(config: dict[str, Any]) -> Spa:
         valid = False
     if not valid:
         raise ConfigError(f"SPA_PHONE {raw_phone!r} is not a valid phone number.")
+    address = " ".join(str(config.get("SPA_ADDRESS") or "").split())
+    if len(address) > MAX_ADDRESS or not address.isprintable():
+        raise ConfigError(f"SPA_ADDRESS must be one line of up to {MAX_ADDRESS} characters.")
     return Spa(
+        address=address,
         name=name,
         phone_e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         phone_display=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL),

@@ -9,7 +9,7 @@ Other features import what they use from here, never from a module inside.
 
 from __future__ import annotations
 
-from quiz.spas.directory import current_details
+from quiz.spas.directory import current_details, init_app, texting_spa
 from quiz.spas.paths import SpaPaths
 from quiz.spas.registry import SpaError, SpaInfo, create_spa, disable_spa, list_spas
 
@@ -20,5 +20,7 @@ __all__ = [
     "create_spa",
     "current_details",
     "disable_spa",
+    "init_app",
     "list_spas",
+    "texting_spa",
 ]

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import click
 from flask import Flask, current_app
 
 from quiz.core.clock import iso
 from quiz.db.engine import DatabaseGroup
-from quiz.spas.registry import SpaError, create_spa, disable_spa, list_spas, update_spa
+from quiz.settings.schema import BY_NAME
+from quiz.spas.registry import (
+    SpaError,
+    create_spa,
+    disable_spa,
+    list_spas,
+    spa_settings_of,
+    update_spa,
+)
+from quiz.web.spa_settings import check as check_settings
 
 spas_cli = DatabaseGroup("spas", help="The spas this install serves besides its default one.")
 
@@ -34,6 +46,11 @@ def create(slug: str, name: str, origins: tuple[str, ...], copy_from: str) -> No
 @click.option("--phone", default=None, help="Its phone number (else the install's SPA_PHONE).")
 @click.option("--callback-window", default=None, help='Its promise: "within one business day".')
 @click.option("--booking-url", default=None, help='Its "Book online" page (https://…).')
+@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
+              help="One of its own settings (repeat), e.g. THEME_ACCENT=#0b6e4f or "
+                   "'NOTIFY_EMAIL_TO=[\"desk@glow.example\"]'; see configuration.md.")  # fmt: skip
+@click.option("--unset", "unset", multiple=True, metavar="NAME",
+              help="Go back to the install's value for NAME (repeat).")  # fmt: skip
 def set_command(
     slug: str,
     name: str | None,
@@ -41,23 +58,59 @@ def set_command(
     phone: str | None,
     callback_window: str | None,
     booking_url: str | None,
+    assignments: tuple[str, ...],
+    unset: tuple[str, ...],
 ) -> None:
-    """Change the spa SLUG's details; each is checked as start-up checks the install's."""
-    settings = {key: value for key, value in (("SPA_PHONE", phone),
+    """Change the spa SLUG's details and settings, each checked as start-up checks the install's.
+
+    A value is read as a QUIZ_ variable is: JSON when it parses (lists,
+    numbers, true/false), else the text as written.
+    """
+    settings: dict[str, Any] = {key: value for key, value in (("SPA_PHONE", phone),
                 ("SPA_CALLBACK_WINDOW", callback_window), ("SPA_BOOKING_URL", booking_url))
                 if value is not None}  # fmt: skip
-    if name is None and not origins and not settings:
+    for assignment in assignments:
+        key, equals, raw = assignment.partition("=")
+        if not equals or not key.strip():
+            raise click.UsageError(f"--set {assignment!r}: write it NAME=VALUE")
+        settings[key.strip().upper().removeprefix("QUIZ_")] = parsed_value(raw)
+    dropped = [key.strip().upper().removeprefix("QUIZ_") for key in unset]
+    if name is None and not origins and not settings and not dropped:
         raise click.UsageError("say what to change: --name, --origin, --phone, "
-                               "--callback-window or --booking-url")  # fmt: skip
+                               "--callback-window, --booking-url, --set or --unset")  # fmt: skip
     try:
         spa = update_spa(slug, name=name, origins=list(origins), settings=settings,
-                         base=current_app.config)  # fmt: skip
+                         unset=dropped, base=current_app.config,
+                         check=lambda config: check_settings(current_app, config))  # fmt: skip
     except SpaError as err:
         raise click.ClickException(f"{err}. Nothing was changed.") from None
     changed = ", ".join([*(["name"] if name else []), *(["origins"] if origins else []),
-                         *(k.removeprefix("SPA_").lower() for k in settings)])  # fmt: skip
+                         *settings, *(f"{key} (the install's)" for key in dropped)])  # fmt: skip
     click.echo(f"spa {spa.slug}: {changed} changed; every worker shows it within "
                f"{current_app.config['SPA_CHECK_SECONDS']:g} s")  # fmt: skip
+
+
+def parsed_value(raw: str) -> Any:
+    """A value as a QUIZ_ variable's is read (Flask's from_prefixed_env): JSON, else text."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+@spas_cli.command("show")
+@click.argument("slug")
+def show(slug: str) -> None:
+    """The settings SLUG has of its own (secrets hidden); every other is the install's."""
+    try:
+        own = spa_settings_of(slug)
+    except SpaError as err:
+        raise click.ClickException(str(err)) from None
+    if not own:
+        click.echo(f"spa {slug} has every setting from the install")
+    for key in sorted(own):
+        value = "(hidden)" if BY_NAME[key].secret else json.dumps(own[key])
+        click.echo(f"{key}\t{value}")
 
 
 @spas_cli.command("list")

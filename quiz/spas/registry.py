@@ -1,8 +1,9 @@
 """The spas an install serves: create (optionally from another's snapshot), list, disable.
 
-A spa created with `copy_from` starts with that spa's settings and its live
-content (as its version 1), the way an agency's snapshot starts a client: no
-leads, no staff, no clinical approvals. Without it, the default spa's content.
+A spa created with `copy_from` starts with that spa's settings (but not its
+texting number or webhook: NOT_COPIED) and its live content (as its version
+1), the way an agency's snapshot starts a client: no leads, no staff, no
+clinical approvals. Without it, the default spa's content.
 Nothing is ever half-created: the checks run first, and the row and its
 content go in one write transaction, so a second `create` of the same slug
 at the same moment is refused by the unique slug, not stored twice.
@@ -11,7 +12,7 @@ at the same moment is refused by the unique slug, not stored twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,11 +27,16 @@ from quiz.db.models import Spa
 from quiz.db.scope import DEFAULT_SPA_ID
 from quiz.settings import ConfigError
 from quiz.settings.checks import check_origins
+from quiz.settings.schema import SPA_SETTINGS
 from quiz.settings.spa import spa_from_config
 from quiz.spas.directory import spa_config
 from quiz.spas.slugs import check_slug
 
 MAX_NAME = 120
+# What a snapshot (--copy-from) leaves behind: what identifies the source spa
+# to the outside. A number texts for one spa only, and a webhook receiver (with
+# its secret) is the source's own system.
+NOT_COPIED = ("SMS_FROM", "SMS_MESSAGING_SERVICE_SID", "WEBHOOK_URL", "WEBHOOK_SECRET")
 
 
 class SpaError(ValueError):
@@ -70,7 +76,9 @@ def create_spa(slug: str, name: str, origins: list[str], copy_from: str = "") ->
         source = db.session.execute(select(Spa).where(Spa.slug == copy_from)).scalar_one_or_none()
         if source is None:
             raise SpaError(f"--copy-from {copy_from!r}: there is no spa with that slug")
-        settings = source.settings
+        own = json.loads(source.settings or "{}")
+        settings = json.dumps({k: v for k, v in own.items() if k not in NOT_COPIED},
+                              sort_keys=True)  # fmt: skip
         source_id = source.id
     db.session.rollback()  # end the reads: the write starts its own transaction
     try:
@@ -92,14 +100,21 @@ def update_spa(
     *,
     name: str | None = None,
     origins: list[str] | None = None,
-    settings: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+    unset: list[str] | None = None,
     base: Mapping[str, Any] | None = None,
+    check: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> SpaInfo:
     """Change a spa's name, origins or settings; SpaError (nothing changed) when one is wrong.
 
-    `base` is the install's configuration the settings go on top of (their check
-    builds the spa's details from both, as patients will see them).
+    `base` is the install's configuration the settings go on top of; `check`
+    builds from both what every feature builds (quiz.web.spa_settings.check),
+    so a spa's settings are refused with the message start-up would give.
     """
+    for key in [*(settings or {}), *(unset or [])]:
+        if key not in SPA_SETTINGS:
+            raise SpaError(f"{key} is not a setting a spa may have of its own; those are: "
+                           + ", ".join(SPA_SETTINGS))  # fmt: skip
     with write_transaction() as session:
         spa = session.execute(select(Spa).where(Spa.slug == slug)).scalar_one_or_none()
         if spa is None or spa.id == DEFAULT_SPA_ID:
@@ -114,14 +129,43 @@ def update_spa(
                 spa.origins = json.dumps(check_origins(list(origins)))
             except ConfigError as err:
                 raise SpaError(str(err).replace("EMBED_ORIGINS entry", "--origin")) from None
-        if settings:
-            own = {**json.loads(spa.settings or "{}"), **settings}
+        if settings or unset:
+            own = {**json.loads(spa.settings or "{}"), **(settings or {})}
+            for key in unset or []:
+                own.pop(key, None)
+            _check_number_is_free(session, spa, own, base or {})
             try:
-                spa_from_config(spa_config(base or {}, own, spa.name))
+                config = spa_config(base or {}, own, spa.name)
+                spa_from_config(config)
+                if check is not None:
+                    check(config)
             except ConfigError as err:
                 raise SpaError(str(err)) from None
             spa.settings = json.dumps(own, sort_keys=True)
     return _info(spa)
+
+
+def _check_number_is_free(
+    session: Any, spa: Spa, own: Mapping[str, Any], base: Mapping[str, Any]
+) -> None:
+    """A texting number (or Messaging Service) is one spa's: inbound texts route by it."""
+    for key in ("SMS_FROM", "SMS_MESSAGING_SERVICE_SID"):
+        mine = _digits_or_text(own.get(key))
+        if not mine:
+            continue
+        if mine == _digits_or_text(base.get(key)):
+            raise SpaError(f"{key} {own[key]} is the install's own (the default spa's)")
+        others = session.execute(select(Spa).where(Spa.id != spa.id)).scalars()
+        for other in others:
+            if mine == _digits_or_text(json.loads(other.settings or "{}").get(key)):
+                raise SpaError(f"{key} {own[key]} is the spa {other.slug}'s already: "
+                               "a number texts for one spa")  # fmt: skip
+
+
+def _digits_or_text(value: Any) -> str:
+    text = str(value or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return digits if text.startswith("+") or text.isdigit() else text
 
 
 def _checked_name(name: str) -> str:
@@ -129,6 +173,14 @@ def _checked_name(name: str) -> str:
     if not name or len(name) > MAX_NAME:
         raise SpaError(f"--name must be the spa's name, 1 to {MAX_NAME} characters")
     return name
+
+
+def spa_settings_of(slug: str) -> dict[str, Any]:
+    """The settings a spa has of its own (the rest are the install's); SpaError if none."""
+    spa = db.session.execute(select(Spa).where(Spa.slug == slug)).scalar_one_or_none()
+    if spa is None or spa.id == DEFAULT_SPA_ID:
+        raise SpaError(f"there is no spa with the slug {slug!r}")
+    return dict(json.loads(spa.settings or "{}"))
 
 
 def list_spas() -> list[SpaInfo]:

@@ -13,19 +13,16 @@ its own scope.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from flask import abort, current_app, g, redirect, request, session
 from flask import render_template as render
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from quiz.core.opening_hours import OpeningHours
 from quiz.db import scope
-from quiz.db.engine import db
-from quiz.db.models import Lead
-from quiz.leads import LeadFilter
 from quiz.spas.directory import directory
-from quiz.speed import SpeedFigures, speed_report, spoken
+from quiz.speed import NO_LEADS, SpeedFigures, speed_by_spa, spoken
 from quiz.staff import (
     AGENCY,
     AGENCY_SPA,
@@ -33,11 +30,11 @@ from quiz.staff import (
     PeriodForm,
     bp,
     is_agency,
-    opening_hours,
     role_required,
     safe_next,
     staff_tz,
 )
+from quiz.web.spa_settings import for_spa
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -106,7 +103,7 @@ def agency_report() -> Response | str:
     if (until - since).days >= MAX_DAYS:
         valid = False
         form.until.errors = [f"Choose at most {MAX_DAYS} days."]  # type: ignore[assignment]
-    rows = [figures_for(choice, since, until) for choice in spa_choices()]
+    rows = figures_for(spa_choices(), since, until)
     html = render(
         "staff/agency.html",
         title="Every spa",
@@ -120,11 +117,17 @@ def agency_report() -> Response | str:
     return html if valid else (html, 400)  # type: ignore[return-value]
 
 
-def figures_for(choice: SpaChoice, since: date, until: date) -> SpaFigures:
-    """One spa's figures, read in its own scope (nothing of another spa can be counted)."""
-    with scope.spa_scope(choice.id):
-        report = speed_report(since, until, opening_hours(), staff_tz())
-        booked = LeadFilter(status="booked", since=since, until=until, tz=staff_tz())
-        count = db.session.execute(booked.apply(select(func.count()).select_from(Lead)))
-        booked_leads = int(count.scalar_one())
-    return SpaFigures(choice, report.overall.leads, booked_leads, report.overall)
+def figures_for(choices: list[SpaChoice], since: date, until: date) -> list[SpaFigures]:
+    """Each spa's figures: one install-wide read (agency only), each spa's waits in its hours."""
+
+    def hours_of(spa_id: int) -> tuple[OpeningHours, tzinfo]:
+        overdue = for_spa(current_app, "staff_overdue", spa_id)
+        return overdue.hours, overdue.tz
+
+    with scope.spa_scope(scope.ALL_SPAS):
+        found = speed_by_spa(since, until, staff_tz(), hours_of)
+    return [
+        SpaFigures(choice, speed.leads, speed.booked, speed.speed)
+        for choice in choices
+        for speed in [found.get(choice.id, NO_LEADS)]
+    ]

@@ -6,6 +6,14 @@ Opening hours themselves are a pure helper in quiz/core/opening_hours.py.
 """
 
 from quiz.speed.figures import SpeedFigures, spoken
-from quiz.speed.report import change_status, speed_report
+from quiz.speed.report import NO_LEADS, SpaSpeed, change_status, speed_by_spa, speed_report
 
-__all__ = ["SpeedFigures", "change_status", "speed_report", "spoken"]
+__all__ = [
+    "NO_LEADS",
+    "SpaSpeed",
+    "SpeedFigures",
+    "change_status",
+    "speed_by_spa",
+    "speed_report",
+    "spoken",
+]

@@ -17,6 +17,7 @@ from flask import Blueprint, Flask
 from werkzeug.routing import IntegerConverter
 
 from quiz.core.opening_hours import Overdue
+from quiz.web.spa_settings import declare
 
 
 class RowId(IntegerConverter):
@@ -97,8 +98,9 @@ __all__ = [
 def register(app: Flask) -> None:
     """Register the staff blueprint and the `flask staff` commands."""
     # STAFF_TIMEZONE was checked at start-up (quiz.settings.checks).
-    app.extensions["staff_tz"] = ZoneInfo(app.config["STAFF_TIMEZONE"])
-    app.extensions["staff_overdue"] = Overdue.from_config(app.config)  # once, not per row
+    # Built once (not per row), and once for each spa with hours or a zone of its own.
+    declare(app, "staff_tz", lambda config: ZoneInfo(config["STAFF_TIMEZONE"]))
+    declare(app, "staff_overdue", Overdue.from_config)
     app.url_map.converters["id"] = RowId
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)

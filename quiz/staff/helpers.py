@@ -20,6 +20,8 @@ from quiz.leads import LeadFilter
 from quiz.speed import spoken
 from quiz.staff import bp
 from quiz.staff.forms import OUTCOME_LABELS, STATUS_LABELS, FilterForm, LoginForm
+from quiz.web.spa_settings import for_spa
+from quiz.web.spa_settings import settings as spa_settings
 
 MESSAGES = {
     400: "That request wasn't quite right.",
@@ -32,7 +34,7 @@ MESSAGES = {
 
 def staff_tz() -> tzinfo:
     """The spa's time zone for showing times and reading date filters."""
-    return current_app.extensions["staff_tz"]
+    return for_spa(current_app, "staff_tz")
 
 
 @bp.app_template_filter("staff_age")
@@ -57,7 +59,7 @@ def opening_hours() -> OpeningHours:
 
 def overdue() -> Overdue:
     """The overdue rule (quiz.core.opening_hours.Overdue), built once by quiz.staff.register."""
-    return current_app.extensions["staff_overdue"]
+    return for_spa(current_app, "staff_overdue")
 
 
 def is_stale(lead: Lead, now: datetime) -> bool:
@@ -94,7 +96,7 @@ def staff_phone(e164: str) -> str:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return e164
-    region = current_app.config.get("PHONE_DEFAULT_REGION", "US")
+    region = spa_settings(current_app).get("PHONE_DEFAULT_REGION", "US")
     local = phonenumbers.region_code_for_number(number) == region
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL

@@ -15,7 +15,8 @@ Redis in production, shared by every worker and host) decide who may have one:
   account from every network together. It locks nothing (a lock anyone can
   trigger from anywhere is a way to lock the owner out); the first failure
   beyond it in a window alerts staff once: an audit entry "login_alert" and an
-  email to NOTIFY_EMAIL_TO (`quiz.notifications.outbox.queue_staff_alert`).
+  email to NOTIFY_EMAIL_TO (`quiz.notifications.outbox.queue_staff_alert`), the
+  account's own spa's.
 
 Counted before the hash: the two locking counters are incremented (one atomic
 INCR each) *before* the password is hashed, and an attempt over either limit is
@@ -65,7 +66,7 @@ from limits.storage import Storage, storage_from_string
 from markupsafe import escape
 from sqlalchemy.orm import Session
 
-from quiz.db import audit
+from quiz.db import audit, scope
 from quiz.db.models import StaffUser
 from quiz.notifications import queue_staff_alert
 from quiz.staff.passwords import CheckTimes
@@ -255,9 +256,13 @@ def record_alert(session: Session, staff: StaffUser | None, failures: int) -> No
         actor=account,
         detail={"account_id": account_id, "failures": failures, "limit": window},
     )
-    queue_staff_alert(
-        session, account_id=account_id, account=account, failures=failures, window=window
-    )
+    # The account's own spa is alerted, by its own recipients (an agency account,
+    # or an address that is no account: the install's, the default spa's).
+    spa = staff.spa_id if staff is not None and staff.spa_id else scope.DEFAULT_SPA_ID
+    with scope.spa_scope(spa):
+        queue_staff_alert(
+            session, account_id=account_id, account=account, failures=failures, window=window
+        )
     log.warning(
         "sign-in alert: %s failed sign-ins for staff account %s (limit %s)",
         failures, account_id if account_id is not None else "(no such account)", window,

@@ -19,7 +19,8 @@ from flask import Flask, current_app
 
 from quiz.notifications import SmsSettings, sms_from_config
 from quiz.settings import ConfigError
-from quiz.settings.loading import is_development
+from quiz.settings.loading import in_development
+from quiz.web.spa_settings import declare, for_spa
 
 EXTENSION = "quiz_patient_texts"
 INBOUND_PATH = "/sms/inbound"
@@ -45,12 +46,12 @@ class TextSettings:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = settings_from_config(app.config, is_development(app))
+    declare(app, EXTENSION, lambda config: settings_from_config(config, in_development(config)))
 
 
 def text_settings() -> TextSettings | None:
-    """This app's settings, or None when patients are not texted."""
-    return current_app.extensions.get(EXTENSION)
+    """The current spa's texting settings, or None when its patients are not texted."""
+    return for_spa(current_app, EXTENSION)
 
 
 def settings_from_config(config: Mapping[str, Any], development: bool) -> TextSettings | None:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from flask import Blueprint, Response, abort, current_app, request
 
 from quiz.core.clock import utcnow
+from quiz.db import scope
+from quiz.spas import texting_spa
 from quiz.texts.incoming import BadRequest, parse_inbound, receive, record_status
 from quiz.texts.settings import INBOUND_PATH, STATUS_PATH, TextSettings, text_settings
 from quiz.texts.signature import is_signed
@@ -41,9 +43,19 @@ def _twiml() -> Response:
 
 
 def _webhook(
-    url_of: Callable[[TextSettings], str], handle: Callable[[dict[str, str]], object]
+    url_of: Callable[[TextSettings], str],
+    handle: Callable[[dict[str, str]], object],
+    our_number: str,
 ) -> Response:
-    """What both webhooks do: 404 with texting off, 403 unsigned, 400 no message, else TwiML."""
+    """What both webhooks do: 404 with texting off, 403 unsigned, 400 no message, else TwiML.
+
+    The rest of the request is the spa's whose number `our_number` names (the
+    form's To for a patient's text, From for a delivery report): one webhook
+    address serves every spa of the install, each text reaching its own.
+    """
+    spa = texting_spa(current_app, request.form.get(our_number, ""),
+                      request.form.get("MessagingServiceSid", ""))  # fmt: skip
+    scope.enter(spa)  # the request's own scope is put back when it ends (quiz.spas)
     settings = text_settings()
     if settings is None:
         abort(404)
@@ -63,9 +75,9 @@ def _receive(form: dict[str, str]) -> None:
 
 @bp.post(INBOUND_PATH)
 def inbound() -> Response:
-    return _webhook(lambda settings: settings.inbound_url, _receive)
+    return _webhook(lambda settings: settings.inbound_url, _receive, "To")
 
 
 @bp.post(STATUS_PATH)
 def status() -> Response:
-    return _webhook(lambda settings: settings.status_url, record_status)
+    return _webhook(lambda settings: settings.status_url, record_status, "From")

@@ -3,7 +3,8 @@
 The languages are the content files found at start-up (quiz/content/data/quiz.toml
 is English, quiz.<lang>.toml adds one); each needs its compiled catalog under
 quiz/translations/ for the interface's words (`make setup` compiles them). An
-unsupported `lang` gives DEFAULT_LANGUAGE, never an error. A page without
+unsupported `lang` gives DEFAULT_LANGUAGE, never an error. A spa may offer
+some of them only (LANGUAGES) and have its own default (`offered`). A page without
 `lang` depends on Accept-Language, so it says `Vary: Accept-Language` and the
 render cache keys it by the negotiated language (`environ_language`).
 The staff console stays in English: its pages have no translations.
@@ -11,7 +12,8 @@ The staff console stays in English: its pages have no translations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,21 +27,18 @@ from werkzeug.http import parse_accept_header
 from quiz.core import BASE_LOCALE, language_code
 from quiz.core.model import Content
 from quiz.settings import ConfigError
+from quiz.web.spa_settings import declare, for_spa
 
 babel = Babel()
 NAMES = {"en": "English", "es": "Español"}  # each language named in its own words
+OFFERED = "quiz_offered_languages"
 
 
 def init_app(app: Flask, contents: dict[str, Content]) -> None:
     """Check every language has its catalog and the default is one of them; bind Flask-Babel."""
     languages = tuple(contents)
-    app.extensions["quiz_languages"] = languages
-    default = app.config["DEFAULT_LANGUAGE"]
-    if default not in languages:
-        raise ConfigError(
-            f"DEFAULT_LANGUAGE is {default!r}, but the quiz has {', '.join(languages)} "
-            "(a language needs its content file; see docs/content.md)."
-        )
+    app.extensions["quiz_languages"] = languages  # the install's: every content file's
+    declare(app, OFFERED, lambda config: offered(config, languages))
     translations = Path(app.root_path) / "translations"
     for lang in languages:
         catalog = translations / lang / "LC_MESSAGES" / "messages.mo"
@@ -60,6 +59,38 @@ def init_app(app: Flask, contents: dict[str, Content]) -> None:
         npgettext=lambda c, s, p, n: _catalog().unpgettext(c, s, p, n),
     )
     app.context_processor(_template_context)
+
+
+@dataclass(frozen=True)
+class Offered:
+    """The languages a spa's quiz offers (some of the install's) and its default."""
+
+    languages: tuple[str, ...]
+    default: str
+
+
+def offered(config: Mapping[str, Any], installed: tuple[str, ...]) -> Offered:
+    """LANGUAGES (unset: every installed one) and DEFAULT_LANGUAGE, checked together."""
+    chosen = tuple(config.get("LANGUAGES") or installed)
+    missing = [lang for lang in chosen if lang not in installed]
+    if missing:
+        raise ConfigError(
+            f"LANGUAGES has {', '.join(missing)}, but the quiz has {', '.join(installed)} "
+            "(a language needs its content file; see docs/content.md)."
+        )
+    default = config["DEFAULT_LANGUAGE"]
+    if default not in chosen:
+        what = "LANGUAGES offers" if config.get("LANGUAGES") else "the quiz has"
+        raise ConfigError(
+            f"DEFAULT_LANGUAGE is {default!r}, but {what} {', '.join(chosen)} "
+            "(a language needs its content file; see docs/content.md)."
+        )
+    return Offered(languages=chosen, default=default)
+
+
+def offered_here(app: Flask | None = None) -> Offered:
+    """The current spa's languages and default (the request's, or a message's spa)."""
+    return for_spa(app or current_app, OFFERED)
 
 
 def _catalog() -> Any:
@@ -97,11 +128,9 @@ def current_language() -> str:
     if not has_request_context() or request.blueprint == "staff":
         return BASE_LOCALE
     if "quiz_lang" not in g:
+        here = offered_here()
         g.quiz_lang = choose(
-            _lang_param(),
-            request.headers.get("Accept-Language"),
-            current_app.extensions["quiz_languages"],
-            current_app.config["DEFAULT_LANGUAGE"],
+            _lang_param(), request.headers.get("Accept-Language"), here.languages, here.default
         )
     return g.quiz_lang
 
@@ -113,13 +142,12 @@ def language_from_browser() -> bool:
 
 def environ_language(app: Flask) -> Callable[[dict[str, Any], MultiDict[str, str]], Hashable]:
     """For the render cache's key: the negotiated language of a request without `lang`."""
-    languages = app.extensions["quiz_languages"]
-    default = app.config["DEFAULT_LANGUAGE"]
 
     def negotiated(environ: dict[str, Any], args: MultiDict[str, str]) -> Hashable:
         if language_code(args.get("lang")):
             return None  # the query, already in the key (normalised alike), decides
-        return _best_language(environ.get("HTTP_ACCEPT_LANGUAGE"), languages, default)
+        here = offered_here(app)  # the spa's: the layer runs in the request's scope
+        return _best_language(environ.get("HTTP_ACCEPT_LANGUAGE"), here.languages, here.default)
 
     return negotiated
 
@@ -137,5 +165,5 @@ def _lang_param() -> str | None:
 
 def _template_context() -> dict[str, Any]:
     lang = current_language()
-    others = [(code, NAMES.get(code, code)) for code in current_app.extensions["quiz_languages"]]
+    others = [(code, NAMES.get(code, code)) for code in offered_here().languages]
     return {"lang": lang, "languages": others}

@@ -207,10 +207,12 @@ class TwilioPeer:
         signed = signature(token or self.auth_token, url, fields.items())
         return client.post(path, data=fields, headers={"X-Twilio-Signature": signed, **headers})
 
-    def inbound(self, client: Any, sender: str, body: str, sid: str = "", **kw: Any) -> Any:
-        """A patient's text from `sender` to the spa's number, as Twilio's webhook."""
+    def inbound(
+        self, client: Any, sender: str, body: str, sid: str = "", to: str = SENDER, **kw: Any
+    ) -> Any:
+        """A patient's text from `sender` to the spa's number (`to`), as Twilio's webhook."""
         fields = {"MessageSid": sid or message_sid(), "AccountSid": self.account_sid,
-                  "From": sender, "To": SENDER, "Body": body, "NumMedia": "0"}  # fmt: skip
+                  "From": sender, "To": to, "Body": body, "NumMedia": "0"}  # fmt: skip
         return self.webhook(client, "/sms/inbound", fields, **kw)
 
     def status(self, client: Any, sid: str, status: str, error_code: str = "") -> Any:
