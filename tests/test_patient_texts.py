@@ -43,6 +43,7 @@ from tests.support.sms_peer import (
     TwilioPeer,
     message_sid,
     texts_config,
+    tomorrow_midday,
 )
 
 PATIENT = "+13018105740"  # (301) 810-5740, New York's time zone: the form's default number
@@ -140,7 +141,7 @@ def test_a_spanish_patient_sees_and_records_the_spanish_texting_consent(
     [lead] = leads(app)
     assert lead.sms_consent_text_version == "2026-12-07-es"
     assert "tecnología automatizada" in lead.sms_consent_text
-    deliver(app, now=datetime.now(UTC) + timedelta(days=1))  # past any quiet hours
+    deliver(app, now=tomorrow_midday())  # past any quiet hours
     [text] = thread(app)
     assert text.body.startswith("Hola, Ana: le escribe Alazzo Med Spa.")
 
@@ -247,7 +248,7 @@ def test_a_landline_is_refused_with_the_reason_and_never_retried(
 ) -> None:
     twilio.answers = ["landline"]
     submit(app, sms_consent="yes")
-    later = datetime.now(UTC) + timedelta(days=1)
+    later = tomorrow_midday()
     assert deliver(app, now=later).failed == 1
     [text] = thread(app)
     assert text.status == "refused" and "landline" in text.error and "21614" in text.error
@@ -380,7 +381,7 @@ def test_stop_opts_the_number_out_at_once_with_one_confirmation(
     twilio.inbound(web, PATIENT, word)  # again: nothing more is sent
     confirmations = [t for t in thread(app) if t.kind == "keyword" and t.direction == "out"]
     assert len(confirmations) == 1 and "will not get any more texts" in confirmations[0].body
-    report = deliver(app, now=datetime.now(UTC) + timedelta(days=1))
+    report = deliver(app, now=tomorrow_midday())
     assert (report.delivered, report.cancelled) == (1, 1)  # the confirmation; the first text not
     assert [t.body for t in twilio.delivered] == [confirmations[0].body]
     [first] = [t for t in thread(app) if t.kind == "first_text"]
@@ -423,7 +424,7 @@ def test_help_answers_with_the_spas_name_and_phone(
 def test_a_provider_stop_marks_the_number_opted_out(app: Flask, twilio: TwilioPeer) -> None:
     twilio.answers = ["stopped"]  # Twilio's 21610: the number replied STOP to this sender
     submit(app, sms_consent="yes")
-    assert deliver(app, now=datetime.now(UTC) + timedelta(days=1)).failed == 1
+    assert deliver(app, now=tomorrow_midday()).failed == 1
     assert opted_out(app) is not None
 
 
@@ -434,7 +435,7 @@ def test_delivery_callbacks_update_the_thread_and_never_step_back(
     app: Flask, twilio: TwilioPeer, web: FlaskClient
 ) -> None:
     submit(app, sms_consent="yes")
-    deliver(app, now=datetime.now(UTC) + timedelta(days=1))
+    deliver(app, now=tomorrow_midday())
     [sent] = twilio.delivered
     assert twilio.status(web, sent.sid, "sent").status_code == 200
     assert twilio.status(web, sent.sid, "delivered").status_code == 200
@@ -450,7 +451,7 @@ def test_a_failed_delivery_shows_twilios_error(
     app: Flask, twilio: TwilioPeer, web: FlaskClient
 ) -> None:
     submit(app, sms_consent="yes")
-    deliver(app, now=datetime.now(UTC) + timedelta(days=1))
+    deliver(app, now=tomorrow_midday())
     [sent] = twilio.delivered
     twilio.status(web, sent.sid, "undelivered", error_code="30003")
     [text] = thread(app)

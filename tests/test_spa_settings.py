@@ -24,7 +24,7 @@ from quiz.db.scope import ALL_SPAS, DEFAULT_SPA_ID, spa_scope
 from tests.support.outbox import SECRET, STAFF, deliver, notify_config
 from tests.support.patient import RESULT_QUERY, valid_callback
 from tests.support.peers import SmtpPeer, WebhookPeer, signature_verifies
-from tests.support.sms_peer import SENDER, TwilioPeer, texts_config
+from tests.support.sms_peer import SENDER, TwilioPeer, texts_config, tomorrow_midday
 from tests.support.staff import EMAIL, create_staff, sign_in_from, signed_in_client, text
 
 GLOW = "/s/glow"
@@ -316,8 +316,7 @@ def test_a_patients_reply_reaches_the_spa_whose_number_she_texted(
     send_callback(app, GLOW, sms_consent="yes")
     send_callback(app, sms_consent="yes")
     # Past the first texts' quiet hours (8:00 to 21:00 where the number is), whenever this runs.
-    tomorrow = datetime.now(UTC).replace(hour=16, minute=0) + timedelta(days=1)
-    deliver(app, now=tomorrow)
+    deliver(app, now=tomorrow_midday())
     senders = sorted(text.form["From"] for text in twilio.delivered)
     assert senders == sorted([GLOW_NUMBER, SENDER])  # each spa's first text, from its number
     web = app.test_client(use_cookies=False)

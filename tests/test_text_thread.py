@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from quiz.db.engine import db
 from quiz.db.models import Lead, OutboxMessage, TextMessage
 from tests.support.app import base_config, stop_background
 from tests.support.outbox import deliver, submit
-from tests.support.sms_peer import STAFF_NUMBERS, TwilioPeer, texts_config
+from tests.support.sms_peer import STAFF_NUMBERS, TwilioPeer, texts_config, tomorrow_midday
 from tests.support.staff import (
     CLINICIAN,
     CLINICIAN_EMAIL,
@@ -38,7 +38,7 @@ from tests.support.staff import (
 )
 
 PATIENT = "+13018105740"
-LATER = datetime.now(UTC) + timedelta(days=1)  # past any quiet hours
+LATER = tomorrow_midday()  # past any quiet hours
 
 
 @pytest.fixture

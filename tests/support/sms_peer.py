@@ -26,6 +26,7 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -225,6 +226,12 @@ class TwilioPeer:
 
 
 PUBLIC_BASE = "https://quiz.alazzo.example"  # STAFF_BASE_URL in sms_config
+
+
+def tomorrow_midday() -> datetime:
+    """Tomorrow at 18:00 UTC: inside the texting window (8:00 to 21:00) from New York to
+    Los Angeles, and past every first text queued today, whatever time the test runs."""
+    return datetime.now(UTC).replace(hour=18, minute=0, second=0, microsecond=0) + timedelta(days=1)
 
 
 def message_sid() -> str:
