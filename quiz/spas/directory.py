@@ -115,13 +115,11 @@ class SpaDirectory:
         A disabled spa's number still routes to it (its patients may reply).
         """
         self._fresh()
-        wanted = _digits(number)
-        for spa in self._by_id.values():
-            if wanted and _digits(str(spa.own.get("SMS_FROM") or "")) == wanted:
-                return spa.id
-        for spa in self._by_id.values():
-            if service_sid and str(spa.own.get("SMS_MESSAGING_SERVICE_SID") or "") == service_sid:
-                return spa.id
+        for key, wanted in (("SMS_FROM", number), ("SMS_MESSAGING_SERVICE_SID", service_sid)):
+            wanted = sender_key(wanted)
+            for spa in self._by_id.values():
+                if wanted and sender_key(spa.own.get(key)) == wanted:
+                    return spa.id
         return DEFAULT_SPA_ID
 
     def _fresh(self) -> None:
@@ -199,8 +197,12 @@ def spa_config(base: Mapping[str, Any], own: Mapping[str, Any], name: str) -> di
     return config
 
 
-def _digits(number: str) -> str:
-    return "".join(ch for ch in number if ch.isdigit())
+def sender_key(value: Any) -> str:
+    """A texting number's digits (+1 301-555-0123 and +13015550123 are one), or a
+    Messaging Service SID as written: what routing and the one-spa rule compare."""
+    text = str(value or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return text if text.upper().startswith("MG") else digits
 
 
 def directory(app: Flask) -> SpaDirectory:

@@ -29,7 +29,7 @@ from quiz.settings import ConfigError
 from quiz.settings.checks import check_origins
 from quiz.settings.schema import SPA_SETTINGS
 from quiz.settings.spa import spa_from_config
-from quiz.spas.directory import spa_config
+from quiz.spas.directory import sender_key, spa_config
 from quiz.spas.slugs import check_slug
 
 MAX_NAME = 120
@@ -150,22 +150,16 @@ def _check_number_is_free(
 ) -> None:
     """A texting number (or Messaging Service) is one spa's: inbound texts route by it."""
     for key in ("SMS_FROM", "SMS_MESSAGING_SERVICE_SID"):
-        mine = _digits_or_text(own.get(key))
+        mine = sender_key(own.get(key))
         if not mine:
             continue
-        if mine == _digits_or_text(base.get(key)):
+        if mine == sender_key(base.get(key)):
             raise SpaError(f"{key} {own[key]} is the install's own (the default spa's)")
         others = session.execute(select(Spa).where(Spa.id != spa.id)).scalars()
         for other in others:
-            if mine == _digits_or_text(json.loads(other.settings or "{}").get(key)):
+            if mine == sender_key(json.loads(other.settings or "{}").get(key)):
                 raise SpaError(f"{key} {own[key]} is the spa {other.slug}'s already: "
                                "a number texts for one spa")  # fmt: skip
-
-
-def _digits_or_text(value: Any) -> str:
-    text = str(value or "").strip()
-    digits = "".join(ch for ch in text if ch.isdigit())
-    return digits if text.startswith("+") or text.isdigit() else text
 
 
 def _checked_name(name: str) -> str:
